@@ -1,0 +1,121 @@
+//! `doctown bench`: stage throughput beside a reference run, in one process and one run.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use clap::Subcommand;
+use doctown_core::events::{Clock, Emitter, Event, EventSink};
+use doctown_core::extract::Extractor;
+use doctown_core::ingest::ingest;
+use doctown_core::policy::{classify_content, classify_path, Limits};
+use doctown_core::source::{Entry, Snapshot};
+
+use crate::sources::{self, SourceOptions};
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Full ingest (filter, parse, queries, chunks, events as JSON) against a bare tree-sitter
+    /// parse of the same files.
+    Ingest {
+        /// What to ingest (as `doctown ingest`).
+        source: String,
+        /// Rounds; each runs both sides, alternating, and the median round counts.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
+}
+
+pub async fn run(command: BenchCommand) -> Result<()> {
+    match command {
+        BenchCommand::Ingest { source, rounds } => bench_ingest(&source, rounds.max(1)).await,
+    }
+}
+
+/// Serialises every event as the CLI would, into nothing, and counts bytes.
+#[derive(Default)]
+struct CountingSink {
+    events: u64,
+    bytes: u64,
+}
+
+impl EventSink for CountingSink {
+    fn emit(&mut self, event: Event) {
+        self.events += 1;
+        self.bytes += serde_json::to_vec(&event).map_or(0, |v| v.len() as u64 + 1);
+    }
+}
+
+struct ZeroClock;
+impl Clock for ZeroClock {
+    fn now_ms(&self) -> u64 {
+        0
+    }
+}
+
+async fn bench_ingest(source: &str, rounds: usize) -> Result<()> {
+    let options = SourceOptions {
+        git_ref: None,
+        github_token: None,
+        github_api_url: doctown_core::github::DEFAULT_API_BASE.to_owned(),
+        limits: Limits::default(),
+    };
+    let snapshot = sources::load(source, &options).await?;
+    let limits = options.limits;
+    // The bare side parses exactly the files full ingest parses.
+    let files: Vec<(doctown_core::lang::Language, String)> = snapshot
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::File { path, bytes } => {
+                let language = classify_path(path).ok()?;
+                let text = classify_content(language, bytes, &limits).ok()?;
+                Some((language, text.to_owned()))
+            }
+            Entry::Skipped { .. } => None,
+        })
+        .collect();
+    let bytes: usize = files.iter().map(|(_, t)| t.len()).sum();
+    if files.is_empty() {
+        bail!("{source}: no supported source files to measure");
+    }
+
+    let mut bare_times = Vec::new();
+    let mut full_times = Vec::new();
+    let mut counts = (0u64, 0u64, 0u64);
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let mut extractor = Extractor::new();
+        let mut nodes = 0usize;
+        for (language, text) in &files {
+            if let Some(tree) = extractor.parse(*language, text) {
+                nodes += tree.root_node().descendant_count();
+            }
+        }
+        bare_times.push(started.elapsed());
+        std::hint::black_box(nodes);
+
+        let copy = Snapshot { source: snapshot.source.clone(), entries: snapshot.entries.clone() };
+        let started = Instant::now();
+        let mut emitter = Emitter::new("bench", "bench", CountingSink::default(), ZeroClock);
+        let summary = ingest(copy, &limits, &mut emitter);
+        full_times.push(started.elapsed());
+        let sink = emitter.into_sink();
+        counts = (summary.chunks, sink.events, sink.bytes);
+    }
+    let bare = median(&mut bare_times);
+    let full = median(&mut full_times);
+    let mb = bytes as f64 / 1e6;
+    let rate = |d: Duration| mb / d.as_secs_f64();
+    println!("doctown bench ingest: {source}");
+    println!("  {} files, {:.2} MB of source, {} chunks, {} events ({:.2} MB of JSON)", files.len(), mb, counts.0, counts.1, counts.2 as f64 / 1e6);
+    println!("  median of {rounds} rounds, both sides in each round:");
+    println!("  {:<34} {:>9.1} ms {:>9.2} MB/s", "bare tree-sitter parse (reference)", bare.as_secs_f64() * 1e3, rate(bare));
+    println!("  {:<34} {:>9.1} ms {:>9.2} MB/s", "full ingest", full.as_secs_f64() * 1e3, rate(full));
+    println!("  ratio full / bare throughput: {:.2}x (goal >= 0.70x)", rate(full) / rate(bare));
+    Ok(())
+}
+
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}

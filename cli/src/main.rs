@@ -1,0 +1,135 @@
+//! `doctown`: every pipeline stage in-process.
+
+mod bench;
+mod sources;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use doctown_core::events::{Clock, Emitter, Event, EventSink};
+use doctown_core::github::DEFAULT_API_BASE;
+use doctown_core::ingest::ingest;
+use doctown_core::policy::Limits;
+
+use crate::sources::SourceOptions;
+
+#[derive(Parser, Debug)]
+#[command(name = "doctown", version, about = "Documentation computed from code, verbalized.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Debug)]
+struct SourceArgs {
+    /// A directory, a .zip or .tar.gz archive, a git repository path or URL, or
+    /// https://github.com/OWNER/REPO[/tree/REF].
+    source: String,
+    /// The git ref (branch, tag or commit) to read; for a local git repository it reads the
+    /// committed tree at that ref instead of the working directory.
+    #[arg(long = "ref")]
+    git_ref: Option<String>,
+    /// A GitHub token with read access, for private repositories.
+    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
+    github_token: Option<String>,
+    /// GitHub's API base URL (GitHub Enterprise, or a local server in tests).
+    #[arg(long, env = "DOCTOWN_GITHUB_API_URL", default_value = DEFAULT_API_BASE)]
+    github_api_url: String,
+}
+
+impl SourceArgs {
+    fn options(&self) -> SourceOptions {
+        SourceOptions {
+            git_ref: self.git_ref.clone(),
+            github_token: self.github_token.clone().filter(|t| !t.is_empty()),
+            github_api_url: self.github_api_url.clone(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Read a repository and stream the ingest events (`ingest.*.v1`) as JSON lines.
+    Ingest(SourceArgs),
+    /// Measure a stage and print it beside a reference run.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Ingest(args) => {
+            let options = args.options();
+            let snapshot = sources::load(&args.source, &options).await?;
+            let job_id = uuid::Uuid::new_v4().to_string();
+            let trace_id = uuid::Uuid::new_v4().simple().to_string();
+            let mut emitter = Emitter::new(job_id, trace_id, JsonLines::default(), SystemClock);
+            ingest(snapshot, &options.limits, &mut emitter);
+            emitter.into_sink().finish()
+        }
+        Command::Bench(command) => bench::run(command).await,
+    }
+}
+
+/// Writes each event to stdout as one JSON line as soon as it is emitted.
+#[derive(Debug, Default)]
+struct JsonLines {
+    error: Option<std::io::Error>,
+}
+
+impl EventSink for JsonLines {
+    fn emit(&mut self, event: Event) {
+        if self.error.is_some() {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        let written = serde_json::to_writer(&mut out, &event)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush());
+        self.error = written.err();
+    }
+}
+
+impl JsonLines {
+    fn finish(self) -> Result<()> {
+        match self.error {
+            // The reader went away (`doctown ingest … | head`): not an error of ours.
+            Some(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Some(err) => Err(anyhow::anyhow!("cannot write events to stdout: {err}")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Wall-clock time for event timestamps.
+#[derive(Debug, Clone, Copy)]
+struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    }
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what Doctown's build and tests need on a fresh Debian 12 machine, idempotently:
+# every step checks first and skips what is already there. See ../shared/ENVIRONMENT.md (§1–§2)
+# for why each piece is needed.
+#   - Debian's rustc-web (1.96, LLVM 22) + its std source, clang/lld/llvm 22: the only way to get
+#     a wasm32-unknown-unknown std without downloading rustup targets.
+#   - std for wasm32-unknown-unknown, built once from rust-web-src and installed into Debian's
+#     sysroot, stamped with `rustc -vV` so an upgrade of rustc-web rebuilds it.
+#   - the `debian-web` rustup toolchain name pointing at /usr.
+#   - git (sources), python3 (accuracy checks), node (the wasm parity test).
+set -euo pipefail
+
+LLVM=22
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+log() { printf '==> %s\n' "$*" >&2; }
+
+need=""
+for p in rustc-web cargo-web rust-web-src clang-$LLVM lld-$LLVM llvm-$LLVM git python3 nodejs; do
+  dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
+done
+# node may come from elsewhere (the machine image): do not ask apt for it then
+if command -v node >/dev/null 2>&1; then need=${need/ nodejs/}; fi
+if [ -n "${need// /}" ]; then
+  log "apt-get install$need"
+  $SUDO apt-get update -qq
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+
+export PATH="$HOME/.cargo/bin:$PATH"
+if command -v rustup >/dev/null 2>&1 && ! rustup toolchain list | grep -q '^debian-web'; then
+  log "rustup toolchain link debian-web /usr"
+  rustup toolchain link debian-web /usr
+fi
+
+WEB_RUSTC=/usr/bin/rustc
+SYSROOT=$($WEB_RUSTC --print sysroot)
+WASM_LIBDIR="$SYSROOT/lib/rustlib/wasm32-unknown-unknown/lib"
+STAMP="$SYSROOT/lib/rustlib/wasm32-unknown-unknown/sysroot-stamp"
+WANT_STAMP="$($WEB_RUSTC -vV | sha256sum | cut -c1-32)"
+if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT_STAMP" ]; then
+  log "building std for wasm32-unknown-unknown from rust-web-src (1-3 min)"
+  tmp=$(mktemp -d)
+  mkdir -p "$tmp/src"
+  printf '[package]\nname = "wasm-sysroot-build"\nversion = "0.0.0"\nedition = "2021"\n\n[profile.release]\nopt-level = 3\n' > "$tmp/Cargo.toml"
+  : > "$tmp/src/lib.rs"
+  ( cd "$tmp" && RUSTUP_TOOLCHAIN=debian-web RUSTC=$WEB_RUSTC RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Cembed-bitcode=yes" \
+      CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-$LLVM \
+      /usr/bin/cargo build -q --release --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort )
+  $SUDO rm -rf "$WASM_LIBDIR"
+  $SUDO mkdir -p "$WASM_LIBDIR"
+  for f in "$tmp"/target/wasm32-unknown-unknown/release/deps/*.rlib; do
+    case "$(basename "$f")" in libwasm_sysroot_build-*) ;; *) $SUDO cp "$f" "$WASM_LIBDIR/" ;; esac
+  done
+  echo "$WANT_STAMP" | $SUDO tee "$STAMP" >/dev/null
+  rm -rf "$tmp"
+fi
+log "setup complete: $(rustc -V) for the host, $($WEB_RUSTC -V) for wasm32"

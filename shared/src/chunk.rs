@@ -1,0 +1,273 @@
+//! Semantic chunks: the text the embedder sees for each symbol.
+//!
+//! A symbol's chunk is its doc comment and its source with nested symbols cut down to their
+//! signatures (each nested symbol has chunks of its own), so no code is embedded twice. The
+//! file-level symbol's chunk is thus the module-level code plus an outline of the file. Text
+//! over the token budget is split at the symbol's statement boundaries, then at lines.
+
+use crate::hash::stable_id;
+use crate::lang::DocComments;
+use crate::symbols::{Chunk, Span, Symbol, SymbolKind};
+
+/// Tokens per chunk: all-MiniLM-L6-v2 reads at most 256 tokens, two of which are `[CLS]` and
+/// `[SEP]`; text past that would be silently cut by the embedder, so it is split here instead.
+pub const CHUNK_TOKEN_BUDGET: usize = 254;
+/// Parts per symbol: past this (≈ 16k tokens of one symbol) the code is generated or data-like,
+/// and more parts would cost embedding time without describing the symbol better.
+pub const MAX_CHUNKS_PER_SYMBOL: usize = 64;
+
+/// Estimates BERT WordPiece tokens of `text` without the vocabulary (the core has no tokenizer,
+/// and the edge cannot afford one per chunk): every punctuation character is a token, as in
+/// BERT's basic tokenizer, and words split into pieces of about four characters. On code this
+/// errs towards more tokens, so chunks stay within the model's window.
+pub fn estimate_tokens(text: &str) -> usize {
+    let mut tokens = 0;
+    let mut word = 0usize;
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            word += 1;
+        } else {
+            tokens += word.div_ceil(4);
+            word = 0;
+            if !c.is_whitespace() {
+                tokens += 1;
+            }
+        }
+    }
+    tokens + word.div_ceil(4)
+}
+
+/// Byte offset → 1-based line.
+#[derive(Debug)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(source: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(source.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { starts }
+    }
+
+    pub fn line_of(&self, byte: usize) -> usize {
+        self.starts.partition_point(|&s| s <= byte).max(1)
+    }
+}
+
+/// What [`chunk_symbol`] needs to know about one symbol.
+#[derive(Debug)]
+pub struct ChunkInput<'a> {
+    pub symbol: &'a Symbol,
+    pub source: &'a str,
+    pub lines: &'a LineIndex,
+    /// Nested symbols as `(start, end, signature)`, sorted: their text is replaced by the signature.
+    pub elided: &'a [(usize, usize, &'a str)],
+    /// Byte offsets where the symbol's statements (or members) start: preferred split points.
+    pub split_points: &'a [usize],
+}
+
+/// A run of the symbol's text with the byte range it came from.
+struct Piece {
+    text: String,
+    start: usize,
+    end: usize,
+}
+
+/// Chunks of one symbol: at least one, at most [`MAX_CHUNKS_PER_SYMBOL`].
+pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
+    let symbol = input.symbol;
+    let (start, end) = (symbol.span.start_byte, symbol.span.end_byte);
+    let header = chunk_header(symbol);
+
+    let mut bounds: Vec<usize> = input
+        .split_points
+        .iter()
+        .copied()
+        .filter(|&p| p > start && p < end)
+        .collect();
+    bounds.insert(0, start);
+    bounds.push(end);
+    bounds.dedup();
+
+    let mut pieces = Vec::new();
+    for pair in bounds.windows(2) {
+        let segment = elide(input, pair[0], pair[1]);
+        if segment.text.trim().is_empty() {
+            continue;
+        }
+        split_oversized(segment, CHUNK_TOKEN_BUDGET.saturating_sub(estimate_tokens(&header)), &mut pieces);
+    }
+
+    // Greedy packing of pieces into parts within the budget.
+    let continuation = format!("{} …\n", symbol.signature);
+    let mut parts: Vec<Piece> = Vec::new();
+    let mut current: Option<(Piece, usize)> = None;
+    for piece in pieces {
+        let tokens = estimate_tokens(&piece.text);
+        current = match current {
+            Some((mut part, used)) if used + tokens <= CHUNK_TOKEN_BUDGET => {
+                part.text.push_str(&piece.text);
+                part.end = piece.end;
+                Some((part, used + tokens))
+            }
+            other => {
+                if let Some((part, _)) = other {
+                    parts.push(part);
+                }
+                let prefix = if parts.is_empty() { &header } else { &continuation };
+                let used = estimate_tokens(prefix) + tokens;
+                Some((Piece { text: format!("{prefix}{}", piece.text), ..piece }, used))
+            }
+        };
+        if parts.len() >= MAX_CHUNKS_PER_SYMBOL {
+            current = None;
+            break;
+        }
+    }
+    parts.extend(current.map(|(p, _)| p));
+    if parts.is_empty() {
+        let text = if header.trim().is_empty() { symbol.signature.clone() } else { header };
+        parts.push(Piece { text, start, end });
+    }
+
+    let total = parts.len();
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(part, piece)| {
+            let text = piece.text.trim_end().to_owned();
+            Chunk {
+                id: stable_id(&[&symbol.id, &part.to_string()]),
+                symbol_id: symbol.id.clone(),
+                path: symbol.path.clone(),
+                language: symbol.language,
+                span: Span {
+                    start_byte: piece.start,
+                    end_byte: piece.end,
+                    start_line: input.lines.line_of(piece.start),
+                    end_line: input.lines.line_of(piece.end.saturating_sub(1).max(piece.start)),
+                },
+                part,
+                parts: total,
+                tokens: estimate_tokens(&text),
+                text,
+            }
+        })
+        .collect()
+}
+
+/// What opens a symbol's first chunk: the file path for files, the doc comment where it sits
+/// outside the symbol's own text.
+fn chunk_header(symbol: &Symbol) -> String {
+    let mut header = String::new();
+    if matches!(symbol.kind, SymbolKind::File | SymbolKind::Module) && symbol.signature.is_empty() {
+        header.push_str(&format!("// {}\n", symbol.path));
+    }
+    let doc_outside = symbol.language.spec().doc_comments != DocComments::None;
+    if let Some(doc) = symbol.doc.as_deref().filter(|_| doc_outside) {
+        header.push_str(doc);
+        header.push('\n');
+    }
+    header
+}
+
+/// The text of `[start, end)` with nested symbols replaced by their signatures.
+fn elide(input: &ChunkInput, start: usize, end: usize) -> Piece {
+    let mut text = String::new();
+    let mut at = start;
+    for &(s, e, signature) in input.elided {
+        if e <= at || s >= end {
+            continue;
+        }
+        if s > at {
+            text.push_str(&input.source[at..s]);
+        }
+        if s >= at {
+            text.push_str(signature);
+            text.push_str(" …");
+        }
+        at = e.min(end).max(at);
+    }
+    if at < end {
+        text.push_str(&input.source[at..end]);
+    }
+    Piece { text, start, end }
+}
+
+/// Splits a piece over `budget` tokens at line ends (a single long line at char boundaries).
+fn split_oversized(piece: Piece, budget: usize, out: &mut Vec<Piece>) {
+    let budget = budget.max(16);
+    if estimate_tokens(&piece.text) <= budget {
+        out.push(piece);
+        return;
+    }
+    let mut current = String::new();
+    let mut used = 0;
+    for line in piece.text.split_inclusive('\n') {
+        let tokens = estimate_tokens(line);
+        if tokens > budget {
+            if !current.is_empty() {
+                out.push(Piece { text: std::mem::take(&mut current), ..piece });
+                used = 0;
+            }
+            for part in split_line(line, budget) {
+                out.push(Piece { text: part.to_owned(), ..piece });
+            }
+            continue;
+        }
+        if used + tokens > budget && !current.is_empty() {
+            out.push(Piece { text: std::mem::take(&mut current), ..piece });
+            used = 0;
+        }
+        current.push_str(line);
+        used += tokens;
+    }
+    if !current.is_empty() {
+        out.push(Piece { text: current, ..piece });
+    }
+}
+
+/// Cuts one over-long line into runs of `budget` characters: a character is at most one
+/// estimated token, so each run fits.
+fn split_line(line: &str, budget: usize) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut rest = line;
+    while !rest.is_empty() {
+        let end = rest.char_indices().nth(budget).map_or(rest.len(), |(i, _)| i);
+        parts.push(&rest[..end]);
+        rest = &rest[end..];
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_estimate_counts_punctuation_and_word_pieces() {
+        assert_eq!(estimate_tokens(""), 0);
+        assert_eq!(estimate_tokens("fn a()"), 4);
+        assert_eq!(estimate_tokens("parse_header"), 5);
+    }
+
+    #[test]
+    fn line_index_maps_bytes_to_lines() {
+        let idx = LineIndex::new("a\nbc\n\nd");
+        assert_eq!(idx.line_of(0), 1);
+        assert_eq!(idx.line_of(2), 2);
+        assert_eq!(idx.line_of(5), 3);
+        assert_eq!(idx.line_of(6), 4);
+    }
+
+    #[test]
+    fn long_lines_split_within_budget() {
+        let line = "x = 1; ".repeat(2000);
+        let parts = split_line(&line, 100);
+        assert!(parts.len() > 1);
+        assert_eq!(parts.concat(), line);
+        assert!(parts.iter().all(|p| estimate_tokens(p) <= 100));
+    }
+}

@@ -1,0 +1,413 @@
+//! The versioned pipeline events (`*.v1`), one envelope for all of them.
+//!
+//! Every stage reports through these; the CLI prints them as JSON lines and the edge pushes them
+//! over WebSockets. Serialised as `{"event", "job_id", "trace_id", "seq", "idempotency_key",
+//! "timestamp", "payload"}`. The idempotency key is derived from the job and the payload only, so
+//! a replayed event (same job, same content) dedupes, whatever its `seq` or timestamp.
+
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::extract::Diagnostic;
+use crate::hash::stable_id;
+use crate::lang::Language;
+use crate::policy::SkipReason;
+use crate::source::SourceInfo;
+use crate::symbols::{Chunk, Symbol};
+
+/// How a stage or job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    /// Finished, but some input was skipped after retries (listed in the payload).
+    Partial,
+    Failed,
+}
+
+/// An event: the envelope and a typed payload.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Event {
+    pub job_id: String,
+    pub trace_id: String,
+    /// Monotonic per job, from 0.
+    pub seq: u64,
+    pub idempotency_key: String,
+    /// Unix time in milliseconds, read by the host (the core has no clock).
+    pub timestamp: u64,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Event", 7)?;
+        s.serialize_field("event", self.body.name())?;
+        s.serialize_field("job_id", &self.job_id)?;
+        s.serialize_field("trace_id", &self.trace_id)?;
+        s.serialize_field("seq", &self.seq)?;
+        s.serialize_field("idempotency_key", &self.idempotency_key)?;
+        s.serialize_field("timestamp", &self.timestamp)?;
+        self.body.serialize_payload(&mut s)?;
+        s.end()
+    }
+}
+
+macro_rules! events {
+    ($($variant:ident => $name:literal,)*) => {
+        /// Every event of the seed, tagged by its versioned name.
+        #[derive(Debug, Clone, PartialEq, Deserialize)]
+        #[serde(tag = "event", content = "payload")]
+        pub enum EventBody {
+            $(#[serde(rename = $name)] $variant($variant),)*
+        }
+
+        impl EventBody {
+            /// The versioned event name, e.g. `ingest.chunk_created.v1`.
+            pub fn name(&self) -> &'static str {
+                match self { $(Self::$variant(_) => $name,)* }
+            }
+
+            /// Every event name, in pipeline order.
+            pub const NAMES: &'static [&'static str] = &[$($name,)*];
+
+            fn serialize_payload<S: SerializeStruct>(&self, s: &mut S) -> Result<(), S::Error> {
+                match self { $(Self::$variant(p) => s.serialize_field("payload", p),)* }
+            }
+
+            fn payload_json(&self) -> String {
+                let value = match self { $(Self::$variant(p) => serde_json::to_string(p),)* };
+                // Payloads are plain data (strings, numbers, vectors): serialising cannot fail.
+                value.unwrap_or_default()
+            }
+        }
+
+        $(impl From<$variant> for EventBody {
+            fn from(payload: $variant) -> Self { Self::$variant(payload) }
+        })*
+    };
+}
+
+events! {
+    IngestStarted => "ingest.started.v1",
+    FileDetected => "ingest.file_detected.v1",
+    FileSkipped => "ingest.file_skipped.v1",
+    ChunkCreated => "ingest.chunk_created.v1",
+    IngestCompleted => "ingest.completed.v1",
+    EmbeddingStarted => "embedding.started.v1",
+    EmbeddingBatchStarted => "embedding.batch_started.v1",
+    ChunkVector => "embedding.chunk_vector.v1",
+    EmbeddingBatchCompleted => "embedding.batch_completed.v1",
+    EmbeddingCompleted => "embedding.completed.v1",
+    AssemblyStarted => "assembly.started.v1",
+    ClusterCreated => "assembly.cluster_created.v1",
+    GraphCompleted => "assembly.graph_completed.v1",
+    AssemblyCompleted => "assembly.completed.v1",
+    GenerationStarted => "generation.started.v1",
+    SymbolDocumented => "generation.symbol_documented.v1",
+    GenerationCompleted => "generation.completed.v1",
+    PackStarted => "pack.started.v1",
+    PackCompleted => "pack.completed.v1",
+    JobCompleted => "job.completed.v1",
+}
+
+// ---------------------------------------------------------------- ingest
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestStarted {
+    pub source: SourceInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileDetected {
+    pub path: String,
+    pub language: Language,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileSkipped {
+    pub path: String,
+    pub reason: SkipReason,
+    /// A human sentence: what was seen and, where one exists, how to include the file anyway.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChunkCreated {
+    pub chunk: Chunk,
+    pub symbol: Symbol,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestCompleted {
+    pub status: Status,
+    /// The resolved commit, when the source can tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    pub files_detected: u64,
+    pub files_skipped: u64,
+    pub symbols: u64,
+    pub chunks: u64,
+    /// Bytes of the detected (parsed) files.
+    pub bytes: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+// ---------------------------------------------------------------- embedding
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingStarted {
+    pub model: String,
+    pub dimensions: u32,
+    pub chunks: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingBatchStarted {
+    pub batch_id: String,
+    pub chunk_ids: Vec<String>,
+    pub attempt: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChunkVector {
+    pub chunk_id: String,
+    pub batch_id: String,
+    pub vector: Vec<f32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingBatchCompleted {
+    pub batch_id: String,
+    pub status: Status,
+    pub vectors: u64,
+    pub attempt: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingCompleted {
+    pub status: Status,
+    pub vectors: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_chunks: Vec<String>,
+}
+
+// ---------------------------------------------------------------- assembly
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssemblyStarted {
+    pub symbols: u64,
+    pub vectors: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterCreated {
+    pub cluster_id: String,
+    pub label: String,
+    pub members: Vec<String>,
+    pub top_terms: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GraphCompleted {
+    pub nodes: u64,
+    pub edges: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssemblyCompleted {
+    pub status: Status,
+    pub nodes: u64,
+    pub edges: u64,
+    pub clusters: u64,
+}
+
+// ---------------------------------------------------------------- generation
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationStarted {
+    pub symbols: u64,
+    pub verbalizer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_cost_usd: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SymbolDocumented {
+    pub symbol_id: String,
+    pub doc: String,
+    pub verbalizer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationCompleted {
+    pub status: Status,
+    pub documented: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+}
+
+// ---------------------------------------------------------------- pack and job
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackStarted {
+    pub nodes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackCompleted {
+    pub status: Status,
+    pub docpack_id: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobCompleted {
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docpack_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_files: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+// ---------------------------------------------------------------- emitting
+
+/// Where events go: a host writes them out, pushes them to clients, or collects them.
+pub trait EventSink {
+    fn emit(&mut self, event: Event);
+}
+
+impl EventSink for Vec<Event> {
+    fn emit(&mut self, event: Event) {
+        self.push(event);
+    }
+}
+
+/// The host's clock, in Unix milliseconds.
+pub trait Clock {
+    fn now_ms(&self) -> u64;
+}
+
+/// Wraps payloads in envelopes for one job: numbers them and derives their idempotency keys.
+#[derive(Debug)]
+pub struct Emitter<S, C> {
+    job_id: String,
+    trace_id: String,
+    next_seq: u64,
+    sink: S,
+    clock: C,
+}
+
+impl<S: EventSink, C: Clock> Emitter<S, C> {
+    pub fn new(job_id: impl Into<String>, trace_id: impl Into<String>, sink: S, clock: C) -> Self {
+        Emitter {
+            job_id: job_id.into(),
+            trace_id: trace_id.into(),
+            next_seq: 0,
+            sink,
+            clock,
+        }
+    }
+
+    /// Resumes numbering after `seq` (a host restoring a job from a checkpoint).
+    pub fn resume_after(mut self, seq: u64) -> Self {
+        self.next_seq = seq + 1;
+        self
+    }
+
+    pub fn emit(&mut self, body: impl Into<EventBody>) {
+        let body = body.into();
+        let idempotency_key = idempotency_key(&self.job_id, &body);
+        let event = Event {
+            job_id: self.job_id.clone(),
+            trace_id: self.trace_id.clone(),
+            seq: self.next_seq,
+            idempotency_key,
+            timestamp: self.clock.now_ms(),
+            body,
+        };
+        self.next_seq += 1;
+        self.sink.emit(event);
+    }
+
+    pub fn sink(&self) -> &S {
+        &self.sink
+    }
+
+    pub fn into_sink(self) -> S {
+        self.sink
+    }
+}
+
+/// The key consumers dedupe by: the same job and the same content give the same key.
+pub fn idempotency_key(job_id: &str, body: &EventBody) -> String {
+    stable_id(&[job_id, body.name(), &body.payload_json()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceKind;
+
+    struct FixedClock;
+    impl Clock for FixedClock {
+        fn now_ms(&self) -> u64 {
+            1_700_000_000_000
+        }
+    }
+
+    #[test]
+    fn envelope_orders_fields_and_round_trips() {
+        let mut emitter = Emitter::new("job-1", "trace-1", Vec::new(), FixedClock);
+        emitter.emit(IngestStarted {
+            source: SourceInfo {
+                kind: SourceKind::Directory,
+                location: "/repo".into(),
+                git_ref: None,
+                commit: None,
+            },
+        });
+        emitter.emit(JobCompleted {
+            status: Status::Failed,
+            docpack_id: None,
+            skipped_files: vec!["a.rs".into()],
+            reason: Some("no supported files".into()),
+        });
+        let events = emitter.into_sink();
+        assert_eq!(events[1].seq, 1);
+        let json = serde_json::to_string(&events[0]).unwrap();
+        assert!(json.starts_with(r#"{"event":"ingest.started.v1","job_id":"job-1","trace_id":"trace-1","seq":0,"#), "{json}");
+        assert!(json.contains(r#""timestamp":1700000000000,"payload":{"source":"#), "{json}");
+        for event in &events {
+            let back: Event = serde_json::from_str(&serde_json::to_string(event).unwrap()).unwrap();
+            assert_eq!(&back, event);
+        }
+    }
+
+    #[test]
+    fn replayed_content_has_the_same_key() {
+        let body: EventBody = PackStarted { nodes: 3 }.into();
+        assert_eq!(idempotency_key("j", &body), idempotency_key("j", &body.clone()));
+        assert_ne!(idempotency_key("j", &body), idempotency_key("k", &body));
+        let other: EventBody = PackStarted { nodes: 4 }.into();
+        assert_ne!(idempotency_key("j", &body), idempotency_key("j", &other));
+    }
+
+    #[test]
+    fn names_are_versioned_and_unique() {
+        let mut names = EventBody::NAMES.to_vec();
+        assert_eq!(names.len(), 20);
+        assert!(names.iter().all(|n| n.ends_with(".v1")));
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 20);
+    }
+}

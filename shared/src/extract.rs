@@ -1,0 +1,793 @@
+//! One file's source → its symbols, raw references, chunks and diagnostics.
+//!
+//! Everything language-specific comes from [`crate::lang`] (the queries and the spec table); this
+//! module only walks what the queries captured.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use streaming_iterator::StreamingIterator;
+use tree_sitter::{Node, Parser, QueryCursor, Tree};
+
+use crate::chunk::{chunk_symbol, ChunkInput, LineIndex};
+use crate::hash::stable_id;
+use crate::lang::{DocComments, Language, LanguageSpec, ModulePath, VisibilityRule};
+use crate::symbols::{Chunk, RawReference, ReferenceKind, Span, Symbol, SymbolKind, Visibility};
+
+/// Longest signature kept; longer ones (huge generic bounds, generated code) are cut.
+pub const MAX_SIGNATURE_BYTES: usize = 1024;
+/// Longest reference target or qualifier kept: enough for any real path, short enough that a
+/// chained expression used as a receiver does not copy half a file into every reference.
+pub const MAX_REFERENCE_BYTES: usize = 200;
+
+/// A problem found while parsing a file; the file is still ingested with what was recovered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostic {
+    pub path: String,
+    pub line: usize,
+    pub message: String,
+}
+
+/// What one file yields.
+#[derive(Debug, Default)]
+pub struct FileOutline {
+    /// The file-level symbol first, then every symbol in source order.
+    pub symbols: Vec<Symbol>,
+    /// Chunks of each symbol, in the order of `symbols`.
+    pub chunks: Vec<Chunk>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses files, reusing one tree-sitter parser and cursor.
+#[derive(Default)]
+pub struct Extractor {
+    parser: Parser,
+    cursor: QueryCursor,
+}
+
+impl std::fmt::Debug for Extractor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Extractor").finish_non_exhaustive()
+    }
+}
+
+/// One definition found by the symbols query, before names are qualified.
+struct Def<'t> {
+    node: Node<'t>,
+    /// `None` for a scope (an impl block): it qualifies names but is not a symbol.
+    kind: Option<SymbolKind>,
+    name: Option<Node<'t>>,
+    visibility: Option<Node<'t>>,
+    doc: Option<Node<'t>>,
+    owner: Option<Node<'t>>,
+}
+
+impl Extractor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses only, for benchmarks that compare against a bare parse.
+    pub fn parse(&mut self, language: Language, source: &str) -> Option<Tree> {
+        self.parser.set_language(&language.grammar()).ok()?;
+        self.parser.parse(source, None)
+    }
+
+    /// Extracts symbols, references and chunks from one file.
+    pub fn extract(&mut self, path: &str, language: Language, source: &str) -> FileOutline {
+        let Some(tree) = self.parse(language, source) else {
+            // Only a cancelled or timed-out parse returns None; neither is set here.
+            return FileOutline {
+                diagnostics: vec![Diagnostic {
+                    path: path.to_owned(),
+                    line: 1,
+                    message: "tree-sitter returned no tree".to_owned(),
+                }],
+                ..FileOutline::default()
+            };
+        };
+        FileWalk::new(self, path, language, source, &tree).run()
+    }
+}
+
+struct FileWalk<'a, 't> {
+    cursor: &'a mut QueryCursor,
+    path: &'a str,
+    spec: &'static LanguageSpec,
+    source: &'a str,
+    root: Node<'t>,
+    lines: LineIndex,
+}
+
+impl<'a, 't> FileWalk<'a, 't> {
+    fn new(
+        extractor: &'a mut Extractor,
+        path: &'a str,
+        language: Language,
+        source: &'a str,
+        tree: &'t Tree,
+    ) -> Self {
+        FileWalk {
+            cursor: &mut extractor.cursor,
+            path,
+            spec: language.spec(),
+            source,
+            root: tree.root_node(),
+            lines: LineIndex::new(source),
+        }
+    }
+
+    fn text(&self, node: Node) -> &'a str {
+        &self.source[node.byte_range()]
+    }
+
+    fn span(&self, start: usize, end: usize) -> Span {
+        Span {
+            start_byte: start,
+            end_byte: end,
+            start_line: self.lines.line_of(start),
+            end_line: self.lines.line_of(end.saturating_sub(1).max(start)),
+        }
+    }
+
+    fn run(mut self) -> FileOutline {
+        let language = self.spec.language;
+        let (defs, module_doc) = self.definitions();
+        let package = defs
+            .iter()
+            .find(|d| d.kind == Some(SymbolKind::Module) && d.node.parent() == Some(self.root))
+            .and_then(|d| d.name)
+            .map(|n| self.text(n));
+        let prefix = module_prefix(self.path, self.spec, package);
+
+        // The file-level symbol: a Python file is a module; other languages get a file node.
+        let (file_kind, file_name, file_qualified) = match self.spec.module_path {
+            ModulePath::PythonDotted => {
+                let name = prefix.rsplit('.').next().unwrap_or(&prefix).to_owned();
+                (SymbolKind::Module, name, prefix.clone())
+            }
+            _ => {
+                let name = self.path.rsplit('/').next().unwrap_or(self.path).to_owned();
+                (SymbolKind::File, name, self.path.to_owned())
+            }
+        };
+        let file_doc = module_doc.map(|n| clean_docstring(self.text(n)));
+        let mut symbols = vec![Symbol {
+            id: stable_id(&["file", self.path]),
+            kind: file_kind,
+            name: file_name,
+            qualified_name: file_qualified,
+            language,
+            path: self.path.to_owned(),
+            span: self.span(0, self.source.len()),
+            parent: None,
+            signature: String::new(),
+            doc: file_doc,
+            visibility: None,
+            references: Vec::new(),
+        }];
+        // Per symbol: its def index (None for the file), and per def its symbol index.
+        let mut symbol_def: Vec<Option<usize>> = vec![None];
+        let mut def_symbol: Vec<Option<usize>> = vec![None; defs.len()];
+        // Per def: the qualified name that its children extend.
+        let mut def_qualified: Vec<String> = Vec::with_capacity(defs.len());
+        // Lexical nesting: the innermost enclosing def of each def.
+        let mut enclosing: Vec<Option<usize>> = Vec::with_capacity(defs.len());
+        let mut stack: Vec<usize> = Vec::new();
+        let mut seen_ids: HashMap<String, usize> = HashMap::new();
+        let mut owned: Vec<(usize, String)> = Vec::new();
+
+        for (i, def) in defs.iter().enumerate() {
+            while let Some(&top) = stack.last() {
+                if defs[top].node.end_byte() > def.node.start_byte() {
+                    break;
+                }
+                stack.pop();
+            }
+            let outer = stack.last().copied();
+            enclosing.push(outer);
+            stack.push(i);
+
+            let name = def
+                .name
+                .map(|n| normalize_name(self.text(n)))
+                .unwrap_or_default();
+            let is_package = def.kind == Some(SymbolKind::Module) && self.spec.module_path == ModulePath::GoPackage && outer.is_none();
+            let owner = def.owner.map(|n| normalize_name(self.text(n)));
+            let base = match (&owner, outer) {
+                (Some(owner), _) => format!("{prefix}{}{owner}", self.spec.separator),
+                (None, Some(o)) => def_qualified[o].clone(),
+                (None, None) => prefix.clone(),
+            };
+            let qualified = if is_package {
+                name.clone()
+            } else if base.is_empty() {
+                name.clone()
+            } else {
+                format!("{base}{}{name}", self.spec.separator)
+            };
+            def_qualified.push(qualified.clone());
+            let Some(mut kind) = def.kind else { continue };
+            if name.is_empty() {
+                continue;
+            }
+            let container = outer.and_then(|o| defs[o].kind);
+            let in_type = owner.is_some()
+                || outer.is_some_and(|o| defs[o].kind.is_none())
+                || container.is_some_and(SymbolKind::owns_methods);
+            if kind == SymbolKind::Function && in_type {
+                kind = SymbolKind::Method;
+            } else if kind == SymbolKind::Method && !in_type {
+                kind = SymbolKind::Function;
+            }
+
+            // The logical parent: the owning type for methods declared outside it (Rust impl
+            // blocks, Go receivers), else the innermost enclosing symbol, else the file.
+            let symbol_parent = nearest_symbol(outer, &enclosing, &defs, &def_symbol);
+            let parent_id = symbol_parent
+                .map(|s| symbols[s].id.clone())
+                .unwrap_or_else(|| symbols[0].id.clone());
+            let owner_path = match (&owner, outer) {
+                (Some(_), _) => Some(base.clone()),
+                (None, Some(o)) if defs[o].kind.is_none() => Some(def_qualified[o].clone()),
+                _ => None,
+            };
+
+            let occurrence = seen_ids
+                .entry(format!("{}\0{qualified}", kind_name(kind)))
+                .and_modify(|n| *n += 1)
+                .or_insert(0);
+            let mut id_parts = vec![self.path, kind_name(kind), qualified.as_str()];
+            let occurrence_text = occurrence.to_string();
+            if *occurrence > 0 {
+                id_parts.push(&occurrence_text);
+            }
+            let id = stable_id(&id_parts);
+            if let Some(owner_path) = owner_path {
+                owned.push((symbols.len(), owner_path));
+            }
+            let visibility = self.visibility(def, &name);
+            symbols.push(Symbol {
+                id,
+                kind,
+                name,
+                qualified_name: qualified,
+                language,
+                path: self.path.to_owned(),
+                span: self.span(def.node.start_byte(), def.node.end_byte()),
+                parent: Some(parent_id),
+                signature: self.signature(def.node),
+                doc: self.doc(def),
+                visibility,
+                references: Vec::new(),
+            });
+            symbol_def.push(Some(i));
+            def_symbol[i] = Some(symbols.len() - 1);
+        }
+
+        // Methods of impl blocks and Go receivers belong to their type when it is in this file.
+        let by_qualified: HashMap<&str, usize> = symbols
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.kind.owns_methods())
+            .map(|(i, s)| (s.qualified_name.as_str(), i))
+            .collect();
+        let reparent: Vec<(usize, String)> = owned
+            .into_iter()
+            .filter_map(|(s, owner)| by_qualified.get(owner.as_str()).map(|&t| (s, symbols[t].id.clone())))
+            .collect();
+        for (s, parent) in reparent {
+            symbols[s].parent = Some(parent);
+        }
+
+        let name_nodes: HashSet<usize> = defs.iter().filter_map(|d| d.name.map(|n| n.id())).collect();
+        self.references(&defs, &def_symbol, &enclosing, &name_nodes, &mut symbols);
+
+        let chunks = self.chunks(&defs, &symbol_def, &def_symbol, &enclosing, &symbols);
+        FileOutline {
+            symbols,
+            chunks,
+            diagnostics: self.diagnostics(),
+        }
+    }
+
+    /// Runs the symbols query; definitions sorted outermost-first, and the module docstring.
+    fn definitions(&mut self) -> (Vec<Def<'t>>, Option<Node<'t>>) {
+        let query = &self.spec.language.queries().symbols;
+        let names = query.capture_names();
+        let mut by_node: HashMap<usize, (usize, Def<'t>)> = HashMap::new();
+        let mut module_doc = None;
+        let mut matches = self.cursor.matches(query, self.root, self.source.as_bytes());
+        while let Some(m) = matches.next() {
+            let mut def: Option<(Node<'t>, Option<SymbolKind>)> = None;
+            let (mut name, mut visibility, mut doc, mut owner) = (None, None, None, None);
+            for capture in m.captures() {
+                let capture_name = names[capture.index as usize];
+                match capture_name {
+                    "name" => name = Some(capture.node),
+                    "visibility" => visibility = Some(capture.node),
+                    "doc" => doc = Some(capture.node),
+                    "owner" => owner = Some(capture.node),
+                    "module_doc" => module_doc = Some(capture.node),
+                    "scope" => def = Some((capture.node, None)),
+                    other => {
+                        if let Some(kind) = other.strip_prefix("definition.") {
+                            def = SymbolKind::from_capture(kind).map(|k| (capture.node, Some(k)));
+                        }
+                    }
+                }
+            }
+            let Some((node, kind)) = def else { continue };
+            let entry = by_node.entry(node.id()).or_insert_with(|| {
+                (
+                    m.pattern_index,
+                    Def {
+                        node,
+                        kind,
+                        name: None,
+                        visibility: None,
+                        doc: None,
+                        owner: None,
+                    },
+                )
+            });
+            // The first pattern's kind wins; captures from every pattern are merged.
+            if m.pattern_index < entry.0 {
+                entry.0 = m.pattern_index;
+                entry.1.kind = kind;
+            }
+            let d = &mut entry.1;
+            d.name = d.name.or(name);
+            d.visibility = d.visibility.or(visibility);
+            d.doc = d.doc.or(doc);
+            d.owner = d.owner.or(owner);
+        }
+        let mut defs: Vec<Def<'t>> = by_node.into_values().map(|(_, d)| d).collect();
+        defs.sort_by_key(|d| (d.node.start_byte(), std::cmp::Reverse(d.node.end_byte()), d.node.id()));
+        (defs, module_doc)
+    }
+
+    /// The declaration without its body: the text before the body, else the first line.
+    fn signature(&self, node: Node) -> String {
+        let body = self
+            .spec
+            .body_fields
+            .iter()
+            .find_map(|f| node.child_by_field_name(f))
+            .map(|mut body| {
+                while let Some(inner) = body.child_by_field_name("body") {
+                    body = inner;
+                }
+                body
+            });
+        let text = match body {
+            Some(body) if body.start_byte() > node.start_byte() => {
+                &self.source[node.start_byte()..body.start_byte()]
+            }
+            _ => self.text(node).lines().next().unwrap_or(""),
+        };
+        let text = text.trim().trim_end_matches(['{', ':', '=']).trim_end();
+        truncate(text, MAX_SIGNATURE_BYTES).to_owned()
+    }
+
+    fn doc(&self, def: &Def) -> Option<String> {
+        if let Some(doc) = def.doc {
+            return Some(clean_docstring(self.text(doc))).filter(|d| !d.is_empty());
+        }
+        if self.spec.doc_comments == DocComments::None {
+            return None;
+        }
+        let mut node = def.node;
+        loop {
+            let comments = self.preceding_comments(node);
+            if !comments.is_empty() {
+                let doc = self.doc_from_comments(&comments);
+                return Some(doc).filter(|d| !d.is_empty());
+            }
+            match node.parent() {
+                Some(parent) if self.spec.wrapper_kinds.contains(&parent.kind()) => node = parent,
+                _ => return None,
+            }
+        }
+    }
+
+    /// Comments directly above `node` (attributes skipped), nearest last; a blank line ends them.
+    fn preceding_comments(&self, node: Node<'t>) -> Vec<Node<'t>> {
+        let mut comments = Vec::new();
+        let mut next_line = node.start_position().row;
+        let mut sibling = node.prev_sibling();
+        while let Some(s) = sibling {
+            if s.end_position().row + 1 < next_line {
+                break;
+            }
+            if self.spec.comment_kinds.contains(&s.kind()) {
+                comments.push(s);
+            } else if !self.spec.attribute_kinds.contains(&s.kind()) {
+                break;
+            }
+            next_line = s.start_position().row;
+            sibling = s.prev_sibling();
+        }
+        comments.reverse();
+        comments
+    }
+
+    fn doc_from_comments(&self, comments: &[Node]) -> String {
+        let texts = comments.iter().map(|c| self.text(*c));
+        let lines: Vec<String> = match self.spec.doc_comments {
+            DocComments::RustOuter => texts
+                .filter_map(|t| {
+                    if let Some(rest) = t.strip_prefix("///") {
+                        (!rest.starts_with('/')).then(|| strip_one_space(rest).trim_end().to_owned())
+                    } else if t.starts_with("/**") && !t.starts_with("/***") {
+                        Some(clean_block_comment(t))
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+            DocComments::LineComments => texts
+                .filter_map(|t| t.strip_prefix("//"))
+                .map(|t| strip_one_space(t).trim_end().to_owned())
+                .collect(),
+            DocComments::JsDoc => texts
+                .last()
+                .filter(|t| t.starts_with("/**"))
+                .map(clean_block_comment)
+                .into_iter()
+                .collect(),
+            DocComments::None => Vec::new(),
+        };
+        lines.join("\n").trim().to_owned()
+    }
+
+    fn visibility(&self, def: &Def, name: &str) -> Option<Visibility> {
+        let modifier = def.visibility.map(|n| self.text(n));
+        match self.spec.visibility {
+            VisibilityRule::Modifier => Some(match modifier {
+                Some("pub") => Visibility::Public,
+                Some(_) => Visibility::Restricted,
+                None => Visibility::Private,
+            }),
+            VisibilityRule::Capitalized => Some(if name.starts_with(|c: char| c.is_uppercase()) {
+                Visibility::Public
+            } else {
+                Visibility::Private
+            }),
+            VisibilityRule::Underscore => Some(if name.starts_with('_') && !name.ends_with("__") {
+                Visibility::Private
+            } else {
+                Visibility::Public
+            }),
+            VisibilityRule::Export => {
+                if name.starts_with('#') {
+                    return Some(Visibility::Private);
+                }
+                match modifier {
+                    Some("private") => return Some(Visibility::Private),
+                    Some("protected") => return Some(Visibility::Protected),
+                    Some("public") => return Some(Visibility::Public),
+                    _ => {}
+                }
+                let mut node = def.node;
+                while let Some(parent) = node.parent() {
+                    if parent.kind() == "export_statement" {
+                        return Some(Visibility::Public);
+                    }
+                    if !self.spec.wrapper_kinds.contains(&parent.kind()) {
+                        break;
+                    }
+                    node = parent;
+                }
+                // Class members are public unless marked; top-level declarations are module-private.
+                let in_class = def.node.parent().is_some_and(|p| p.kind() == "class_body");
+                Some(if in_class { Visibility::Public } else { Visibility::Private })
+            }
+        }
+    }
+
+    fn references(
+        &mut self,
+        defs: &[Def<'t>],
+        def_symbol: &[Option<usize>],
+        enclosing: &[Option<usize>],
+        name_nodes: &HashSet<usize>,
+        symbols: &mut [Symbol],
+    ) {
+        let query = &self.spec.language.queries().references;
+        let names = query.capture_names();
+        let starts: Vec<usize> = defs.iter().map(|d| d.node.start_byte()).collect();
+        let source = self.source;
+        let text = |node: Node| &source[node.byte_range()];
+        let mut matches = self.cursor.matches(query, self.root, source.as_bytes());
+        while let Some(m) = matches.next() {
+            let mut target = None;
+            let mut qualifier = None;
+            for capture in m.captures() {
+                let capture_name = names[capture.index as usize];
+                if capture_name == "qualifier" {
+                    qualifier = Some(capture.node);
+                } else if let Some(kind) = capture_name.strip_prefix("reference.") {
+                    target = ReferenceKind::from_capture(kind).map(|k| (k, capture.node));
+                }
+            }
+            let Some((kind, node)) = target else { continue };
+            if name_nodes.contains(&node.id()) {
+                continue;
+            }
+            let target = reference_text(text(node));
+            if target.is_empty() {
+                continue;
+            }
+            // The innermost enclosing def, then up to the nearest one that is a symbol.
+            let pos = node.start_byte();
+            let mut candidate = starts.partition_point(|&s| s <= pos).checked_sub(1);
+            while let Some(c) = candidate {
+                if defs[c].node.end_byte() > pos {
+                    break;
+                }
+                candidate = enclosing[c];
+            }
+            let owner = nearest_symbol(candidate, enclosing, defs, def_symbol).unwrap_or(0);
+            symbols[owner].references.push(RawReference {
+                kind,
+                target,
+                qualifier: qualifier.map(|q| reference_text(text(q))).filter(|q| !q.is_empty()),
+                line: node.start_position().row + 1,
+            });
+        }
+        for symbol in symbols.iter_mut() {
+            symbol.references.sort_by(|a, b| (a.line, a.kind, &a.target, &a.qualifier).cmp(&(b.line, b.kind, &b.target, &b.qualifier)));
+            symbol.references.dedup();
+        }
+    }
+
+    fn chunks(
+        &self,
+        defs: &[Def<'t>],
+        symbol_def: &[Option<usize>],
+        def_symbol: &[Option<usize>],
+        enclosing: &[Option<usize>],
+        symbols: &[Symbol],
+    ) -> Vec<Chunk> {
+        // Lexical children of each symbol: the symbols whose nearest enclosing symbol it is.
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); symbols.len()];
+        for (s, def) in symbol_def.iter().enumerate().skip(1) {
+            let Some(d) = def else { continue };
+            let parent = nearest_symbol(enclosing[*d], enclosing, defs, def_symbol).unwrap_or(0);
+            children[parent].push(s);
+        }
+        let mut chunks = Vec::new();
+        for (s, symbol) in symbols.iter().enumerate() {
+            let node = symbol_def[s].map_or(self.root, |d| defs[d].node);
+            let body = self.body_for_chunking(node);
+            let elided: Vec<(usize, usize, &str)> = children[s]
+                .iter()
+                .map(|&c| (symbols[c].span.start_byte, symbols[c].span.end_byte, symbols[c].signature.as_str()))
+                .collect();
+            let split_points: Vec<usize> = body
+                .map(|b| {
+                    let mut walk = b.walk();
+                    b.named_children(&mut walk).map(|c| c.start_byte()).collect()
+                })
+                .unwrap_or_default();
+            chunks.extend(chunk_symbol(
+                &ChunkInput {
+                    symbol,
+                    source: self.source,
+                    lines: &self.lines,
+                    elided: &elided,
+                    split_points: &split_points,
+                },
+            ));
+        }
+        chunks
+    }
+
+    fn body_for_chunking(&self, node: Node<'t>) -> Option<Node<'t>> {
+        if node == self.root {
+            return Some(node);
+        }
+        let mut body = self.spec.body_fields.iter().find_map(|f| node.child_by_field_name(f))?;
+        while let Some(inner) = body.child_by_field_name("body") {
+            body = inner;
+        }
+        Some(body)
+    }
+
+    fn diagnostics(&self) -> Vec<Diagnostic> {
+        if !self.root.has_error() {
+            return Vec::new();
+        }
+        let mut errors = 0usize;
+        let mut first: Option<Node> = None;
+        let mut cursor = self.root.walk();
+        'walk: loop {
+            let node = cursor.node();
+            if node.is_error() || node.is_missing() {
+                errors += 1;
+                first.get_or_insert(node);
+            } else if node.has_error() && cursor.goto_first_child() {
+                continue;
+            }
+            loop {
+                if cursor.goto_next_sibling() {
+                    continue 'walk;
+                }
+                if !cursor.goto_parent() {
+                    break 'walk;
+                }
+            }
+        }
+        let line = first.map_or(1, |n| n.start_position().row + 1);
+        vec![Diagnostic {
+            path: self.path.to_owned(),
+            line,
+            message: format!(
+                "syntax error{}: kept what the parser recovered (first at line {line}, {errors} in all)",
+                first.filter(|n| n.is_missing()).map(|n| format!(" (missing `{}`)", n.kind())).unwrap_or_default()
+            ),
+        }]
+    }
+}
+
+/// The nearest def at or above `start` (following lexical nesting) that became a symbol.
+fn nearest_symbol(
+    mut start: Option<usize>,
+    enclosing: &[Option<usize>],
+    _defs: &[Def],
+    def_symbol: &[Option<usize>],
+) -> Option<usize> {
+    while let Some(d) = start {
+        if let Some(s) = def_symbol.get(d).copied().flatten() {
+            return Some(s);
+        }
+        start = enclosing[d];
+    }
+    None
+}
+
+fn kind_name(kind: SymbolKind) -> &'static str {
+    match kind {
+        SymbolKind::File => "file",
+        SymbolKind::Module => "module",
+        SymbolKind::Function => "function",
+        SymbolKind::Method => "method",
+        SymbolKind::Class => "class",
+        SymbolKind::Struct => "struct",
+        SymbolKind::Enum => "enum",
+        SymbolKind::Trait => "trait",
+        SymbolKind::Interface => "interface",
+        SymbolKind::TypeAlias => "type_alias",
+        SymbolKind::Constant => "constant",
+        SymbolKind::Static => "static",
+        SymbolKind::Macro => "macro",
+    }
+}
+
+/// The module path that prefixes a file's qualified names.
+fn module_prefix(path: &str, spec: &LanguageSpec, package: Option<&str>) -> String {
+    let without_ext = path.rsplit_once('.').map_or(path, |(stem, _)| stem);
+    let parts: Vec<&str> = without_ext.split('/').filter(|p| !p.is_empty()).collect();
+    match spec.module_path {
+        ModulePath::RustCrate => {
+            let start = parts.iter().rposition(|p| *p == "src").map_or(0, |i| i + 1);
+            let mut module: Vec<&str> = parts[start..].to_vec();
+            if matches!(module.last(), Some(&("lib" | "main" | "mod"))) && (module.len() == 1 || module.last() == Some(&"mod")) {
+                module.pop();
+            }
+            std::iter::once("crate").chain(module).collect::<Vec<_>>().join("::")
+        }
+        ModulePath::PythonDotted => {
+            let start = usize::from(parts.first() == Some(&"src") && parts.len() > 1);
+            let mut module: Vec<&str> = parts[start..].to_vec();
+            if module.last() == Some(&"__init__") && module.len() > 1 {
+                module.pop();
+            }
+            module.join(".")
+        }
+        ModulePath::GoPackage => package
+            .map(str::to_owned)
+            .unwrap_or_else(|| parts.iter().rev().nth(1).copied().unwrap_or("main").to_owned()),
+        ModulePath::FilePath => {
+            let mut module = parts;
+            if module.last() == Some(&"index") && module.len() > 1 {
+                module.pop();
+            }
+            module.join("/")
+        }
+    }
+}
+
+/// A name as it appears in a qualified name: generics dropped (`Foo<T>` → `Foo`).
+fn normalize_name(text: &str) -> String {
+    let cut = text.find(['<', '[', '(']).unwrap_or(text.len());
+    text[..cut].split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A reference target as written, quotes stripped, whitespace collapsed, capped.
+fn reference_text(text: &str) -> String {
+    let text = text.trim().trim_matches(['"', '\'', '`']);
+    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    truncate(&collapsed, MAX_REFERENCE_BYTES).to_owned()
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+fn strip_one_space(text: &str) -> &str {
+    text.strip_prefix(' ').unwrap_or(text)
+}
+
+/// `/** … */` → its lines without the leading `*`s.
+fn clean_block_comment(text: &str) -> String {
+    let inner = text.trim_start_matches("/**").trim_end_matches("*/");
+    inner
+        .lines()
+        .map(|l| {
+            let l = l.trim();
+            strip_one_space(l.strip_prefix('*').unwrap_or(l)).trim_end()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_owned()
+}
+
+/// A Python string literal used as a docstring → its text, dedented like `inspect.cleandoc`.
+fn clean_docstring(literal: &str) -> String {
+    let body = literal.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    let body = ["\"\"\"", "'''", "\"", "'"]
+        .iter()
+        .find_map(|q| body.strip_prefix(q).and_then(|b| b.strip_suffix(q)))
+        .unwrap_or(body);
+    let mut lines = body.lines();
+    let first = lines.next().unwrap_or("").trim().to_owned();
+    let rest: Vec<&str> = lines.collect();
+    let indent = rest
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let mut out = vec![first];
+    out.extend(rest.iter().map(|l| l.get(indent..).unwrap_or("").trim_end().to_owned()));
+    out.join("\n").trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_prefixes() {
+        let rust = Language::Rust.spec();
+        assert_eq!(module_prefix("src/lib.rs", rust, None), "crate");
+        assert_eq!(module_prefix("src/session.rs", rust, None), "crate::session");
+        assert_eq!(module_prefix("crates/x/src/a/mod.rs", rust, None), "crate::a");
+        assert_eq!(module_prefix("src/a/main.rs", rust, None), "crate::a::main");
+        let py = Language::Python.spec();
+        assert_eq!(module_prefix("src/requests/sessions.py", py, None), "requests.sessions");
+        assert_eq!(module_prefix("requests/__init__.py", py, None), "requests");
+        assert_eq!(module_prefix("setup.py", py, None), "setup");
+        let ts = Language::TypeScript.spec();
+        assert_eq!(module_prefix("src/util/index.ts", ts, None), "src/util");
+        let go = Language::Go.spec();
+        assert_eq!(module_prefix("cmd/server/main.go", go, Some("main")), "main");
+    }
+
+    #[test]
+    fn docstrings_are_dedented() {
+        assert_eq!(clean_docstring("\"\"\"Sum.\n\n    More text.\n    \"\"\""), "Sum.\n\nMore text.");
+        assert_eq!(clean_docstring("r'raw'"), "raw");
+        assert_eq!(clean_block_comment("/**\n * Adds.\n * @param a x\n */"), "Adds.\n@param a x");
+    }
+}

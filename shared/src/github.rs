@@ -1,0 +1,184 @@
+//! GitHub repositories, read through GitHub's REST API: the commit endpoint resolves the ref to
+//! a SHA and the tarball endpoint serves the tree at that SHA. HTTP is the host's: it passes an
+//! [`HttpClient`] (reqwest natively, `fetch` at the edge).
+
+use thiserror::Error;
+
+/// GitHub's API, the default base URL; tests and GitHub Enterprise point elsewhere.
+pub const DEFAULT_API_BASE: &str = "https://api.github.com";
+
+/// `https://github.com/OWNER/REPO[/tree/REF]`, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitHubRepo {
+    pub owner: String,
+    pub repo: String,
+    pub git_ref: Option<String>,
+}
+
+impl GitHubRepo {
+    /// Parses a GitHub repository URL; `None` if it is not one.
+    pub fn parse(url: &str) -> Option<GitHubRepo> {
+        let rest = url
+            .strip_prefix("https://github.com/")
+            .or_else(|| url.strip_prefix("http://github.com/"))
+            .or_else(|| url.strip_prefix("https://www.github.com/"))?;
+        let rest = rest.split(['?', '#']).next().unwrap_or(rest).trim_end_matches('/');
+        let mut parts = rest.splitn(3, '/');
+        let owner = parts.next().filter(|s| valid_name(s))?;
+        let repo = parts.next().map(|r| r.strip_suffix(".git").unwrap_or(r)).filter(|s| valid_name(s))?;
+        let git_ref = match parts.next() {
+            None => None,
+            Some(tail) => Some(tail.strip_prefix("tree/").filter(|r| !r.is_empty())?.to_owned()),
+        };
+        Some(GitHubRepo {
+            owner: owner.to_owned(),
+            repo: repo.to_owned(),
+            git_ref,
+        })
+    }
+
+    pub fn display(&self) -> String {
+        format!("https://github.com/{}/{}", self.owner, self.repo)
+    }
+
+    /// `GET` this with `Accept: application/vnd.github.sha` to get the commit SHA as text.
+    pub fn commit_url(&self, api_base: &str) -> String {
+        let git_ref = self.git_ref.as_deref().unwrap_or("HEAD");
+        format!("{}/repos/{}/{}/commits/{}", api_base.trim_end_matches('/'), self.owner, self.repo, encode_ref(git_ref))
+    }
+
+    /// The gzipped tarball of the tree at `sha` (GitHub answers with a redirect to codeload).
+    pub fn tarball_url(&self, api_base: &str, sha: &str) -> String {
+        format!("{}/repos/{}/{}/tarball/{}", api_base.trim_end_matches('/'), self.owner, self.repo, sha)
+    }
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty() && s != "." && s != ".." && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// Percent-encodes a ref for a URL path segment, keeping `/` (GitHub accepts slashed refs).
+fn encode_ref(git_ref: &str) -> String {
+    let mut out = String::new();
+    for b in git_ref.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_./~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A GET request: URL and headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// A response, after redirects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// The host's HTTP client. Hosts are single-threaded per job (a Worker isolate, the CLI's
+/// current-thread runtime), so the future need not be `Send`.
+#[allow(async_fn_in_trait)]
+pub trait HttpClient {
+    /// Performs a GET, following redirects; `Err` only when no response came (DNS, connection,
+    /// timeout, a body over `max_bytes`), with a sentence saying which.
+    async fn get(&self, request: HttpRequest, max_bytes: u64) -> Result<HttpResponse, String>;
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum GitHubError {
+    #[error("could not reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("{repo}: repository or ref `{git_ref}` not found. If the repository is private, pass a token with read access (--github-token or GITHUB_TOKEN); otherwise check the owner, name and ref")]
+    NotFound { repo: String, git_ref: String },
+    #[error("{repo}: GitHub refused access (HTTP {status}): the token is missing, invalid or lacks read access, or the API rate limit is used up; pass a valid token with --github-token or GITHUB_TOKEN")]
+    Denied { repo: String, status: u16 },
+    #[error("{repo}: GitHub answered HTTP {status} for {what}")]
+    Status { repo: String, status: u16, what: &'static str },
+    #[error("{repo}: GitHub's commit endpoint returned `{text}`, not a commit SHA")]
+    BadSha { repo: String, text: String },
+}
+
+/// The tarball of a repository at a resolved commit.
+#[derive(Debug)]
+pub struct FetchedArchive {
+    pub commit: String,
+    pub archive: Vec<u8>,
+}
+
+/// Resolves the ref to a commit SHA, then downloads the tarball at that SHA, so the tree and the
+/// recorded commit always agree.
+pub async fn fetch_archive(
+    client: &impl HttpClient,
+    repo: &GitHubRepo,
+    api_base: &str,
+    token: Option<&str>,
+    max_bytes: u64,
+) -> Result<FetchedArchive, GitHubError> {
+    let mut headers = vec![
+        ("User-Agent".to_owned(), "doctown".to_owned()),
+        ("X-GitHub-Api-Version".to_owned(), "2022-11-28".to_owned()),
+    ];
+    if let Some(token) = token {
+        headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
+    }
+    let git_ref = repo.git_ref.clone().unwrap_or_else(|| "HEAD".to_owned());
+
+    let mut sha_headers = headers.clone();
+    sha_headers.push(("Accept".to_owned(), "application/vnd.github.sha".to_owned()));
+    let url = repo.commit_url(api_base);
+    let response = client
+        .get(HttpRequest { url: url.clone(), headers: sha_headers }, 1024)
+        .await
+        .map_err(|reason| GitHubError::Unreachable { url, reason })?;
+    check_status(repo, &git_ref, response.status, "the commit")?;
+    let text = String::from_utf8_lossy(&response.body).trim().to_owned();
+    if text.len() != 40 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(GitHubError::BadSha { repo: repo.display(), text: text.chars().take(80).collect() });
+    }
+
+    let url = repo.tarball_url(api_base, &text);
+    let response = client
+        .get(HttpRequest { url: url.clone(), headers }, max_bytes)
+        .await
+        .map_err(|reason| GitHubError::Unreachable { url, reason })?;
+    check_status(repo, &git_ref, response.status, "the tarball")?;
+    Ok(FetchedArchive { commit: text.to_ascii_lowercase(), archive: response.body })
+}
+
+fn check_status(repo: &GitHubRepo, git_ref: &str, status: u16, what: &'static str) -> Result<(), GitHubError> {
+    match status {
+        200..=299 => Ok(()),
+        404 | 422 => Err(GitHubError::NotFound { repo: repo.display(), git_ref: git_ref.to_owned() }),
+        401 | 403 | 429 => Err(GitHubError::Denied { repo: repo.display(), status }),
+        _ => Err(GitHubError::Status { repo: repo.display(), status, what }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_github_urls() {
+        let r = GitHubRepo::parse("https://github.com/psf/requests").unwrap();
+        assert_eq!((r.owner.as_str(), r.repo.as_str(), r.git_ref), ("psf", "requests", None));
+        let r = GitHubRepo::parse("https://github.com/a/b.git/").unwrap();
+        assert_eq!(r.repo, "b");
+        let r = GitHubRepo::parse("https://github.com/a/b/tree/feature/x").unwrap();
+        assert_eq!(r.git_ref.as_deref(), Some("feature/x"));
+        assert_eq!(r.commit_url("http://127.0.0.1:9/"), "http://127.0.0.1:9/repos/a/b/commits/feature/x");
+        assert!(GitHubRepo::parse("https://github.com/a").is_none());
+        assert!(GitHubRepo::parse("https://github.com/a/b/blob/main/x.rs").is_none());
+        assert!(GitHubRepo::parse("https://gitlab.com/a/b").is_none());
+        assert!(GitHubRepo::parse("https://github.com/../b").is_none());
+    }
+}

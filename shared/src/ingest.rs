@@ -1,0 +1,126 @@
+//! The ingest stage: a repository snapshot → `ingest.*.v1` events, streamed file by file.
+//!
+//! Files are visited in path order so the stream (and everything built from it) does not depend
+//! on the order a host listed them in. Each file's chunks are emitted as soon as it is parsed.
+
+use crate::events::{
+    ChunkCreated, Clock, Emitter, EventSink, FileDetected, FileSkipped, IngestCompleted, IngestStarted, Status,
+};
+use crate::extract::{Diagnostic, Extractor};
+use crate::hash::sha256_hex;
+use crate::policy::{classify_content, classify_path, IgnoreRules, Limits, Skip, SkipReason};
+use crate::source::{Entry, Snapshot};
+
+/// Counts of one ingest, as in `ingest.completed.v1`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestSummary {
+    pub files_detected: u64,
+    pub files_skipped: u64,
+    pub symbols: u64,
+    pub chunks: u64,
+    pub bytes: u64,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Runs ingest over a snapshot, emitting every event through `emitter`.
+pub fn ingest<S: EventSink, C: Clock>(
+    snapshot: Snapshot,
+    limits: &Limits,
+    emitter: &mut Emitter<S, C>,
+) -> IngestSummary {
+    let Snapshot { source, mut entries } = snapshot;
+    let commit = source.commit.clone();
+    emitter.emit(IngestStarted { source });
+    entries.sort_by(|a, b| a.path().cmp(b.path()));
+
+    let mut rules = IgnoreRules::default();
+    for entry in &entries {
+        if let Entry::File { path, bytes } = entry {
+            if path == ".gitignore" || path.ends_with("/.gitignore") {
+                rules.add(path, &String::from_utf8_lossy(bytes));
+            }
+        }
+    }
+
+    let mut summary = IngestSummary::default();
+    let mut extractor = Extractor::new();
+    for entry in entries {
+        let (path, bytes) = match entry {
+            Entry::File { path, bytes } => (path, bytes),
+            Entry::Skipped { path, skip } => {
+                skipped(emitter, &mut summary, path, skip);
+                continue;
+            }
+        };
+        let checked = rules
+            .skip(&path, false)
+            .map_or_else(|| classify_path(&path), Err)
+            .and_then(|language| classify_content(language, &bytes, limits).map(|text| (language, text)))
+            .and_then(|found| within_limits(&summary, found.1.len() as u64, limits).map(|()| found));
+        let (language, text) = match checked {
+            Ok(found) => found,
+            Err(skip) => {
+                skipped(emitter, &mut summary, path, skip);
+                continue;
+            }
+        };
+        emitter.emit(FileDetected {
+            path: path.clone(),
+            language,
+            bytes: bytes.len() as u64,
+            sha256: sha256_hex(&bytes),
+        });
+        summary.files_detected += 1;
+        summary.bytes += bytes.len() as u64;
+
+        let outline = extractor.extract(&path, language, text);
+        summary.symbols += outline.symbols.len() as u64;
+        summary.chunks += outline.chunks.len() as u64;
+        summary.diagnostics.extend(outline.diagnostics);
+        let symbols = outline.symbols;
+        let mut at = 0;
+        for chunk in outline.chunks {
+            // Chunks come grouped by symbol, in symbol order.
+            while symbols[at].id != chunk.symbol_id {
+                at += 1;
+            }
+            emitter.emit(ChunkCreated { chunk, symbol: symbols[at].clone() });
+        }
+    }
+
+    emitter.emit(IngestCompleted {
+        status: Status::Ok,
+        commit,
+        files_detected: summary.files_detected,
+        files_skipped: summary.files_skipped,
+        symbols: summary.symbols,
+        chunks: summary.chunks,
+        bytes: summary.bytes,
+        diagnostics: summary.diagnostics.clone(),
+    });
+    summary
+}
+
+fn within_limits(summary: &IngestSummary, size: u64, limits: &Limits) -> Result<(), Skip> {
+    if summary.files_detected as usize >= limits.max_files {
+        return Err(Skip::new(
+            SkipReason::FileLimit,
+            format!("past the {}-file limit per job (MAX_FILES); document a subdirectory to include it", limits.max_files),
+        ));
+    }
+    if summary.bytes + size > limits.max_total_bytes {
+        return Err(Skip::new(
+            SkipReason::TotalLimit,
+            format!(
+                "past the {}-byte limit of source per job (MAX_TOTAL_BYTES); document a subdirectory to include it",
+                limits.max_total_bytes
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn skipped<S: EventSink, C: Clock>(emitter: &mut Emitter<S, C>, summary: &mut IngestSummary, path: String, skip: Skip) {
+    summary.files_skipped += 1;
+    emitter.emit(FileSkipped { path, reason: skip.reason, detail: skip.detail });
+}

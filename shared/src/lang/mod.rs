@@ -1,0 +1,276 @@
+//! Per-language knowledge, as data: the grammar, file extensions, how a file's path becomes a
+//! module path, how docs and visibility are written, and the tree-sitter queries (`queries/*/*.scm`)
+//! that find definitions and references. Adding a language means adding a row here and its
+//! query files; the extraction code is shared.
+
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+use tree_sitter::Query;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Rust,
+    Python,
+    Go,
+    JavaScript,
+    TypeScript,
+    Tsx,
+}
+
+/// How a file's path becomes the module path that prefixes its symbols' qualified names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModulePath {
+    /// `src/a/b.rs` → `crate::a::b`; `lib.rs`, `main.rs`, `mod.rs` name their directory.
+    RustCrate,
+    /// `src/pkg/mod.py` → `pkg.mod`; `__init__.py` names its package.
+    PythonDotted,
+    /// The name in the file's `package` clause (captured as a root-level `@definition.module`).
+    GoPackage,
+    /// The path without its extension, `/index` dropped: `src/util/format.ts` → `src/util/format`.
+    FilePath,
+}
+
+/// How a symbol's visibility is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisibilityRule {
+    /// A `@visibility` capture (`pub`, `pub(crate)`, `private`, …); none means private.
+    Modifier,
+    /// Go: exported names start with an upper-case letter.
+    Capitalized,
+    /// Python: a leading underscore marks a name private by convention.
+    Underscore,
+    /// JavaScript / TypeScript: `export` (a wrapping `export_statement`) or a class member's
+    /// `@visibility` capture; `#name` is private.
+    Export,
+}
+
+/// Which comments before a definition are its documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocComments {
+    /// Rust: `///` and `/** */` outer doc comments.
+    RustOuter,
+    /// Go: any `//` comments directly above the declaration.
+    LineComments,
+    /// JS/TS: a `/** … */` block directly above.
+    JsDoc,
+    /// Python: only the docstring, captured by the query as `@doc`.
+    None,
+}
+
+/// Everything the shared extraction needs to know about one language.
+#[derive(Debug)]
+pub struct LanguageSpec {
+    pub language: Language,
+    pub extensions: &'static [&'static str],
+    pub separator: &'static str,
+    pub module_path: ModulePath,
+    pub visibility: VisibilityRule,
+    pub doc_comments: DocComments,
+    /// Node kinds that are comments.
+    pub comment_kinds: &'static [&'static str],
+    /// Node kinds that wrap a definition without being one (`export`, decorators, attributes,
+    /// Go's `type (…)` group): doc comments sit above the wrapper.
+    pub wrapper_kinds: &'static [&'static str],
+    /// Node kinds skipped between a doc comment and its definition (Rust attributes).
+    pub attribute_kinds: &'static [&'static str],
+    /// The field that holds a definition's body; the signature is the text before it.
+    pub body_fields: &'static [&'static str],
+    symbols_query: &'static str,
+    references_query: &'static str,
+}
+
+impl Language {
+    pub const ALL: [Language; 6] = [
+        Language::Rust,
+        Language::Python,
+        Language::Go,
+        Language::JavaScript,
+        Language::TypeScript,
+        Language::Tsx,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::Rust => "rust",
+            Language::Python => "python",
+            Language::Go => "go",
+            Language::JavaScript => "javascript",
+            Language::TypeScript => "typescript",
+            Language::Tsx => "tsx",
+        }
+    }
+
+    /// The language of a path, by extension.
+    pub fn from_path(path: &str) -> Option<Language> {
+        let file = path.rsplit('/').next().unwrap_or(path);
+        let ext = file.rsplit_once('.')?.1;
+        Language::ALL
+            .into_iter()
+            .find(|lang| lang.spec().extensions.contains(&ext))
+    }
+
+    pub fn grammar(self) -> tree_sitter::Language {
+        match self {
+            Language::Rust => tree_sitter_rust::LANGUAGE.into(),
+            Language::Python => tree_sitter_python::LANGUAGE.into(),
+            Language::Go => tree_sitter_go::LANGUAGE.into(),
+            Language::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
+            Language::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+            Language::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
+        }
+    }
+
+    pub fn spec(self) -> &'static LanguageSpec {
+        match self {
+            Language::Rust => &RUST,
+            Language::Python => &PYTHON,
+            Language::Go => &GO,
+            Language::JavaScript => &JAVASCRIPT,
+            Language::TypeScript => &TYPESCRIPT,
+            Language::Tsx => &TSX,
+        }
+    }
+
+    /// The compiled queries, built once per process (or isolate).
+    pub fn queries(self) -> &'static Queries {
+        static CACHE: [OnceLock<Queries>; 6] = [const { OnceLock::new() }; 6];
+        let index = Language::ALL.iter().position(|l| *l == self).unwrap_or(0);
+        CACHE[index].get_or_init(|| Queries::compile(self))
+    }
+}
+
+/// A language's compiled definition and reference queries.
+#[derive(Debug)]
+pub struct Queries {
+    pub symbols: Query,
+    pub references: Query,
+}
+
+impl Queries {
+    fn compile(language: Language) -> Queries {
+        let grammar = language.grammar();
+        let spec = language.spec();
+        // The query files are part of the build and covered by tests for every language, so a
+        // failure here is a programming error, not bad input.
+        let compile = |file: &str, source: &str| {
+            Query::new(&grammar, source).unwrap_or_else(|err| {
+                panic!("queries/{}/{file} is invalid: {err}", language.name())
+            })
+        };
+        Queries {
+            symbols: compile("symbols.scm", spec.symbols_query),
+            references: compile("references.scm", spec.references_query),
+        }
+    }
+}
+
+static RUST: LanguageSpec = LanguageSpec {
+    language: Language::Rust,
+    extensions: &["rs"],
+    separator: "::",
+    module_path: ModulePath::RustCrate,
+    visibility: VisibilityRule::Modifier,
+    doc_comments: DocComments::RustOuter,
+    comment_kinds: &["line_comment", "block_comment"],
+    wrapper_kinds: &[],
+    attribute_kinds: &["attribute_item"],
+    body_fields: &["body"],
+    symbols_query: include_str!("queries/rust/symbols.scm"),
+    references_query: include_str!("queries/rust/references.scm"),
+};
+
+static PYTHON: LanguageSpec = LanguageSpec {
+    language: Language::Python,
+    extensions: &["py", "pyi"],
+    separator: ".",
+    module_path: ModulePath::PythonDotted,
+    visibility: VisibilityRule::Underscore,
+    doc_comments: DocComments::None,
+    comment_kinds: &["comment"],
+    wrapper_kinds: &["decorated_definition"],
+    attribute_kinds: &[],
+    body_fields: &["body"],
+    symbols_query: include_str!("queries/python/symbols.scm"),
+    references_query: include_str!("queries/python/references.scm"),
+};
+
+static GO: LanguageSpec = LanguageSpec {
+    language: Language::Go,
+    extensions: &["go"],
+    separator: ".",
+    module_path: ModulePath::GoPackage,
+    visibility: VisibilityRule::Capitalized,
+    doc_comments: DocComments::LineComments,
+    comment_kinds: &["comment"],
+    wrapper_kinds: &["type_declaration", "const_declaration", "var_declaration"],
+    attribute_kinds: &[],
+    body_fields: &["body"],
+    symbols_query: include_str!("queries/go/symbols.scm"),
+    references_query: include_str!("queries/go/references.scm"),
+};
+
+static JAVASCRIPT: LanguageSpec = LanguageSpec {
+    language: Language::JavaScript,
+    extensions: &["js", "jsx", "mjs", "cjs"],
+    separator: ".",
+    module_path: ModulePath::FilePath,
+    visibility: VisibilityRule::Export,
+    doc_comments: DocComments::JsDoc,
+    comment_kinds: &["comment"],
+    wrapper_kinds: &["export_statement", "lexical_declaration", "variable_declaration"],
+    attribute_kinds: &["decorator"],
+    body_fields: &["body", "value"],
+    symbols_query: include_str!("queries/javascript/symbols.scm"),
+    references_query: include_str!("queries/javascript/references.scm"),
+};
+
+static TYPESCRIPT: LanguageSpec = LanguageSpec {
+    language: Language::TypeScript,
+    extensions: &["ts", "mts", "cts"],
+    separator: ".",
+    module_path: ModulePath::FilePath,
+    visibility: VisibilityRule::Export,
+    doc_comments: DocComments::JsDoc,
+    comment_kinds: &["comment"],
+    wrapper_kinds: &[
+        "export_statement",
+        "lexical_declaration",
+        "variable_declaration",
+        "ambient_declaration",
+    ],
+    attribute_kinds: &["decorator"],
+    body_fields: &["body", "value"],
+    symbols_query: include_str!("queries/typescript/symbols.scm"),
+    references_query: include_str!("queries/typescript/references.scm"),
+};
+
+static TSX: LanguageSpec = LanguageSpec {
+    language: Language::Tsx,
+    extensions: &["tsx"],
+    ..TYPESCRIPT
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_query_compiles() {
+        for lang in Language::ALL {
+            let q = lang.queries();
+            assert!(q.symbols.pattern_count() > 0, "{lang:?}");
+            assert!(q.references.pattern_count() > 0, "{lang:?}");
+        }
+    }
+
+    #[test]
+    fn detects_languages_by_extension() {
+        assert_eq!(Language::from_path("src/lib.rs"), Some(Language::Rust));
+        assert_eq!(Language::from_path("a/b.tsx"), Some(Language::Tsx));
+        assert_eq!(Language::from_path("a/b.d.ts"), Some(Language::TypeScript));
+        assert_eq!(Language::from_path("Makefile"), None);
+        assert_eq!(Language::from_path("README.md"), None);
+    }
+}

@@ -1,0 +1,17 @@
+; Raw references: see rust/references.scm for the captures.
+
+(call_expression function: (identifier) @reference.call)
+(call_expression function: (selector_expression operand: (_) @qualifier field: (field_identifier) @reference.call))
+(call_expression function: (parenthesized_expression (identifier) @reference.call))
+(composite_literal type: (type_identifier) @reference.call)
+
+(import_spec path: (interpreted_string_literal) @reference.import)
+
+(type_identifier) @reference.type
+(qualified_type) @reference.type
+
+; An interface embedding another interface.
+(interface_type (type_elem (type_identifier) @reference.implements))
+; A struct embedding another type.
+(field_declaration !name type: (type_identifier) @reference.implements)
+(field_declaration !name type: (pointer_type (type_identifier) @reference.implements))

@@ -1,0 +1,19 @@
+; Raw references: see rust/references.scm for the captures.
+
+(call function: (identifier) @reference.call)
+(call function: (attribute object: (_) @qualifier attribute: (identifier) @reference.call))
+
+(import_statement name: (dotted_name) @reference.import)
+(import_statement name: (aliased_import name: (dotted_name) @reference.import))
+(import_from_statement module_name: (_) @qualifier name: (dotted_name) @reference.import)
+(import_from_statement module_name: (_) @qualifier name: (aliased_import name: (dotted_name) @reference.import))
+(import_from_statement module_name: (_) @reference.import (wildcard_import))
+
+(type (identifier) @reference.type)
+(type (attribute) @reference.type)
+(type (generic_type (identifier) @reference.type))
+(type (subscript value: (identifier) @reference.type))
+(generic_type (type_parameter (type (identifier) @reference.type)))
+
+(class_definition superclasses: (argument_list (identifier) @reference.implements))
+(class_definition superclasses: (argument_list (attribute) @reference.implements))

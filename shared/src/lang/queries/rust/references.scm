@@ -1,0 +1,20 @@
+; Raw references. `@reference.<kind>` is the target, `@qualifier` the receiver, path or
+; implementing type (see `ReferenceKind`).
+
+(call_expression function: (identifier) @reference.call)
+(call_expression function: (scoped_identifier path: (_) @qualifier name: (identifier) @reference.call))
+(call_expression function: (field_expression value: (_) @qualifier field: (field_identifier) @reference.call))
+(call_expression function: (generic_function function: (identifier) @reference.call))
+(call_expression function: (generic_function function: (scoped_identifier path: (_) @qualifier name: (identifier) @reference.call)))
+(call_expression function: (generic_function function: (field_expression value: (_) @qualifier field: (field_identifier) @reference.call)))
+(macro_invocation macro: (identifier) @reference.call)
+(macro_invocation macro: (scoped_identifier path: (_) @qualifier name: (identifier) @reference.call))
+(struct_expression name: (type_identifier) @reference.call)
+
+(use_declaration argument: (_) @reference.import)
+(extern_crate_declaration name: (identifier) @reference.import)
+
+(type_identifier) @reference.type
+(scoped_type_identifier) @reference.type
+
+(impl_item trait: (_) @reference.implements type: (_) @qualifier)

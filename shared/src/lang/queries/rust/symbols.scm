@@ -1,0 +1,18 @@
+; Definitions. `@definition.<kind>` marks the node, `@name` its name, `@visibility` its
+; visibility modifier. Functions nested in a type-like container become methods.
+; `@scope` marks a container that is not a symbol itself (an impl block): its `@name`
+; qualifies the names inside it.
+
+(function_item (visibility_modifier)? @visibility name: (identifier) @name) @definition.function
+(function_signature_item (visibility_modifier)? @visibility name: (identifier) @name) @definition.function
+(struct_item (visibility_modifier)? @visibility name: (type_identifier) @name) @definition.struct
+(union_item (visibility_modifier)? @visibility name: (type_identifier) @name) @definition.struct
+(enum_item (visibility_modifier)? @visibility name: (type_identifier) @name) @definition.enum
+(trait_item (visibility_modifier)? @visibility name: (type_identifier) @name) @definition.trait
+(type_item (visibility_modifier)? @visibility name: (type_identifier) @name) @definition.type_alias
+(const_item (visibility_modifier)? @visibility name: (identifier) @name) @definition.constant
+(static_item (visibility_modifier)? @visibility name: (identifier) @name) @definition.static
+(mod_item (visibility_modifier)? @visibility name: (identifier) @name) @definition.module
+(macro_definition name: (identifier) @name) @definition.macro
+
+(impl_item type: (_) @name) @scope

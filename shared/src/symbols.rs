@@ -1,0 +1,161 @@
+//! The ingest data model: symbols, their raw references, and chunks.
+//!
+//! These are wire types: they travel inside `ingest.chunk_created.v1` and later into the docpack.
+//! Offsets are UTF-8 byte offsets into the file, end-exclusive; lines are 1-based and inclusive.
+
+use serde::{Deserialize, Serialize};
+
+use crate::lang::Language;
+
+/// What a symbol is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SymbolKind {
+    File,
+    Module,
+    Function,
+    Method,
+    Class,
+    Struct,
+    Enum,
+    Trait,
+    Interface,
+    TypeAlias,
+    Constant,
+    Static,
+    Macro,
+}
+
+impl SymbolKind {
+    /// Parses the suffix of a `@definition.<kind>` query capture.
+    pub fn from_capture(name: &str) -> Option<Self> {
+        Some(match name {
+            "module" => Self::Module,
+            "function" => Self::Function,
+            "method" => Self::Method,
+            "class" => Self::Class,
+            "struct" => Self::Struct,
+            "enum" => Self::Enum,
+            "trait" => Self::Trait,
+            "interface" => Self::Interface,
+            "type_alias" => Self::TypeAlias,
+            "constant" => Self::Constant,
+            "static" => Self::Static,
+            "macro" => Self::Macro,
+            _ => return None,
+        })
+    }
+
+    /// Kinds whose nested functions are methods.
+    pub fn owns_methods(self) -> bool {
+        matches!(
+            self,
+            Self::Class | Self::Struct | Self::Enum | Self::Trait | Self::Interface
+        )
+    }
+}
+
+/// Visibility where the language has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    Public,
+    /// Visible within a crate or package, but not outside it (Rust `pub(crate)`, `pub(super)`).
+    Restricted,
+    Protected,
+    Private,
+}
+
+/// A byte and line span in one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    pub start_byte: usize,
+    pub end_byte: usize,
+    pub start_line: usize,
+    pub end_line: usize,
+}
+
+/// What a raw reference is; resolution into graph edges happens in assembly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferenceKind {
+    /// A call site; `target` is the callee name, `qualifier` its receiver or path if any.
+    Call,
+    /// An import or use; `target` is the imported path or name, `qualifier` the module it
+    /// comes from when the syntax separates them (`from qualifier import target`).
+    Import,
+    /// A type named in a signature or body.
+    Type,
+    /// `impl Trait for T`, `class A extends B`, `implements I`: `target` is the trait, base or
+    /// interface; `qualifier` the implementing type when it is not the enclosing symbol.
+    Implements,
+}
+
+impl ReferenceKind {
+    /// Parses the suffix of a `@reference.<kind>` query capture.
+    pub fn from_capture(name: &str) -> Option<Self> {
+        Some(match name {
+            "call" => Self::Call,
+            "import" => Self::Import,
+            "type" => Self::Type,
+            "implements" => Self::Implements,
+            _ => return None,
+        })
+    }
+}
+
+/// A reference found in a symbol's own text (not in nested symbols), as written.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RawReference {
+    pub kind: ReferenceKind,
+    pub target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qualifier: Option<String>,
+    pub line: usize,
+}
+
+/// A symbol: a file, module, type, function, method, constant, …
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Symbol {
+    /// Stable across runs and unrelated edits: derived from path, kind and qualified name.
+    pub id: String,
+    pub kind: SymbolKind,
+    pub name: String,
+    /// Language-native qualified name, e.g. `crate::session::Session::run`.
+    pub qualified_name: String,
+    pub language: Language,
+    pub path: String,
+    #[serde(flatten)]
+    pub span: Span,
+    /// The enclosing symbol (file, module, type or function), `None` for files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// The declaration without its body.
+    pub signature: String,
+    /// The existing doc comment or docstring, markers stripped, kept apart from the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<Visibility>,
+    /// Raw references in source order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<RawReference>,
+}
+
+/// A semantic chunk: the text the embedder sees for (a part of) one symbol.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chunk {
+    /// Derived from the symbol id and the part number.
+    pub id: String,
+    pub symbol_id: String,
+    pub path: String,
+    pub language: Language,
+    #[serde(flatten)]
+    pub span: Span,
+    /// 0-based part number; a symbol whose text exceeds the chunk budget has several parts.
+    pub part: usize,
+    pub parts: usize,
+    /// Estimated model tokens (see [`crate::chunk::estimate_tokens`]).
+    pub tokens: usize,
+    pub text: String,
+}
