@@ -94,7 +94,10 @@ async fn bench_ingest(source: &str, rounds: usize) -> Result<()> {
         bare_times.push(started.elapsed());
         std::hint::black_box(nodes);
 
-        let copy = Snapshot { source: snapshot.source.clone(), entries: snapshot.entries.clone() };
+        let copy = Snapshot {
+            source: snapshot.source.clone(),
+            entries: snapshot.entries.clone(),
+        };
         let started = Instant::now();
         let mut emitter = Emitter::new("bench", "bench", CountingSink::default(), ZeroClock);
         let summary = ingest(copy, &limits, &mut emitter);
@@ -107,11 +110,31 @@ async fn bench_ingest(source: &str, rounds: usize) -> Result<()> {
     let mb = bytes as f64 / 1e6;
     let rate = |d: Duration| mb / d.as_secs_f64();
     println!("doctown bench ingest: {source}");
-    println!("  {} files, {:.2} MB of source, {} chunks, {} events ({:.2} MB of JSON)", files.len(), mb, counts.0, counts.1, counts.2 as f64 / 1e6);
+    println!(
+        "  {} files, {:.2} MB of source, {} chunks, {} events ({:.2} MB of JSON)",
+        files.len(),
+        mb,
+        counts.0,
+        counts.1,
+        counts.2 as f64 / 1e6
+    );
     println!("  median of {rounds} rounds, both sides in each round:");
-    println!("  {:<34} {:>9.1} ms {:>9.2} MB/s", "bare tree-sitter parse (reference)", bare.as_secs_f64() * 1e3, rate(bare));
-    println!("  {:<34} {:>9.1} ms {:>9.2} MB/s", "full ingest", full.as_secs_f64() * 1e3, rate(full));
-    println!("  ratio full / bare throughput: {:.2}x (goal >= 0.70x)", rate(full) / rate(bare));
+    println!(
+        "  {:<34} {:>9.1} ms {:>9.2} MB/s",
+        "bare tree-sitter parse (reference)",
+        bare.as_secs_f64() * 1e3,
+        rate(bare)
+    );
+    println!(
+        "  {:<34} {:>9.1} ms {:>9.2} MB/s",
+        "full ingest",
+        full.as_secs_f64() * 1e3,
+        rate(full)
+    );
+    println!(
+        "  ratio full / bare throughput: {:.2}x (goal >= 0.70x)",
+        rate(full) / rate(bare)
+    );
     Ok(())
 }
 

@@ -52,7 +52,8 @@ pub async fn load(source: &str, options: &SourceOptions) -> Result<Snapshot> {
         return load_directory(path, source, &options.limits);
     }
     let bytes = fs::read(path).with_context(|| format!("cannot read `{source}`"))?;
-    let unpacked = archive::unpack(&bytes, &options.limits).map_err(|e| anyhow!("{source}: {e}"))?;
+    let unpacked =
+        archive::unpack(&bytes, &options.limits).map_err(|e| anyhow!("{source}: {e}"))?;
     Ok(Snapshot {
         source: SourceInfo {
             kind: SourceKind::Archive,
@@ -88,7 +89,13 @@ pub fn load_directory(root: &Path, location: &str, limits: &Limits) -> Result<Sn
     })
 }
 
-fn walk(dir: &Path, rel: &str, limits: &Limits, rules: &mut IgnoreRules, out: &mut Vec<Entry>) -> Result<()> {
+fn walk(
+    dir: &Path,
+    rel: &str,
+    limits: &Limits,
+    rules: &mut IgnoreRules,
+    out: &mut Vec<Entry>,
+) -> Result<()> {
     let mut children: Vec<(String, PathBuf)> = fs::read_dir(dir)
         .with_context(|| format!("cannot list `{}`", dir.display()))?
         .filter_map(|e| e.ok())
@@ -103,12 +110,19 @@ fn walk(dir: &Path, rel: &str, limits: &Limits, rules: &mut IgnoreRules, out: &m
     }
     for (name, full) in children {
         let path = format!("{rel}{name}");
-        let Ok(meta) = fs::symlink_metadata(&full) else { continue };
+        let Ok(meta) = fs::symlink_metadata(&full) else {
+            continue;
+        };
         if meta.file_type().is_symlink() {
-            let target = fs::read_link(&full).map(|t| t.display().to_string()).unwrap_or_default();
+            let target = fs::read_link(&full)
+                .map(|t| t.display().to_string())
+                .unwrap_or_default();
             out.push(Entry::Skipped {
                 path,
-                skip: Skip::new(SkipReason::Symlink, format!("a link to `{target}`; links are not followed")),
+                skip: Skip::new(
+                    SkipReason::Symlink,
+                    format!("a link to `{target}`; links are not followed"),
+                ),
             });
         } else if meta.is_dir() {
             if name == ".git" {
@@ -116,21 +130,31 @@ fn walk(dir: &Path, rel: &str, limits: &Limits, rules: &mut IgnoreRules, out: &m
             }
             let dir_path = format!("{path}/");
             if let Some(skip) = policy::skip_dir(&path).or_else(|| rules.skip(&path, true)) {
-                out.push(Entry::Skipped { path: dir_path, skip });
+                out.push(Entry::Skipped {
+                    path: dir_path,
+                    skip,
+                });
                 continue;
             }
             walk(&full, &dir_path, limits, rules, out)?;
         } else if meta.is_file() {
             if meta.len() > limits.max_file_bytes {
-                out.push(Entry::Skipped { path, skip: policy::too_large(meta.len(), limits.max_file_bytes) });
+                out.push(Entry::Skipped {
+                    path,
+                    skip: policy::too_large(meta.len(), limits.max_file_bytes),
+                });
                 continue;
             }
-            let bytes = fs::read(&full).with_context(|| format!("cannot read `{}`", full.display()))?;
+            let bytes =
+                fs::read(&full).with_context(|| format!("cannot read `{}`", full.display()))?;
             out.push(Entry::File { path, bytes });
         } else {
             out.push(Entry::Skipped {
                 path,
-                skip: Skip::new(SkipReason::SpecialFile, "not a regular file (a device, socket or FIFO)"),
+                skip: Skip::new(
+                    SkipReason::SpecialFile,
+                    "not a regular file (a device, socket or FIFO)",
+                ),
             });
         }
     }
@@ -138,7 +162,13 @@ fn walk(dir: &Path, rel: &str, limits: &Limits, rules: &mut IgnoreRules, out: &m
 }
 
 /// A local git repository at a ref, read with `git archive` (so only committed files count).
-fn load_git_repo(repo: &Path, location: &str, git_ref: &str, kind: SourceKind, limits: &Limits) -> Result<Snapshot> {
+fn load_git_repo(
+    repo: &Path,
+    location: &str,
+    git_ref: &str,
+    kind: SourceKind,
+    limits: &Limits,
+) -> Result<Snapshot> {
     let sha = git(repo, &["rev-parse", "--verify", "--quiet", &format!("{git_ref}^{{commit}}")])
         .map_err(|_| anyhow!("{location}: ref `{git_ref}` does not exist (list refs with `git -C {location} show-ref`)"))?;
     let sha = String::from_utf8_lossy(&sha).trim().to_owned();
@@ -161,7 +191,9 @@ fn load_git_url(url: &str, options: &SourceOptions) -> Result<Snapshot> {
     let dest = tmp.path().join("repo.git");
     let dest_str = dest.to_string_lossy().into_owned();
     let shallow = match &options.git_ref {
-        Some(r) => vec!["clone", "--bare", "--quiet", "--depth", "1", "--branch", r, url, &dest_str],
+        Some(r) => vec![
+            "clone", "--bare", "--quiet", "--depth", "1", "--branch", r, url, &dest_str,
+        ],
         None => vec!["clone", "--bare", "--quiet", "--depth", "1", url, &dest_str],
     };
     if git(tmp.path(), &shallow).is_err() {
@@ -183,7 +215,11 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
         .output()
         .context("cannot run `git`: install git to read git repositories")?;
     if !output.status.success() {
-        bail!("git {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim());
+        bail!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
     }
     Ok(output.stdout)
 }
@@ -199,7 +235,8 @@ async fn load_github(repo: &GitHubRepo, options: &SourceOptions) -> Result<Snaps
         options.limits.max_unpacked_bytes,
     )
     .await?;
-    let unpacked = archive::unpack(&fetched.archive, &options.limits).map_err(|e| anyhow!("{}: {e}", repo.display()))?;
+    let unpacked = archive::unpack(&fetched.archive, &options.limits)
+        .map_err(|e| anyhow!("{}: {e}", repo.display()))?;
     Ok(Snapshot {
         source: SourceInfo {
             kind: SourceKind::GitHub,

@@ -51,7 +51,8 @@ pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
 /// A relative, normalised `/`-path, or why it is refused.
 fn safe_path(raw: &str) -> Result<Option<String>, ArchiveError> {
     let unified = raw.replace('\\', "/");
-    let drive = unified.as_bytes().get(1) == Some(&b':') && unified.as_bytes()[0].is_ascii_alphabetic();
+    let drive =
+        unified.as_bytes().get(1) == Some(&b':') && unified.as_bytes()[0].is_ascii_alphabetic();
     if unified.starts_with('/') || drive {
         return Err(ArchiveError::AbsolutePath(raw.to_owned()));
     }
@@ -90,7 +91,10 @@ fn link_stays_inside(path: &str, target: &str) -> bool {
 
 fn link_skip(path: &str, target: &str) -> Skip {
     if link_stays_inside(path, target) {
-        Skip::new(SkipReason::Symlink, format!("a link to `{target}`; links are not followed"))
+        Skip::new(
+            SkipReason::Symlink,
+            format!("a link to `{target}`; links are not followed"),
+        )
     } else {
         Skip::new(
             SkipReason::Symlink,
@@ -120,7 +124,9 @@ const BOMB: &str = "doctown: unpacked byte budget exceeded";
 
 fn io_error(err: std::io::Error, limits: &Limits) -> ArchiveError {
     if err.to_string().contains(BOMB) {
-        ArchiveError::TooLarge { limit: limits.max_unpacked_bytes }
+        ArchiveError::TooLarge {
+            limit: limits.max_unpacked_bytes,
+        }
     } else {
         ArchiveError::Corrupt(err.to_string())
     }
@@ -135,7 +141,10 @@ fn read_capped(reader: &mut impl Read, max: u64) -> std::io::Result<Option<Vec<u
 
 fn untar_gz(bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
     let gz = flate2::read::GzDecoder::new(bytes);
-    let budget = Budget { inner: gz, left: limits.max_unpacked_bytes };
+    let budget = Budget {
+        inner: gz,
+        left: limits.max_unpacked_bytes,
+    };
     let mut archive = tar::Archive::new(budget);
     let mut out = Unpacked::default();
     let mut count = 0usize;
@@ -144,7 +153,9 @@ fn untar_gz(bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
         let mut entry = entry.map_err(|e| io_error(e, limits))?;
         count += 1;
         if count > limits.max_archive_entries {
-            return Err(ArchiveError::TooManyEntries { limit: limits.max_archive_entries });
+            return Err(ArchiveError::TooManyEntries {
+                limit: limits.max_archive_entries,
+            });
         }
         let kind = entry.header().entry_type();
         if kind == tar::EntryType::XGlobalHeader {
@@ -154,16 +165,23 @@ fn untar_gz(bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
             continue;
         }
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let Some(path) = safe_path(&raw)? else { continue };
+        let Some(path) = safe_path(&raw)? else {
+            continue;
+        };
         match kind {
             tar::EntryType::Directory => {}
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 let size = entry.header().size().unwrap_or(0);
                 if size > limits.max_file_bytes {
-                    out.entries.push(Entry::Skipped { path, skip: too_large(size, limits.max_file_bytes) });
+                    out.entries.push(Entry::Skipped {
+                        path,
+                        skip: too_large(size, limits.max_file_bytes),
+                    });
                     continue;
                 }
-                match read_capped(&mut entry, limits.max_file_bytes).map_err(|e| io_error(e, limits))? {
+                match read_capped(&mut entry, limits.max_file_bytes)
+                    .map_err(|e| io_error(e, limits))?
+                {
                     Some(bytes) => out.entries.push(Entry::File { path, bytes }),
                     None => out.entries.push(Entry::Skipped {
                         path,
@@ -176,12 +194,19 @@ fn untar_gz(bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
                     .link_name_bytes()
                     .map(|t| String::from_utf8_lossy(&t).into_owned())
                     .unwrap_or_default();
-                out.entries.push(Entry::Skipped { skip: link_skip(&path, &target), path });
+                out.entries.push(Entry::Skipped {
+                    skip: link_skip(&path, &target),
+                    path,
+                });
             }
-            tar::EntryType::XHeader | tar::EntryType::GNULongName | tar::EntryType::GNULongLink => {}
+            tar::EntryType::XHeader | tar::EntryType::GNULongName | tar::EntryType::GNULongLink => {
+            }
             other => out.entries.push(Entry::Skipped {
                 path,
-                skip: Skip::new(SkipReason::SpecialFile, format!("a {other:?} entry, not a regular file")),
+                skip: Skip::new(
+                    SkipReason::SpecialFile,
+                    format!("a {other:?} entry, not a regular file"),
+                ),
             }),
         }
     }
@@ -192,21 +217,29 @@ fn untar_gz(bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
 fn pax_commit(text: &str) -> Option<String> {
     text.lines().find_map(|line| {
         let value = line.split_once("comment=")?.1.trim();
-        (value.len() == 40 && value.bytes().all(|b| b.is_ascii_hexdigit())).then(|| value.to_ascii_lowercase())
+        (value.len() == 40 && value.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| value.to_ascii_lowercase())
     })
 }
 
 fn unzip(bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| ArchiveError::Corrupt(e.to_string()))?;
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| ArchiveError::Corrupt(e.to_string()))?;
     if archive.len() > limits.max_archive_entries {
-        return Err(ArchiveError::TooManyEntries { limit: limits.max_archive_entries });
+        return Err(ArchiveError::TooManyEntries {
+            limit: limits.max_archive_entries,
+        });
     }
     let mut left = limits.max_unpacked_bytes;
     let mut out = Unpacked::default();
     for i in 0..archive.len() {
-        let mut file = archive.by_index(i).map_err(|e| ArchiveError::Corrupt(e.to_string()))?;
+        let mut file = archive
+            .by_index(i)
+            .map_err(|e| ArchiveError::Corrupt(e.to_string()))?;
         let raw = file.name().to_owned();
-        let Some(path) = safe_path(&raw)? else { continue };
+        let Some(path) = safe_path(&raw)? else {
+            continue;
+        };
         if file.is_dir() {
             continue;
         }
@@ -216,23 +249,32 @@ fn unzip(bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
                 .flatten()
                 .map(|t| String::from_utf8_lossy(&t).into_owned())
                 .unwrap_or_default();
-            out.entries.push(Entry::Skipped { skip: link_skip(&path, &target), path });
+            out.entries.push(Entry::Skipped {
+                skip: link_skip(&path, &target),
+                path,
+            });
             continue;
         }
         if file.size() > limits.max_file_bytes {
-            out.entries.push(Entry::Skipped { path, skip: too_large(file.size(), limits.max_file_bytes) });
+            out.entries.push(Entry::Skipped {
+                path,
+                skip: too_large(file.size(), limits.max_file_bytes),
+            });
             continue;
         }
         // Headers can lie: cap what is actually decompressed, per file and in total.
         let cap = limits.max_file_bytes.min(left);
-        let read = read_capped(&mut file, cap).map_err(|e| ArchiveError::Corrupt(format!("{raw}: {e}")))?;
+        let read = read_capped(&mut file, cap)
+            .map_err(|e| ArchiveError::Corrupt(format!("{raw}: {e}")))?;
         match read {
             Some(bytes) => {
                 left -= bytes.len() as u64;
                 out.entries.push(Entry::File { path, bytes });
             }
             None if cap < limits.max_file_bytes => {
-                return Err(ArchiveError::TooLarge { limit: limits.max_unpacked_bytes });
+                return Err(ArchiveError::TooLarge {
+                    limit: limits.max_unpacked_bytes,
+                });
             }
             None => out.entries.push(Entry::Skipped {
                 path,
@@ -245,8 +287,12 @@ fn unzip(bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
 
 /// Removes a top-level directory that every entry shares.
 fn strip_common_root(entries: &mut [Entry]) {
-    let Some(first) = entries.first().map(|e| e.path().to_owned()) else { return };
-    let Some((root, _)) = first.split_once('/') else { return };
+    let Some(first) = entries.first().map(|e| e.path().to_owned()) else {
+        return;
+    };
+    let Some((root, _)) = first.split_once('/') else {
+        return;
+    };
     let prefix = format!("{root}/");
     if !entries.iter().all(|e| e.path().starts_with(&prefix)) {
         return;
@@ -268,10 +314,22 @@ mod tests {
     fn paths_are_checked() {
         assert_eq!(safe_path("a/./b.rs"), Ok(Some("a/b.rs".into())));
         assert_eq!(safe_path("a/"), Ok(Some("a".into())));
-        assert!(matches!(safe_path("../evil.rs"), Err(ArchiveError::PathEscapes(_))));
-        assert!(matches!(safe_path("a/../../evil.rs"), Err(ArchiveError::PathEscapes(_))));
-        assert!(matches!(safe_path("/etc/passwd"), Err(ArchiveError::AbsolutePath(_))));
-        assert!(matches!(safe_path("C:\\win.ini"), Err(ArchiveError::AbsolutePath(_))));
+        assert!(matches!(
+            safe_path("../evil.rs"),
+            Err(ArchiveError::PathEscapes(_))
+        ));
+        assert!(matches!(
+            safe_path("a/../../evil.rs"),
+            Err(ArchiveError::PathEscapes(_))
+        ));
+        assert!(matches!(
+            safe_path("/etc/passwd"),
+            Err(ArchiveError::AbsolutePath(_))
+        ));
+        assert!(matches!(
+            safe_path("C:\\win.ini"),
+            Err(ArchiveError::AbsolutePath(_))
+        ));
     }
 
     #[test]
@@ -283,13 +341,19 @@ mod tests {
 
     #[test]
     fn not_an_archive() {
-        assert!(matches!(unpack(b"hello", &Limits::default()), Err(ArchiveError::NotAnArchive(_))));
+        assert!(matches!(
+            unpack(b"hello", &Limits::default()),
+            Err(ArchiveError::NotAnArchive(_))
+        ));
     }
 
     #[test]
     fn pax_comment_gives_the_commit() {
         let sha = "0123456789abcdef0123456789abcdef01234567";
-        assert_eq!(pax_commit(&format!("52 comment={sha}\n")), Some(sha.to_owned()));
+        assert_eq!(
+            pax_commit(&format!("52 comment={sha}\n")),
+            Some(sha.to_owned())
+        );
         assert_eq!(pax_commit("20 comment=nope\n"), None);
     }
 }

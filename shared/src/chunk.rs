@@ -46,7 +46,13 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(source: &str) -> Self {
         let starts = std::iter::once(0)
-            .chain(source.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1))
+            .chain(
+                source
+                    .bytes()
+                    .enumerate()
+                    .filter(|(_, b)| *b == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
             .collect();
         LineIndex { starts }
     }
@@ -97,7 +103,11 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
         if segment.text.trim().is_empty() {
             continue;
         }
-        split_oversized(segment, CHUNK_TOKEN_BUDGET.saturating_sub(estimate_tokens(&header)), &mut pieces);
+        split_oversized(
+            segment,
+            CHUNK_TOKEN_BUDGET.saturating_sub(estimate_tokens(&header)),
+            &mut pieces,
+        );
     }
 
     // Greedy packing of pieces into parts within the budget.
@@ -116,9 +126,19 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
                 if let Some((part, _)) = other {
                     parts.push(part);
                 }
-                let prefix = if parts.is_empty() { &header } else { &continuation };
+                let prefix = if parts.is_empty() {
+                    &header
+                } else {
+                    &continuation
+                };
                 let used = estimate_tokens(prefix) + tokens;
-                Some((Piece { text: format!("{prefix}{}", piece.text), ..piece }, used))
+                Some((
+                    Piece {
+                        text: format!("{prefix}{}", piece.text),
+                        ..piece
+                    },
+                    used,
+                ))
             }
         };
         if parts.len() >= MAX_CHUNKS_PER_SYMBOL {
@@ -128,7 +148,11 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
     }
     parts.extend(current.map(|(p, _)| p));
     if parts.is_empty() {
-        let text = if header.trim().is_empty() { symbol.signature.clone() } else { header };
+        let text = if header.trim().is_empty() {
+            symbol.signature.clone()
+        } else {
+            header
+        };
         parts.push(Piece { text, start, end });
     }
 
@@ -147,7 +171,9 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
                     start_byte: piece.start,
                     end_byte: piece.end,
                     start_line: input.lines.line_of(piece.start),
-                    end_line: input.lines.line_of(piece.end.saturating_sub(1).max(piece.start)),
+                    end_line: input
+                        .lines
+                        .line_of(piece.end.saturating_sub(1).max(piece.start)),
                 },
                 part,
                 parts: total,
@@ -186,7 +212,10 @@ fn elide(input: &ChunkInput, start: usize, end: usize) -> Piece {
         }
         if s >= at {
             text.push_str(signature);
-            text.push_str(" …");
+            // A declaration that is all signature (a constant) loses nothing.
+            if input.source[s..e].trim().trim_end_matches(';') != signature {
+                text.push_str(" …");
+            }
         }
         at = e.min(end).max(at);
     }
@@ -209,23 +238,35 @@ fn split_oversized(piece: Piece, budget: usize, out: &mut Vec<Piece>) {
         let tokens = estimate_tokens(line);
         if tokens > budget {
             if !current.is_empty() {
-                out.push(Piece { text: std::mem::take(&mut current), ..piece });
+                out.push(Piece {
+                    text: std::mem::take(&mut current),
+                    ..piece
+                });
                 used = 0;
             }
             for part in split_line(line, budget) {
-                out.push(Piece { text: part.to_owned(), ..piece });
+                out.push(Piece {
+                    text: part.to_owned(),
+                    ..piece
+                });
             }
             continue;
         }
         if used + tokens > budget && !current.is_empty() {
-            out.push(Piece { text: std::mem::take(&mut current), ..piece });
+            out.push(Piece {
+                text: std::mem::take(&mut current),
+                ..piece
+            });
             used = 0;
         }
         current.push_str(line);
         used += tokens;
     }
     if !current.is_empty() {
-        out.push(Piece { text: current, ..piece });
+        out.push(Piece {
+            text: current,
+            ..piece
+        });
     }
 }
 
@@ -235,7 +276,10 @@ fn split_line(line: &str, budget: usize) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut rest = line;
     while !rest.is_empty() {
-        let end = rest.char_indices().nth(budget).map_or(rest.len(), |(i, _)| i);
+        let end = rest
+            .char_indices()
+            .nth(budget)
+            .map_or(rest.len(), |(i, _)| i);
         parts.push(&rest[..end]);
         rest = &rest[end..];
     }

@@ -384,8 +384,16 @@ mod tests {
         let events = emitter.into_sink();
         assert_eq!(events[1].seq, 1);
         let json = serde_json::to_string(&events[0]).unwrap();
-        assert!(json.starts_with(r#"{"event":"ingest.started.v1","job_id":"job-1","trace_id":"trace-1","seq":0,"#), "{json}");
-        assert!(json.contains(r#""timestamp":1700000000000,"payload":{"source":"#), "{json}");
+        assert!(
+            json.starts_with(
+                r#"{"event":"ingest.started.v1","job_id":"job-1","trace_id":"trace-1","seq":0,"#
+            ),
+            "{json}"
+        );
+        assert!(
+            json.contains(r#""timestamp":1700000000000,"payload":{"source":"#),
+            "{json}"
+        );
         for event in &events {
             let back: Event = serde_json::from_str(&serde_json::to_string(event).unwrap()).unwrap();
             assert_eq!(&back, event);
@@ -395,7 +403,10 @@ mod tests {
     #[test]
     fn replayed_content_has_the_same_key() {
         let body: EventBody = PackStarted { nodes: 3 }.into();
-        assert_eq!(idempotency_key("j", &body), idempotency_key("j", &body.clone()));
+        assert_eq!(
+            idempotency_key("j", &body),
+            idempotency_key("j", &body.clone())
+        );
         assert_ne!(idempotency_key("j", &body), idempotency_key("k", &body));
         let other: EventBody = PackStarted { nodes: 4 }.into();
         assert_ne!(idempotency_key("j", &body), idempotency_key("j", &other));

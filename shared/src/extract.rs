@@ -151,7 +151,14 @@ impl<'a, 't> FileWalk<'a, 't> {
                 (SymbolKind::File, name, self.path.to_owned())
             }
         };
-        let file_doc = module_doc.map(|n| clean_docstring(self.text(n)));
+        let file_doc = Some(
+            module_doc
+                .iter()
+                .map(|n| clean_docstring(self.text(*n)))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+        .filter(|d| !d.is_empty());
         let mut symbols = vec![Symbol {
             id: stable_id(&["file", self.path]),
             kind: file_kind,
@@ -192,7 +199,9 @@ impl<'a, 't> FileWalk<'a, 't> {
                 .name
                 .map(|n| normalize_name(self.text(n)))
                 .unwrap_or_default();
-            let is_package = def.kind == Some(SymbolKind::Module) && self.spec.module_path == ModulePath::GoPackage && outer.is_none();
+            let is_package = def.kind == Some(SymbolKind::Module)
+                && self.spec.module_path == ModulePath::GoPackage
+                && outer.is_none();
             let owner = def.owner.map(|n| normalize_name(self.text(n)));
             let base = match (&owner, outer) {
                 (Some(owner), _) => format!("{prefix}{}{owner}", self.spec.separator),
@@ -256,7 +265,7 @@ impl<'a, 't> FileWalk<'a, 't> {
                 path: self.path.to_owned(),
                 span: self.span(def.node.start_byte(), def.node.end_byte()),
                 parent: Some(parent_id),
-                signature: self.signature(def.node),
+                signature: self.signature(def.node, kind),
                 doc: self.doc(def),
                 visibility,
                 references: Vec::new(),
@@ -274,13 +283,18 @@ impl<'a, 't> FileWalk<'a, 't> {
             .collect();
         let reparent: Vec<(usize, String)> = owned
             .into_iter()
-            .filter_map(|(s, owner)| by_qualified.get(owner.as_str()).map(|&t| (s, symbols[t].id.clone())))
+            .filter_map(|(s, owner)| {
+                by_qualified
+                    .get(owner.as_str())
+                    .map(|&t| (s, symbols[t].id.clone()))
+            })
             .collect();
         for (s, parent) in reparent {
             symbols[s].parent = Some(parent);
         }
 
-        let name_nodes: HashSet<usize> = defs.iter().filter_map(|d| d.name.map(|n| n.id())).collect();
+        let name_nodes: HashSet<usize> =
+            defs.iter().filter_map(|d| d.name.map(|n| n.id())).collect();
         self.references(&defs, &def_symbol, &enclosing, &name_nodes, &mut symbols);
 
         let chunks = self.chunks(&defs, &symbol_def, &def_symbol, &enclosing, &symbols);
@@ -291,13 +305,15 @@ impl<'a, 't> FileWalk<'a, 't> {
         }
     }
 
-    /// Runs the symbols query; definitions sorted outermost-first, and the module docstring.
-    fn definitions(&mut self) -> (Vec<Def<'t>>, Option<Node<'t>>) {
+    /// Runs the symbols query: definitions sorted outermost-first, and the module doc's nodes.
+    fn definitions(&mut self) -> (Vec<Def<'t>>, Vec<Node<'t>>) {
         let query = &self.spec.language.queries().symbols;
         let names = query.capture_names();
         let mut by_node: HashMap<usize, (usize, Def<'t>)> = HashMap::new();
-        let mut module_doc = None;
-        let mut matches = self.cursor.matches(query, self.root, self.source.as_bytes());
+        let mut module_doc = Vec::new();
+        let mut matches = self
+            .cursor
+            .matches(query, self.root, self.source.as_bytes());
         while let Some(m) = matches.next() {
             let mut def: Option<(Node<'t>, Option<SymbolKind>)> = None;
             let (mut name, mut visibility, mut doc, mut owner) = (None, None, None, None);
@@ -308,7 +324,7 @@ impl<'a, 't> FileWalk<'a, 't> {
                     "visibility" => visibility = Some(capture.node),
                     "doc" => doc = Some(capture.node),
                     "owner" => owner = Some(capture.node),
-                    "module_doc" => module_doc = Some(capture.node),
+                    "module_doc" => module_doc.push(capture.node),
                     "scope" => def = Some((capture.node, None)),
                     other => {
                         if let Some(kind) = other.strip_prefix("definition.") {
@@ -343,31 +359,69 @@ impl<'a, 't> FileWalk<'a, 't> {
             d.owner = d.owner.or(owner);
         }
         let mut defs: Vec<Def<'t>> = by_node.into_values().map(|(_, d)| d).collect();
-        defs.sort_by_key(|d| (d.node.start_byte(), std::cmp::Reverse(d.node.end_byte()), d.node.id()));
+        defs.sort_by_key(|d| {
+            (
+                d.node.start_byte(),
+                std::cmp::Reverse(d.node.end_byte()),
+                d.node.id(),
+            )
+        });
+        module_doc.sort_by_key(|n| n.start_byte());
+        module_doc.dedup();
         (defs, module_doc)
     }
 
-    /// The declaration without its body: the text before the body, else the first line.
-    fn signature(&self, node: Node) -> String {
+    /// The declaration without its body, from the start of any wrapper that opens with it
+    /// (`export`, `const`, Go's `type`): the text before the body, or the first line for
+    /// declarations whose value is their substance (constants, aliases) or that have no body.
+    fn signature(&self, node: Node<'t>, kind: SymbolKind) -> String {
+        let start = self.outer(node);
+        let valued = matches!(
+            kind,
+            SymbolKind::Constant | SymbolKind::Static | SymbolKind::TypeAlias
+        );
         let body = self
+            .body(node)
+            .filter(|b| !valued && b.start_byte() > node.start_byte());
+        let text = match body {
+            Some(body) => &self.source[start.start_byte()..body.start_byte()],
+            None => self.source[start.start_byte()..node.end_byte()]
+                .lines()
+                .next()
+                .unwrap_or(""),
+        };
+        let text = text
+            .trim()
+            .trim_end_matches(['{', ':', '=', ';'])
+            .trim_end();
+        truncate(text, MAX_SIGNATURE_BYTES).to_owned()
+    }
+
+    /// The outermost wrapper that opens with `node` (`export function f`, `const f = …`).
+    fn outer(&self, node: Node<'t>) -> Node<'t> {
+        let mut outer = node;
+        while let Some(parent) = outer.parent() {
+            let opens_with = parent.named_child(0).is_some_and(|first| first == outer);
+            if !self.spec.wrapper_kinds.contains(&parent.kind()) || !opens_with {
+                break;
+            }
+            outer = parent;
+        }
+        outer
+    }
+
+    /// A definition's body: the `body_fields` node, and its own body where it has one (the
+    /// block of an arrow function that is a variable's value).
+    fn body(&self, node: Node<'t>) -> Option<Node<'t>> {
+        let mut body = self
             .spec
             .body_fields
             .iter()
-            .find_map(|f| node.child_by_field_name(f))
-            .map(|mut body| {
-                while let Some(inner) = body.child_by_field_name("body") {
-                    body = inner;
-                }
-                body
-            });
-        let text = match body {
-            Some(body) if body.start_byte() > node.start_byte() => {
-                &self.source[node.start_byte()..body.start_byte()]
-            }
-            _ => self.text(node).lines().next().unwrap_or(""),
-        };
-        let text = text.trim().trim_end_matches(['{', ':', '=']).trim_end();
-        truncate(text, MAX_SIGNATURE_BYTES).to_owned()
+            .find_map(|f| node.child_by_field_name(f))?;
+        while let Some(inner) = body.child_by_field_name("body") {
+            body = inner;
+        }
+        Some(body)
     }
 
     fn doc(&self, def: &Def) -> Option<String> {
@@ -418,7 +472,8 @@ impl<'a, 't> FileWalk<'a, 't> {
             DocComments::RustOuter => texts
                 .filter_map(|t| {
                     if let Some(rest) = t.strip_prefix("///") {
-                        (!rest.starts_with('/')).then(|| strip_one_space(rest).trim_end().to_owned())
+                        (!rest.starts_with('/'))
+                            .then(|| strip_one_space(rest).trim_end().to_owned())
                     } else if t.starts_with("/**") && !t.starts_with("/***") {
                         Some(clean_block_comment(t))
                     } else {
@@ -480,8 +535,14 @@ impl<'a, 't> FileWalk<'a, 't> {
                     node = parent;
                 }
                 // Class members are public unless marked; top-level declarations are module-private.
-                let in_class = def.node.parent().is_some_and(|p| p.kind() == "class_body");
-                Some(if in_class { Visibility::Public } else { Visibility::Private })
+                let in_class = def.node.parent().is_some_and(|p| {
+                    matches!(p.kind(), "class_body" | "interface_body" | "object_type")
+                });
+                Some(if in_class {
+                    Visibility::Public
+                } else {
+                    Visibility::Private
+                })
             }
         }
     }
@@ -499,6 +560,11 @@ impl<'a, 't> FileWalk<'a, 't> {
         let starts: Vec<usize> = defs.iter().map(|d| d.node.start_byte()).collect();
         let source = self.source;
         let text = |node: Node| &source[node.byte_range()];
+        // Every capture first: a node captured twice keeps its most specific kind (a trait in
+        // `impl Trait for T` is an implements, not also a type), and a node inside another
+        // capture of the same kind (`Handler` in `http.Handler`) is part of that one.
+        let mut found: Vec<(Node<'t>, ReferenceKind, Option<Node<'t>>)> = Vec::new();
+        let mut kinds: HashMap<usize, ReferenceKind> = HashMap::new();
         let mut matches = self.cursor.matches(query, self.root, source.as_bytes());
         while let Some(m) = matches.next() {
             let mut target = None;
@@ -513,6 +579,20 @@ impl<'a, 't> FileWalk<'a, 't> {
             }
             let Some((kind, node)) = target else { continue };
             if name_nodes.contains(&node.id()) {
+                continue;
+            }
+            let entry = kinds.entry(node.id()).or_insert(kind);
+            if *entry == ReferenceKind::Type {
+                *entry = kind;
+            }
+            found.push((node, kind, qualifier));
+        }
+        for (node, kind, qualifier) in found {
+            if kinds.get(&node.id()) != Some(&kind)
+                || node
+                    .parent()
+                    .is_some_and(|p| kinds.get(&p.id()) == Some(&kind))
+            {
                 continue;
             }
             let target = reference_text(text(node));
@@ -532,12 +612,21 @@ impl<'a, 't> FileWalk<'a, 't> {
             symbols[owner].references.push(RawReference {
                 kind,
                 target,
-                qualifier: qualifier.map(|q| reference_text(text(q))).filter(|q| !q.is_empty()),
+                qualifier: qualifier
+                    .map(|q| reference_text(text(q)))
+                    .filter(|q| !q.is_empty()),
                 line: node.start_position().row + 1,
             });
         }
         for symbol in symbols.iter_mut() {
-            symbol.references.sort_by(|a, b| (a.line, a.kind, &a.target, &a.qualifier).cmp(&(b.line, b.kind, &b.target, &b.qualifier)));
+            symbol.references.sort_by(|a, b| {
+                (a.line, a.kind, &a.target, &a.qualifier).cmp(&(
+                    b.line,
+                    b.kind,
+                    &b.target,
+                    &b.qualifier,
+                ))
+            });
             symbol.references.dedup();
         }
     }
@@ -563,23 +652,30 @@ impl<'a, 't> FileWalk<'a, 't> {
             let body = self.body_for_chunking(node);
             let elided: Vec<(usize, usize, &str)> = children[s]
                 .iter()
-                .map(|&c| (symbols[c].span.start_byte, symbols[c].span.end_byte, symbols[c].signature.as_str()))
+                .filter_map(|&c| {
+                    let outer = self.outer(defs[symbol_def[c]?].node);
+                    Some((
+                        outer.start_byte(),
+                        symbols[c].span.end_byte,
+                        symbols[c].signature.as_str(),
+                    ))
+                })
                 .collect();
             let split_points: Vec<usize> = body
                 .map(|b| {
                     let mut walk = b.walk();
-                    b.named_children(&mut walk).map(|c| c.start_byte()).collect()
+                    b.named_children(&mut walk)
+                        .map(|c| c.start_byte())
+                        .collect()
                 })
                 .unwrap_or_default();
-            chunks.extend(chunk_symbol(
-                &ChunkInput {
-                    symbol,
-                    source: self.source,
-                    lines: &self.lines,
-                    elided: &elided,
-                    split_points: &split_points,
-                },
-            ));
+            chunks.extend(chunk_symbol(&ChunkInput {
+                symbol,
+                source: self.source,
+                lines: &self.lines,
+                elided: &elided,
+                split_points: &split_points,
+            }));
         }
         chunks
     }
@@ -588,11 +684,7 @@ impl<'a, 't> FileWalk<'a, 't> {
         if node == self.root {
             return Some(node);
         }
-        let mut body = self.spec.body_fields.iter().find_map(|f| node.child_by_field_name(f))?;
-        while let Some(inner) = body.child_by_field_name("body") {
-            body = inner;
-        }
-        Some(body)
+        self.body(node)
     }
 
     fn diagnostics(&self) -> Vec<Diagnostic> {
@@ -673,10 +765,15 @@ fn module_prefix(path: &str, spec: &LanguageSpec, package: Option<&str>) -> Stri
         ModulePath::RustCrate => {
             let start = parts.iter().rposition(|p| *p == "src").map_or(0, |i| i + 1);
             let mut module: Vec<&str> = parts[start..].to_vec();
-            if matches!(module.last(), Some(&("lib" | "main" | "mod"))) && (module.len() == 1 || module.last() == Some(&"mod")) {
+            if matches!(module.last(), Some(&("lib" | "main" | "mod")))
+                && (module.len() == 1 || module.last() == Some(&"mod"))
+            {
                 module.pop();
             }
-            std::iter::once("crate").chain(module).collect::<Vec<_>>().join("::")
+            std::iter::once("crate")
+                .chain(module)
+                .collect::<Vec<_>>()
+                .join("::")
         }
         ModulePath::PythonDotted => {
             let start = usize::from(parts.first() == Some(&"src") && parts.len() > 1);
@@ -686,9 +783,15 @@ fn module_prefix(path: &str, spec: &LanguageSpec, package: Option<&str>) -> Stri
             }
             module.join(".")
         }
-        ModulePath::GoPackage => package
-            .map(str::to_owned)
-            .unwrap_or_else(|| parts.iter().rev().nth(1).copied().unwrap_or("main").to_owned()),
+        ModulePath::GoPackage => package.map(str::to_owned).unwrap_or_else(|| {
+            parts
+                .iter()
+                .rev()
+                .nth(1)
+                .copied()
+                .unwrap_or("main")
+                .to_owned()
+        }),
         ModulePath::FilePath => {
             let mut module = parts;
             if module.last() == Some(&"index") && module.len() > 1 {
@@ -742,8 +845,12 @@ fn clean_block_comment(text: &str) -> String {
         .to_owned()
 }
 
-/// A Python string literal used as a docstring → its text, dedented like `inspect.cleandoc`.
+/// A Python string literal used as a docstring → its text, dedented like `inspect.cleandoc`;
+/// a Rust `//!` line → its text.
 fn clean_docstring(literal: &str) -> String {
+    if let Some(line) = literal.strip_prefix("//!") {
+        return strip_one_space(line).trim_end().to_owned();
+    }
     let body = literal.trim_start_matches(|c: char| c.is_ascii_alphabetic());
     let body = ["\"\"\"", "'''", "\"", "'"]
         .iter()
@@ -759,7 +866,10 @@ fn clean_docstring(literal: &str) -> String {
         .min()
         .unwrap_or(0);
     let mut out = vec![first];
-    out.extend(rest.iter().map(|l| l.get(indent..).unwrap_or("").trim_end().to_owned()));
+    out.extend(
+        rest.iter()
+            .map(|l| l.get(indent..).unwrap_or("").trim_end().to_owned()),
+    );
     out.join("\n").trim().to_owned()
 }
 
@@ -771,23 +881,41 @@ mod tests {
     fn module_prefixes() {
         let rust = Language::Rust.spec();
         assert_eq!(module_prefix("src/lib.rs", rust, None), "crate");
-        assert_eq!(module_prefix("src/session.rs", rust, None), "crate::session");
-        assert_eq!(module_prefix("crates/x/src/a/mod.rs", rust, None), "crate::a");
+        assert_eq!(
+            module_prefix("src/session.rs", rust, None),
+            "crate::session"
+        );
+        assert_eq!(
+            module_prefix("crates/x/src/a/mod.rs", rust, None),
+            "crate::a"
+        );
         assert_eq!(module_prefix("src/a/main.rs", rust, None), "crate::a::main");
         let py = Language::Python.spec();
-        assert_eq!(module_prefix("src/requests/sessions.py", py, None), "requests.sessions");
+        assert_eq!(
+            module_prefix("src/requests/sessions.py", py, None),
+            "requests.sessions"
+        );
         assert_eq!(module_prefix("requests/__init__.py", py, None), "requests");
         assert_eq!(module_prefix("setup.py", py, None), "setup");
         let ts = Language::TypeScript.spec();
         assert_eq!(module_prefix("src/util/index.ts", ts, None), "src/util");
         let go = Language::Go.spec();
-        assert_eq!(module_prefix("cmd/server/main.go", go, Some("main")), "main");
+        assert_eq!(
+            module_prefix("cmd/server/main.go", go, Some("main")),
+            "main"
+        );
     }
 
     #[test]
     fn docstrings_are_dedented() {
-        assert_eq!(clean_docstring("\"\"\"Sum.\n\n    More text.\n    \"\"\""), "Sum.\n\nMore text.");
+        assert_eq!(
+            clean_docstring("\"\"\"Sum.\n\n    More text.\n    \"\"\""),
+            "Sum.\n\nMore text."
+        );
         assert_eq!(clean_docstring("r'raw'"), "raw");
-        assert_eq!(clean_block_comment("/**\n * Adds.\n * @param a x\n */"), "Adds.\n@param a x");
+        assert_eq!(
+            clean_block_comment("/**\n * Adds.\n * @param a x\n */"),
+            "Adds.\n@param a x"
+        );
     }
 }

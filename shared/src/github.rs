@@ -22,13 +22,24 @@ impl GitHubRepo {
             .strip_prefix("https://github.com/")
             .or_else(|| url.strip_prefix("http://github.com/"))
             .or_else(|| url.strip_prefix("https://www.github.com/"))?;
-        let rest = rest.split(['?', '#']).next().unwrap_or(rest).trim_end_matches('/');
+        let rest = rest
+            .split(['?', '#'])
+            .next()
+            .unwrap_or(rest)
+            .trim_end_matches('/');
         let mut parts = rest.splitn(3, '/');
         let owner = parts.next().filter(|s| valid_name(s))?;
-        let repo = parts.next().map(|r| r.strip_suffix(".git").unwrap_or(r)).filter(|s| valid_name(s))?;
+        let repo = parts
+            .next()
+            .map(|r| r.strip_suffix(".git").unwrap_or(r))
+            .filter(|s| valid_name(s))?;
         let git_ref = match parts.next() {
             None => None,
-            Some(tail) => Some(tail.strip_prefix("tree/").filter(|r| !r.is_empty())?.to_owned()),
+            Some(tail) => Some(
+                tail.strip_prefix("tree/")
+                    .filter(|r| !r.is_empty())?
+                    .to_owned(),
+            ),
         };
         Some(GitHubRepo {
             owner: owner.to_owned(),
@@ -44,17 +55,33 @@ impl GitHubRepo {
     /// `GET` this with `Accept: application/vnd.github.sha` to get the commit SHA as text.
     pub fn commit_url(&self, api_base: &str) -> String {
         let git_ref = self.git_ref.as_deref().unwrap_or("HEAD");
-        format!("{}/repos/{}/{}/commits/{}", api_base.trim_end_matches('/'), self.owner, self.repo, encode_ref(git_ref))
+        format!(
+            "{}/repos/{}/{}/commits/{}",
+            api_base.trim_end_matches('/'),
+            self.owner,
+            self.repo,
+            encode_ref(git_ref)
+        )
     }
 
     /// The gzipped tarball of the tree at `sha` (GitHub answers with a redirect to codeload).
     pub fn tarball_url(&self, api_base: &str, sha: &str) -> String {
-        format!("{}/repos/{}/{}/tarball/{}", api_base.trim_end_matches('/'), self.owner, self.repo, sha)
+        format!(
+            "{}/repos/{}/{}/tarball/{}",
+            api_base.trim_end_matches('/'),
+            self.owner,
+            self.repo,
+            sha
+        )
     }
 }
 
 fn valid_name(s: &str) -> bool {
-    !s.is_empty() && s != "." && s != ".." && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    !s.is_empty()
+        && s != "."
+        && s != ".."
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
 /// Percent-encodes a ref for a URL path segment, keeping `/` (GitHub accepts slashed refs).
@@ -102,7 +129,11 @@ pub enum GitHubError {
     #[error("{repo}: GitHub refused access (HTTP {status}): the token is missing, invalid or lacks read access, or the API rate limit is used up; pass a valid token with --github-token or GITHUB_TOKEN")]
     Denied { repo: String, status: u16 },
     #[error("{repo}: GitHub answered HTTP {status} for {what}")]
-    Status { repo: String, status: u16, what: &'static str },
+    Status {
+        repo: String,
+        status: u16,
+        what: &'static str,
+    },
     #[error("{repo}: GitHub's commit endpoint returned `{text}`, not a commit SHA")]
     BadSha { repo: String, text: String },
 }
@@ -136,30 +167,63 @@ pub async fn fetch_archive(
     sha_headers.push(("Accept".to_owned(), "application/vnd.github.sha".to_owned()));
     let url = repo.commit_url(api_base);
     let response = client
-        .get(HttpRequest { url: url.clone(), headers: sha_headers }, 1024)
+        .get(
+            HttpRequest {
+                url: url.clone(),
+                headers: sha_headers,
+            },
+            1024,
+        )
         .await
         .map_err(|reason| GitHubError::Unreachable { url, reason })?;
     check_status(repo, &git_ref, response.status, "the commit")?;
     let text = String::from_utf8_lossy(&response.body).trim().to_owned();
     if text.len() != 40 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(GitHubError::BadSha { repo: repo.display(), text: text.chars().take(80).collect() });
+        return Err(GitHubError::BadSha {
+            repo: repo.display(),
+            text: text.chars().take(80).collect(),
+        });
     }
 
     let url = repo.tarball_url(api_base, &text);
     let response = client
-        .get(HttpRequest { url: url.clone(), headers }, max_bytes)
+        .get(
+            HttpRequest {
+                url: url.clone(),
+                headers,
+            },
+            max_bytes,
+        )
         .await
         .map_err(|reason| GitHubError::Unreachable { url, reason })?;
     check_status(repo, &git_ref, response.status, "the tarball")?;
-    Ok(FetchedArchive { commit: text.to_ascii_lowercase(), archive: response.body })
+    Ok(FetchedArchive {
+        commit: text.to_ascii_lowercase(),
+        archive: response.body,
+    })
 }
 
-fn check_status(repo: &GitHubRepo, git_ref: &str, status: u16, what: &'static str) -> Result<(), GitHubError> {
+fn check_status(
+    repo: &GitHubRepo,
+    git_ref: &str,
+    status: u16,
+    what: &'static str,
+) -> Result<(), GitHubError> {
     match status {
         200..=299 => Ok(()),
-        404 | 422 => Err(GitHubError::NotFound { repo: repo.display(), git_ref: git_ref.to_owned() }),
-        401 | 403 | 429 => Err(GitHubError::Denied { repo: repo.display(), status }),
-        _ => Err(GitHubError::Status { repo: repo.display(), status, what }),
+        404 | 422 => Err(GitHubError::NotFound {
+            repo: repo.display(),
+            git_ref: git_ref.to_owned(),
+        }),
+        401 | 403 | 429 => Err(GitHubError::Denied {
+            repo: repo.display(),
+            status,
+        }),
+        _ => Err(GitHubError::Status {
+            repo: repo.display(),
+            status,
+            what,
+        }),
     }
 }
 
@@ -170,12 +234,18 @@ mod tests {
     #[test]
     fn parses_github_urls() {
         let r = GitHubRepo::parse("https://github.com/psf/requests").unwrap();
-        assert_eq!((r.owner.as_str(), r.repo.as_str(), r.git_ref), ("psf", "requests", None));
+        assert_eq!(
+            (r.owner.as_str(), r.repo.as_str(), r.git_ref),
+            ("psf", "requests", None)
+        );
         let r = GitHubRepo::parse("https://github.com/a/b.git/").unwrap();
         assert_eq!(r.repo, "b");
         let r = GitHubRepo::parse("https://github.com/a/b/tree/feature/x").unwrap();
         assert_eq!(r.git_ref.as_deref(), Some("feature/x"));
-        assert_eq!(r.commit_url("http://127.0.0.1:9/"), "http://127.0.0.1:9/repos/a/b/commits/feature/x");
+        assert_eq!(
+            r.commit_url("http://127.0.0.1:9/"),
+            "http://127.0.0.1:9/repos/a/b/commits/feature/x"
+        );
         assert!(GitHubRepo::parse("https://github.com/a").is_none());
         assert!(GitHubRepo::parse("https://github.com/a/b/blob/main/x.rs").is_none());
         assert!(GitHubRepo::parse("https://gitlab.com/a/b").is_none());

@@ -4,7 +4,8 @@
 //! on the order a host listed them in. Each file's chunks are emitted as soon as it is parsed.
 
 use crate::events::{
-    ChunkCreated, Clock, Emitter, EventSink, FileDetected, FileSkipped, IngestCompleted, IngestStarted, Status,
+    ChunkCreated, Clock, Emitter, EventSink, FileDetected, FileSkipped, IngestCompleted,
+    IngestStarted, Status,
 };
 use crate::extract::{Diagnostic, Extractor};
 use crate::hash::sha256_hex;
@@ -28,7 +29,10 @@ pub fn ingest<S: EventSink, C: Clock>(
     limits: &Limits,
     emitter: &mut Emitter<S, C>,
 ) -> IngestSummary {
-    let Snapshot { source, mut entries } = snapshot;
+    let Snapshot {
+        source,
+        mut entries,
+    } = snapshot;
     let commit = source.commit.clone();
     emitter.emit(IngestStarted { source });
     entries.sort_by(|a, b| a.path().cmp(b.path()));
@@ -55,8 +59,12 @@ pub fn ingest<S: EventSink, C: Clock>(
         let checked = rules
             .skip(&path, false)
             .map_or_else(|| classify_path(&path), Err)
-            .and_then(|language| classify_content(language, &bytes, limits).map(|text| (language, text)))
-            .and_then(|found| within_limits(&summary, found.1.len() as u64, limits).map(|()| found));
+            .and_then(|language| {
+                classify_content(language, &bytes, limits).map(|text| (language, text))
+            })
+            .and_then(|found| {
+                within_limits(&summary, found.1.len() as u64, limits).map(|()| found)
+            });
         let (language, text) = match checked {
             Ok(found) => found,
             Err(skip) => {
@@ -84,7 +92,10 @@ pub fn ingest<S: EventSink, C: Clock>(
             while symbols[at].id != chunk.symbol_id {
                 at += 1;
             }
-            emitter.emit(ChunkCreated { chunk, symbol: symbols[at].clone() });
+            emitter.emit(ChunkCreated {
+                chunk,
+                symbol: symbols[at].clone(),
+            });
         }
     }
 
@@ -105,7 +116,10 @@ fn within_limits(summary: &IngestSummary, size: u64, limits: &Limits) -> Result<
     if summary.files_detected as usize >= limits.max_files {
         return Err(Skip::new(
             SkipReason::FileLimit,
-            format!("past the {}-file limit per job (MAX_FILES); document a subdirectory to include it", limits.max_files),
+            format!(
+                "past the {}-file limit per job (MAX_FILES); document a subdirectory to include it",
+                limits.max_files
+            ),
         ));
     }
     if summary.bytes + size > limits.max_total_bytes {
@@ -120,7 +134,16 @@ fn within_limits(summary: &IngestSummary, size: u64, limits: &Limits) -> Result<
     Ok(())
 }
 
-fn skipped<S: EventSink, C: Clock>(emitter: &mut Emitter<S, C>, summary: &mut IngestSummary, path: String, skip: Skip) {
+fn skipped<S: EventSink, C: Clock>(
+    emitter: &mut Emitter<S, C>,
+    summary: &mut IngestSummary,
+    path: String,
+    skip: Skip,
+) {
     summary.files_skipped += 1;
-    emitter.emit(FileSkipped { path, reason: skip.reason, detail: skip.detail });
+    emitter.emit(FileSkipped {
+        path,
+        reason: skip.reason,
+        detail: skip.detail,
+    });
 }

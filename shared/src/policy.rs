@@ -136,7 +136,11 @@ const MINIFIED_LINE_BYTES: usize = 2_000;
 
 /// Skips a directory by its name alone (so a host need not even list it).
 pub fn skip_dir(path: &str) -> Option<Skip> {
-    let name = path.trim_end_matches('/').rsplit('/').next().unwrap_or(path);
+    let name = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path);
     if VENDORED_DIRS.contains(&name) {
         return Some(Skip::new(
             SkipReason::Vendored,
@@ -144,7 +148,10 @@ pub fn skip_dir(path: &str) -> Option<Skip> {
         ));
     }
     if GENERATED_DIRS.contains(&name) {
-        return Some(Skip::new(SkipReason::Generated, format!("`{name}/` holds generated output")));
+        return Some(Skip::new(
+            SkipReason::Generated,
+            format!("`{name}/` holds generated output"),
+        ));
     }
     None
 }
@@ -160,10 +167,19 @@ pub fn classify_path(path: &str) -> Result<Language, Skip> {
         }
     }
     if LOCK_FILES.contains(&name) {
-        return Err(Skip::new(SkipReason::Generated, "a lock file written by a package manager"));
+        return Err(Skip::new(
+            SkipReason::Generated,
+            "a lock file written by a package manager",
+        ));
     }
-    if [".min.js", ".min.mjs", ".bundle.js", ".d.ts.map", ".js.map"].iter().any(|s| name.ends_with(s)) {
-        return Err(Skip::new(SkipReason::Generated, "a minified or bundled build output"));
+    if [".min.js", ".min.mjs", ".bundle.js", ".d.ts.map", ".js.map"]
+        .iter()
+        .any(|s| name.ends_with(s))
+    {
+        return Err(Skip::new(
+            SkipReason::Generated,
+            "a minified or bundled build output",
+        ));
     }
     Language::from_path(path).ok_or_else(|| {
         Skip::new(
@@ -191,20 +207,31 @@ pub fn classify_content<'a>(
         ));
     }
     if head.contains(&0) {
-        return Err(Skip::new(SkipReason::Binary, "contains NUL bytes: a binary file with a source extension"));
+        return Err(Skip::new(
+            SkipReason::Binary,
+            "contains NUL bytes: a binary file with a source extension",
+        ));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| {
         Skip::new(
             SkipReason::NotUtf8,
-            format!("not valid UTF-8 (first bad byte at offset {}); convert the file to UTF-8", e.valid_up_to()),
+            format!(
+                "not valid UTF-8 (first bad byte at offset {}); convert the file to UTF-8",
+                e.valid_up_to()
+            ),
         )
     })?;
     let head_text = &text[..floor_char_boundary(text, SNIFF_BYTES.min(1024))];
     if let Some(marker) = GENERATED_MARKERS.iter().find(|m| head_text.contains(**m)) {
-        return Err(Skip::new(SkipReason::Generated, format!("marked as generated (`{marker}` near the top)")));
+        return Err(Skip::new(
+            SkipReason::Generated,
+            format!("marked as generated (`{marker}` near the top)"),
+        ));
     }
-    if matches!(language, Language::JavaScript | Language::TypeScript | Language::Tsx)
-        && text.lines().any(|l| l.len() > MINIFIED_LINE_BYTES)
+    if matches!(
+        language,
+        Language::JavaScript | Language::TypeScript | Language::Tsx
+    ) && text.lines().any(|l| l.len() > MINIFIED_LINE_BYTES)
     {
         return Err(Skip::new(
             SkipReason::Generated,
@@ -252,7 +279,8 @@ impl IgnoreRules {
         }
         if let Ok(rules) = builder.build() {
             self.sets.push((dir, rules));
-            self.sets.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+            self.sets
+                .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
         }
     }
 
@@ -287,10 +315,24 @@ mod tests {
     #[test]
     fn path_rules() {
         assert_eq!(classify_path("src/lib.rs"), Ok(Language::Rust));
-        assert_eq!(classify_path("web/node_modules/x/index.js").unwrap_err().reason, SkipReason::Vendored);
-        assert_eq!(classify_path("Cargo.lock").unwrap_err().reason, SkipReason::Generated);
-        assert_eq!(classify_path("static/app.min.js").unwrap_err().reason, SkipReason::Generated);
-        assert_eq!(classify_path("README.md").unwrap_err().reason, SkipReason::UnsupportedLanguage);
+        assert_eq!(
+            classify_path("web/node_modules/x/index.js")
+                .unwrap_err()
+                .reason,
+            SkipReason::Vendored
+        );
+        assert_eq!(
+            classify_path("Cargo.lock").unwrap_err().reason,
+            SkipReason::Generated
+        );
+        assert_eq!(
+            classify_path("static/app.min.js").unwrap_err().reason,
+            SkipReason::Generated
+        );
+        assert_eq!(
+            classify_path("README.md").unwrap_err().reason,
+            SkipReason::UnsupportedLanguage
+        );
         assert_eq!(classify_path("vendor.rs"), Ok(Language::Rust));
     }
 
@@ -298,12 +340,22 @@ mod tests {
     fn content_rules() {
         let limits = Limits::default();
         assert!(classify_content(Language::Rust, b"fn main() {}", &limits).is_ok());
-        let skip = |bytes: &[u8]| classify_content(Language::JavaScript, bytes, &limits).unwrap_err().reason;
+        let skip = |bytes: &[u8]| {
+            classify_content(Language::JavaScript, bytes, &limits)
+                .unwrap_err()
+                .reason
+        };
         assert_eq!(skip(b"\x7fELF\x00\x00"), SkipReason::Binary);
         assert_eq!(skip(b"\xff\xfea\x00"), SkipReason::NotUtf8);
         assert_eq!(skip(b"let a = '\xc3\x28';"), SkipReason::NotUtf8);
-        assert_eq!(skip(b"// Code generated by protoc. DO NOT EDIT.\nvar a;"), SkipReason::Generated);
-        assert_eq!(skip("var a=1;".repeat(400).as_bytes()), SkipReason::Generated);
+        assert_eq!(
+            skip(b"// Code generated by protoc. DO NOT EDIT.\nvar a;"),
+            SkipReason::Generated
+        );
+        assert_eq!(
+            skip("var a=1;".repeat(400).as_bytes()),
+            SkipReason::Generated
+        );
         let big = vec![b'a'; MAX_FILE_BYTES as usize + 1];
         assert_eq!(skip(&big), SkipReason::TooLarge);
     }

@@ -219,7 +219,11 @@ static JAVASCRIPT: LanguageSpec = LanguageSpec {
     visibility: VisibilityRule::Export,
     doc_comments: DocComments::JsDoc,
     comment_kinds: &["comment"],
-    wrapper_kinds: &["export_statement", "lexical_declaration", "variable_declaration"],
+    wrapper_kinds: &[
+        "export_statement",
+        "lexical_declaration",
+        "variable_declaration",
+    ],
     attribute_kinds: &["decorator"],
     body_fields: &["body", "value"],
     symbols_query: include_str!("queries/javascript/symbols.scm"),

@@ -15,3 +15,5 @@
 ; A struct embedding another type.
 (field_declaration !name type: (type_identifier) @reference.implements)
 (field_declaration !name type: (pointer_type (type_identifier) @reference.implements))
+(field_declaration !name type: (qualified_type) @reference.implements)
+(field_declaration !name type: (pointer_type (qualified_type) @reference.implements))

@@ -16,3 +16,6 @@
 (macro_definition name: (identifier) @name) @definition.macro
 
 (impl_item type: (_) @name) @scope
+
+; The crate or module doc: `//!` lines.
+(source_file (line_comment (inner_doc_comment_marker)) @module_doc)
