@@ -12,6 +12,7 @@ pub enum SourceKind {
     Directory,
     Archive,
     Git,
+    #[serde(rename = "github")]
     GitHub,
 }
 
