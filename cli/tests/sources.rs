@@ -21,7 +21,9 @@ use serde_json::Value;
 const TOKEN: &str = "ghp_testtoken0123456789";
 
 fn fixture(lang: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(lang)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(lang)
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -36,7 +38,11 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
         .output()
         .expect("git is installed");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
@@ -49,7 +55,11 @@ fn fixture_repo(lang: &str) -> (tempfile::TempDir, String) {
     git(dir.path(), &["commit", "-q", "-m", "fixture"]);
     git(dir.path(), &["tag", "v1"]);
     let sha = git(dir.path(), &["rev-parse", "HEAD"]);
-    std::fs::write(dir.path().join("added_after_v1.py"), "def later():\n    pass\n").unwrap();
+    std::fs::write(
+        dir.path().join("added_after_v1.py"),
+        "def later():\n    pass\n",
+    )
+    .unwrap();
     git(dir.path(), &["add", "-A"]);
     git(dir.path(), &["commit", "-q", "-m", "later"]);
     (dir, sha)
@@ -70,7 +80,9 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn doctown(args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_doctown"));
-    cmd.args(args).env_remove("GITHUB_TOKEN").env_remove("DOCTOWN_GITHUB_API_URL");
+    cmd.args(args)
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("DOCTOWN_GITHUB_API_URL");
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -78,8 +90,15 @@ fn doctown(args: &[&str], envs: &[(&str, &str)]) -> Output {
 }
 
 fn events(out: &Output) -> Vec<Value> {
-    assert!(out.status.success(), "doctown failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    assert!(
+        out.status.success(),
+        "doctown failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn completed(events: &[Value]) -> &Value {
@@ -111,19 +130,34 @@ async fn commit(
     if let Err(status) = authorize(&owner, &repo, &headers) {
         return status.into_response();
     }
-    if headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) != Some("application/vnd.github.sha") {
-        return (StatusCode::BAD_REQUEST, "this stand-in serves only the sha media type").into_response();
+    if headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
+        != Some("application/vnd.github.sha")
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            "this stand-in serves only the sha media type",
+        )
+            .into_response();
     }
     let resolved = Command::new("git")
         .current_dir(&gh.repo)
-        .args(["rev-parse", "--verify", "--quiet", &format!("{git_ref}^{{commit}}")])
+        .args([
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{git_ref}^{{commit}}"),
+        ])
         .output()
         .unwrap();
     if !resolved.status.success() {
         let body = format!(r#"{{"message":"No commit found for SHA: {git_ref}"}}"#);
         return (StatusCode::UNPROCESSABLE_ENTITY, body).into_response();
     }
-    String::from_utf8(resolved.stdout).unwrap().trim().to_owned().into_response()
+    String::from_utf8(resolved.stdout)
+        .unwrap()
+        .trim()
+        .to_owned()
+        .into_response()
 }
 
 async fn tarball(
@@ -154,7 +188,9 @@ async fn codeload(
 }
 
 fn authorize(owner: &str, repo: &str, headers: &HeaderMap) -> Result<(), StatusCode> {
-    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     match (owner, repo) {
         ("acme", "widgets") => Ok(()),
         ("acme", "secret") if auth == Some(&format!("Bearer {TOKEN}")) => Ok(()),
@@ -170,12 +206,18 @@ fn serve_github(repo: PathBuf) -> String {
     listener.set_nonblocking(true).unwrap();
     let state = Arc::new(GitHub { repo });
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         runtime.block_on(async move {
             let app = Router::new()
                 .route("/repos/{owner}/{repo}/commits/{*ref}", get(commit))
                 .route("/repos/{owner}/{repo}/tarball/{*ref}", get(tarball))
-                .route("/codeload/{owner}/{repo}/legacy.tar.gz/{sha}", get(codeload))
+                .route(
+                    "/codeload/{owner}/{repo}/legacy.tar.gz/{sha}",
+                    get(codeload),
+                )
                 .with_state(state);
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             axum::serve(listener, app).await.unwrap();
@@ -191,7 +233,10 @@ fn github_url_is_read_through_the_archive_endpoint() {
     let api = serve_github(repo.path().to_owned());
     let env = [("DOCTOWN_GITHUB_API_URL", api.as_str())];
 
-    let latest = events(&doctown(&["ingest", "https://github.com/acme/widgets"], &env));
+    let latest = events(&doctown(
+        &["ingest", "https://github.com/acme/widgets"],
+        &env,
+    ));
     assert_eq!(latest[0]["payload"]["source"]["kind"], "github");
     assert_eq!(latest[0]["payload"]["source"]["commit"], head.as_str());
     let done = completed(&latest);
@@ -199,13 +244,21 @@ fn github_url_is_read_through_the_archive_endpoint() {
     assert!(done["chunks"].as_u64().unwrap() > 10);
     let paths = chunk_paths(&latest);
     // The archive's `acme-widgets-sha/` directory is gone, and only the committed tree is read.
-    assert!(paths.iter().all(|p| !p.starts_with("acme-widgets")), "{paths:?}");
+    assert!(
+        paths.iter().all(|p| !p.starts_with("acme-widgets")),
+        "{paths:?}"
+    );
     assert!(paths.iter().any(|p| p.ends_with("added_after_v1.py")));
 
-    let at_tag = events(&doctown(&["ingest", "https://github.com/acme/widgets/tree/v1"], &env));
+    let at_tag = events(&doctown(
+        &["ingest", "https://github.com/acme/widgets/tree/v1"],
+        &env,
+    ));
     assert_eq!(completed(&at_tag)["commit"], sha.as_str());
     assert_eq!(at_tag[0]["payload"]["source"]["ref"], "v1");
-    assert!(!chunk_paths(&at_tag).iter().any(|p| p.ends_with("added_after_v1.py")));
+    assert!(!chunk_paths(&at_tag)
+        .iter()
+        .any(|p| p.ends_with("added_after_v1.py")));
 }
 
 #[test]
@@ -218,9 +271,15 @@ fn private_github_repository_needs_a_token() {
     let denied = doctown(&["ingest", url], &[("DOCTOWN_GITHUB_API_URL", &api)]);
     assert!(!denied.status.success());
     let stderr = String::from_utf8_lossy(&denied.stderr);
-    assert!(stderr.contains("not found") && stderr.contains("GITHUB_TOKEN"), "{stderr}");
+    assert!(
+        stderr.contains("not found") && stderr.contains("GITHUB_TOKEN"),
+        "{stderr}"
+    );
 
-    let allowed = doctown(&["ingest", url], &[("DOCTOWN_GITHUB_API_URL", &api), ("GITHUB_TOKEN", TOKEN)]);
+    let allowed = doctown(
+        &["ingest", url],
+        &[("DOCTOWN_GITHUB_API_URL", &api), ("GITHUB_TOKEN", TOKEN)],
+    );
     let stdout = String::from_utf8_lossy(&allowed.stdout).into_owned();
     assert!(!stdout.contains(TOKEN), "the token leaked into the events");
     assert_eq!(completed(&events(&allowed))["commit"], sha.as_str());
@@ -230,13 +289,23 @@ fn private_github_repository_needs_a_token() {
 fn missing_ref_and_unreachable_api_are_clear_errors() {
     let (repo, _) = fixture_repo("rust");
     let api = serve_github(repo.path().to_owned());
-    let out = doctown(&["ingest", "https://github.com/acme/widgets/tree/no-such-branch"], &[("DOCTOWN_GITHUB_API_URL", &api)]);
+    let out = doctown(
+        &[
+            "ingest",
+            "https://github.com/acme/widgets/tree/no-such-branch",
+        ],
+        &[("DOCTOWN_GITHUB_API_URL", &api)],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("`no-such-branch` not found"));
 
-    let out = doctown(&["ingest", "https://github.com/acme/widgets"], &[("DOCTOWN_GITHUB_API_URL", "http://127.0.0.1:9")]);
+    let out = doctown(
+        &["ingest", "https://github.com/acme/widgets"],
+        &[("DOCTOWN_GITHUB_API_URL", "http://127.0.0.1:9")],
+    );
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("could not reach http://127.0.0.1:9/repos/acme/widgets/commits/HEAD"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("could not reach http://127.0.0.1:9/repos/acme/widgets/commits/HEAD"));
 
     let out = doctown(&["ingest", "https://github.com/acme"], &[]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a GitHub repository URL"));
@@ -249,10 +318,14 @@ fn local_git_repository_at_a_ref_and_git_url() {
 
     let at_tag = events(&doctown(&["ingest", path, "--ref", "v1"], &[]));
     assert_eq!(completed(&at_tag)["commit"], sha.as_str());
-    assert!(!chunk_paths(&at_tag).iter().any(|p| p.contains("added_after_v1")));
+    assert!(!chunk_paths(&at_tag)
+        .iter()
+        .any(|p| p.contains("added_after_v1")));
 
     let head = events(&doctown(&["ingest", path, "--ref", "main"], &[]));
-    assert!(chunk_paths(&head).iter().any(|p| p.contains("added_after_v1")));
+    assert!(chunk_paths(&head)
+        .iter()
+        .any(|p| p.contains("added_after_v1")));
 
     let url = format!("file://{path}");
     let cloned = events(&doctown(&["ingest", &url, "--ref", "v1"], &[]));
@@ -272,7 +345,14 @@ fn archives_and_bad_paths() {
     let tarball = dir.path().join("repo.tar.gz");
     let out = Command::new("git")
         .current_dir(repo.path())
-        .args(["archive", "--format=tar.gz", "--prefix=repo/", "-o", tarball.to_str().unwrap(), "v1"])
+        .args([
+            "archive",
+            "--format=tar.gz",
+            "--prefix=repo/",
+            "-o",
+            tarball.to_str().unwrap(),
+            "v1",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -282,14 +362,23 @@ fn archives_and_bad_paths() {
     let zipped = dir.path().join("repo.zip");
     let out = Command::new("git")
         .current_dir(repo.path())
-        .args(["archive", "--format=zip", "-o", zipped.to_str().unwrap(), "v1"])
+        .args([
+            "archive",
+            "--format=zip",
+            "-o",
+            zipped.to_str().unwrap(),
+            "v1",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
     let from_zip = events(&doctown(&["ingest", zipped.to_str().unwrap()], &[]));
     assert_eq!(chunk_paths(&from_zip), chunk_paths(&from_tar));
 
-    let out = doctown(&["ingest", dir.path().join("missing").to_str().unwrap()], &[]);
+    let out = doctown(
+        &["ingest", dir.path().join("missing").to_str().unwrap()],
+        &[],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
 
@@ -300,7 +389,9 @@ fn archives_and_bad_paths() {
 
     let evil = dir.path().join("evil.zip");
     let mut writer = zip::ZipWriter::new(std::fs::File::create(&evil).unwrap());
-    writer.start_file("../../escape.py", zip::write::SimpleFileOptions::default()).unwrap();
+    writer
+        .start_file("../../escape.py", zip::write::SimpleFileOptions::default())
+        .unwrap();
     writer.finish().unwrap();
     let out = doctown(&["ingest", evil.to_str().unwrap()], &[]);
     assert!(!out.status.success());
@@ -316,7 +407,11 @@ fn directory_walk_skips_with_reasons() {
     std::fs::write(root.join("src/app.py"), "def main():\n    pass\n").unwrap();
     std::fs::write(root.join("src/local.py"), "def secret():\n    pass\n").unwrap();
     std::fs::write(root.join(".gitignore"), "local.py\n").unwrap();
-    std::fs::write(root.join("node_modules/dep/index.js"), "module.exports = 1;\n").unwrap();
+    std::fs::write(
+        root.join("node_modules/dep/index.js"),
+        "module.exports = 1;\n",
+    )
+    .unwrap();
     std::fs::write(root.join("src/big.py"), "x = 1\n".repeat(200_000)).unwrap();
     std::fs::write(root.join("src/blob.py"), b"\x00\x01\x02binary").unwrap();
     std::os::unix::fs::symlink("/etc/passwd", root.join("src/passwd.py")).unwrap();
@@ -325,9 +420,19 @@ fn directory_walk_skips_with_reasons() {
     let skips: Vec<(String, String)> = events
         .iter()
         .filter(|e| e["event"] == "ingest.file_skipped.v1")
-        .map(|e| (e["payload"]["path"].as_str().unwrap().to_owned(), e["payload"]["reason"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["payload"]["path"].as_str().unwrap().to_owned(),
+                e["payload"]["reason"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
-    let reason = |p: &str| skips.iter().find(|(path, _)| path == p).map(|(_, r)| r.as_str());
+    let reason = |p: &str| {
+        skips
+            .iter()
+            .find(|(path, _)| path == p)
+            .map(|(_, r)| r.as_str())
+    };
     assert_eq!(reason("src/local.py"), Some("gitignored"));
     assert_eq!(reason("node_modules/"), Some("vendored"));
     assert_eq!(reason("src/big.py"), Some("too_large"));

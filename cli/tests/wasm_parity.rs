@@ -10,7 +10,10 @@ fn repo_root() -> PathBuf {
 
 /// Every file under `dir`, sorted, as `(relative path, text)`: what run.mjs sends to the wasm.
 fn read_tree(dir: &Path, rel: &str, out: &mut Vec<(String, String)>) {
-    let mut names: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     names.sort();
     for name in names {
         let name = name.to_string_lossy().into_owned();
@@ -30,7 +33,11 @@ fn wasm_ingest_matches_native_on_every_fixture() {
     let build = Command::new(root.join("scripts/build-wasm.sh"))
         .output()
         .expect("run scripts/build-wasm.sh (needs bash; run scripts/setup.sh first)");
-    assert!(build.status.success(), "wasm build failed:\n{}", String::from_utf8_lossy(&build.stderr));
+    assert!(
+        build.status.success(),
+        "wasm build failed:\n{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
     let wasm = String::from_utf8(build.stdout).unwrap().trim().to_owned();
 
     let fixtures = root.join("tests/fixtures");
@@ -47,15 +54,29 @@ fn wasm_ingest_matches_native_on_every_fixture() {
             .arg(&dir)
             .output()
             .expect("run node (Node.js 18 or newer) for the wasm parity test");
-        assert!(run.status.success(), "node failed on {lang}:\n{}", String::from_utf8_lossy(&run.stderr));
+        assert!(
+            run.status.success(),
+            "node failed on {lang}:\n{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
         let wasm_out = String::from_utf8(run.stdout).unwrap();
 
-        let chunks = native.lines().filter(|l| l.contains("\"ingest.chunk_created.v1\"")).count();
-        assert!(chunks > 10, "{lang}: the fixture yields only {chunks} chunks");
+        let chunks = native
+            .lines()
+            .filter(|l| l.contains("\"ingest.chunk_created.v1\""))
+            .count();
+        assert!(
+            chunks > 10,
+            "{lang}: the fixture yields only {chunks} chunks"
+        );
         for (i, (a, b)) in native.lines().zip(wasm_out.lines()).enumerate() {
             assert_eq!(a, b, "{lang}: event {i} differs between native and wasm");
         }
-        assert_eq!(native.lines().count(), wasm_out.lines().count(), "{lang}: event counts differ");
+        assert_eq!(
+            native.lines().count(),
+            wasm_out.lines().count(),
+            "{lang}: event counts differ"
+        );
         compared += 1;
     }
     assert_eq!(compared, 6);

@@ -211,7 +211,8 @@ fn untar_gz(bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
         }
     }
     // Read to the end of the compressed stream: a cut-off gzip fails its length and CRC check.
-    std::io::copy(&mut archive.into_inner(), &mut std::io::sink()).map_err(|e| io_error(e, limits))?;
+    std::io::copy(&mut archive.into_inner(), &mut std::io::sink())
+        .map_err(|e| io_error(e, limits))?;
     Ok(out)
 }
 

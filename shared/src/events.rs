@@ -400,6 +400,194 @@ mod tests {
         }
     }
 
+    /// One of every event, with every optional field set.
+    fn one_of_each() -> Vec<EventBody> {
+        use crate::lang::Language;
+        use crate::policy::SkipReason;
+        use crate::symbols::{RawReference, ReferenceKind, Span, SymbolKind, Visibility};
+        let span = Span {
+            start_byte: 0,
+            end_byte: 9,
+            start_line: 1,
+            end_line: 1,
+        };
+        let symbol = Symbol {
+            id: "s1".into(),
+            kind: SymbolKind::Method,
+            name: "run".into(),
+            qualified_name: "crate::Session::run".into(),
+            language: Language::Rust,
+            path: "src/lib.rs".into(),
+            span,
+            parent: Some("s0".into()),
+            signature: "fn run()".into(),
+            doc: Some("Runs.".into()),
+            visibility: Some(Visibility::Public),
+            references: vec![RawReference {
+                kind: ReferenceKind::Call,
+                target: "step".into(),
+                qualifier: Some("self".into()),
+                line: 1,
+            }],
+        };
+        let chunk = Chunk {
+            id: "c1".into(),
+            symbol_id: "s1".into(),
+            path: "src/lib.rs".into(),
+            language: Language::Rust,
+            span,
+            part: 0,
+            parts: 1,
+            tokens: 4,
+            text: "fn run() {}".into(),
+        };
+        let source = SourceInfo {
+            kind: SourceKind::GitHub,
+            location: "https://github.com/a/b".into(),
+            git_ref: Some("main".into()),
+            commit: Some("ab".repeat(20)),
+        };
+        vec![
+            IngestStarted { source }.into(),
+            FileDetected {
+                path: "src/lib.rs".into(),
+                language: Language::Rust,
+                bytes: 9,
+                sha256: "00".repeat(32),
+            }
+            .into(),
+            FileSkipped {
+                path: "a.bin".into(),
+                reason: SkipReason::Binary,
+                detail: "NUL".into(),
+            }
+            .into(),
+            ChunkCreated { chunk, symbol }.into(),
+            IngestCompleted {
+                status: Status::Partial,
+                commit: Some("ab".repeat(20)),
+                files_detected: 1,
+                files_skipped: 1,
+                symbols: 2,
+                chunks: 1,
+                bytes: 9,
+                diagnostics: vec![Diagnostic {
+                    path: "x.py".into(),
+                    line: 3,
+                    message: "syntax error".into(),
+                }],
+            }
+            .into(),
+            EmbeddingStarted {
+                model: "all-MiniLM-L6-v2".into(),
+                dimensions: 384,
+                chunks: 1,
+            }
+            .into(),
+            EmbeddingBatchStarted {
+                batch_id: "b1".into(),
+                chunk_ids: vec!["c1".into()],
+                attempt: 1,
+            }
+            .into(),
+            ChunkVector {
+                chunk_id: "c1".into(),
+                batch_id: "b1".into(),
+                vector: vec![0.25, -0.5],
+            }
+            .into(),
+            EmbeddingBatchCompleted {
+                batch_id: "b1".into(),
+                status: Status::Failed,
+                vectors: 0,
+                attempt: 3,
+                error: Some("503".into()),
+            }
+            .into(),
+            EmbeddingCompleted {
+                status: Status::Partial,
+                vectors: 0,
+                skipped_chunks: vec!["c1".into()],
+            }
+            .into(),
+            AssemblyStarted {
+                symbols: 2,
+                vectors: 1,
+            }
+            .into(),
+            ClusterCreated {
+                cluster_id: "k1".into(),
+                label: "sessions".into(),
+                members: vec!["s1".into()],
+                top_terms: vec!["session".into()],
+            }
+            .into(),
+            GraphCompleted { nodes: 2, edges: 1 }.into(),
+            AssemblyCompleted {
+                status: Status::Ok,
+                nodes: 2,
+                edges: 1,
+                clusters: 1,
+            }
+            .into(),
+            GenerationStarted {
+                symbols: 2,
+                verbalizer: "template".into(),
+                estimated_cost_usd: Some(0.01),
+            }
+            .into(),
+            SymbolDocumented {
+                symbol_id: "s1".into(),
+                doc: "Runs the session.".into(),
+                verbalizer: "template".into(),
+            }
+            .into(),
+            GenerationCompleted {
+                status: Status::Ok,
+                documented: 2,
+                cost_usd: Some(0.0),
+            }
+            .into(),
+            PackStarted { nodes: 2 }.into(),
+            PackCompleted {
+                status: Status::Ok,
+                docpack_id: "d1".into(),
+                sha256: "11".repeat(32),
+                bytes: 100,
+            }
+            .into(),
+            JobCompleted {
+                status: Status::Ok,
+                docpack_id: Some("d1".into()),
+                skipped_files: vec!["a.bin".into()],
+                reason: None,
+            }
+            .into(),
+        ]
+    }
+
+    #[test]
+    fn every_event_round_trips_through_json() {
+        let bodies = one_of_each();
+        let names: Vec<&str> = bodies.iter().map(EventBody::name).collect();
+        assert_eq!(
+            names,
+            EventBody::NAMES,
+            "one_of_each covers every event, in order"
+        );
+        let mut emitter = Emitter::new("job", "trace", Vec::new(), FixedClock);
+        for body in bodies {
+            emitter.emit(body);
+        }
+        for (seq, event) in emitter.into_sink().into_iter().enumerate() {
+            assert_eq!(event.seq, seq as u64);
+            let json = serde_json::to_string(&event).unwrap();
+            let back: Event = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, event, "{json}");
+            assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        }
+    }
+
     #[test]
     fn replayed_content_has_the_same_key() {
         let body: EventBody = PackStarted { nodes: 3 }.into();

@@ -56,6 +56,8 @@ struct Def<'t> {
     node: Node<'t>,
     /// `None` for a scope (an impl block): it qualifies names but is not a symbol.
     kind: Option<SymbolKind>,
+    /// A scope whose members are as visible as what it implements (`impl Trait for T`).
+    exposes_members: bool,
     name: Option<Node<'t>>,
     visibility: Option<Node<'t>>,
     doc: Option<Node<'t>>,
@@ -255,7 +257,18 @@ impl<'a, 't> FileWalk<'a, 't> {
             if let Some(owner_path) = owner_path {
                 owned.push((symbols.len(), owner_path));
             }
-            let visibility = self.visibility(def, &name);
+            let mut visibility = self.visibility(def, kind, &name);
+            // Members without a modifier of a trait, or of `impl Trait for T`, are as visible
+            // as the trait.
+            if def.visibility.is_none() && self.spec.visibility == VisibilityRule::Modifier {
+                if let Some(o) = outer {
+                    if defs[o].exposes_members {
+                        visibility = Some(Visibility::Public);
+                    } else if defs[o].kind == Some(SymbolKind::Trait) {
+                        visibility = def_symbol[o].and_then(|t| symbols[t].visibility);
+                    }
+                }
+            }
             symbols.push(Symbol {
                 id,
                 kind,
@@ -317,6 +330,7 @@ impl<'a, 't> FileWalk<'a, 't> {
         while let Some(m) = matches.next() {
             let mut def: Option<(Node<'t>, Option<SymbolKind>)> = None;
             let (mut name, mut visibility, mut doc, mut owner) = (None, None, None, None);
+            let mut exposed = false;
             for capture in m.captures() {
                 let capture_name = names[capture.index as usize];
                 match capture_name {
@@ -326,6 +340,10 @@ impl<'a, 't> FileWalk<'a, 't> {
                     "owner" => owner = Some(capture.node),
                     "module_doc" => module_doc.push(capture.node),
                     "scope" => def = Some((capture.node, None)),
+                    "scope.exposed" => {
+                        def = Some((capture.node, None));
+                        exposed = true;
+                    }
                     other => {
                         if let Some(kind) = other.strip_prefix("definition.") {
                             def = SymbolKind::from_capture(kind).map(|k| (capture.node, Some(k)));
@@ -340,6 +358,7 @@ impl<'a, 't> FileWalk<'a, 't> {
                     Def {
                         node,
                         kind,
+                        exposes_members: false,
                         name: None,
                         visibility: None,
                         doc: None,
@@ -357,6 +376,7 @@ impl<'a, 't> FileWalk<'a, 't> {
             d.visibility = d.visibility.or(visibility);
             d.doc = d.doc.or(doc);
             d.owner = d.owner.or(owner);
+            d.exposes_members |= exposed;
         }
         let mut defs: Vec<Def<'t>> = by_node.into_values().map(|(_, d)| d).collect();
         defs.sort_by_key(|d| {
@@ -496,9 +516,11 @@ impl<'a, 't> FileWalk<'a, 't> {
         lines.join("\n").trim().to_owned()
     }
 
-    fn visibility(&self, def: &Def, name: &str) -> Option<Visibility> {
+    fn visibility(&self, def: &Def, kind: SymbolKind, name: &str) -> Option<Visibility> {
         let modifier = def.visibility.map(|n| self.text(n));
         match self.spec.visibility {
+            // A Go package name is lower-case by convention and says nothing of visibility.
+            VisibilityRule::Capitalized if kind == SymbolKind::Module => None,
             VisibilityRule::Modifier => Some(match modifier {
                 Some("pub") => Visibility::Public,
                 Some(_) => Visibility::Restricted,
@@ -588,14 +610,14 @@ impl<'a, 't> FileWalk<'a, 't> {
             found.push((node, kind, qualifier));
         }
         for (node, kind, qualifier) in found {
-            if kinds.get(&node.id()) != Some(&kind)
-                || node
-                    .parent()
-                    .is_some_and(|p| kinds.get(&p.id()) == Some(&kind))
-            {
+            let inside = node
+                .parent()
+                .and_then(|p| kinds.get(&p.id()))
+                .is_some_and(|&outer| outer == kind || kind == ReferenceKind::Type);
+            if kinds.get(&node.id()) != Some(&kind) || inside {
                 continue;
             }
-            let target = reference_text(text(node));
+            let target = reference_text(text(node), kind);
             if target.is_empty() {
                 continue;
             }
@@ -613,7 +635,7 @@ impl<'a, 't> FileWalk<'a, 't> {
                 kind,
                 target,
                 qualifier: qualifier
-                    .map(|q| reference_text(text(q)))
+                    .map(|q| reference_text(text(q), kind))
                     .filter(|q| !q.is_empty()),
                 line: node.start_position().row + 1,
             });
@@ -765,6 +787,17 @@ fn module_prefix(path: &str, spec: &LanguageSpec, package: Option<&str>) -> Stri
         ModulePath::RustCrate => {
             let start = parts.iter().rposition(|p| *p == "src").map_or(0, |i| i + 1);
             let mut module: Vec<&str> = parts[start..].to_vec();
+            // Binaries, tests, examples and benches are crate roots of their own: a file directly
+            // in the directory is the root, a directory with a `main.rs` is one too.
+            if let Some(&root) = module
+                .first()
+                .filter(|r| ["bin", "tests", "examples", "benches"].contains(*r))
+            {
+                let in_src = start > 0;
+                if root == "bin" && in_src || !in_src {
+                    module.drain(..module.len().min(2));
+                }
+            }
             if matches!(module.last(), Some(&("lib" | "main" | "mod")))
                 && (module.len() == 1 || module.last() == Some(&"mod"))
             {
@@ -808,9 +841,13 @@ fn normalize_name(text: &str) -> String {
     text[..cut].split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// A reference target as written, quotes stripped, whitespace collapsed, capped.
-fn reference_text(text: &str) -> String {
-    let text = text.trim().trim_matches(['"', '\'', '`']);
+/// A reference target as written, whitespace collapsed, capped; an import's quotes stripped
+/// (`"net/http"` → `net/http`).
+fn reference_text(text: &str, kind: ReferenceKind) -> String {
+    let mut text = text.trim();
+    if kind == ReferenceKind::Import {
+        text = text.trim_matches(['"', '\'', '`']);
+    }
     let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     truncate(&collapsed, MAX_REFERENCE_BYTES).to_owned()
 }
@@ -890,6 +927,14 @@ mod tests {
             "crate::a"
         );
         assert_eq!(module_prefix("src/a/main.rs", rust, None), "crate::a::main");
+        assert_eq!(module_prefix("src/bin/kv.rs", rust, None), "crate");
+        assert_eq!(module_prefix("src/bin/kv/main.rs", rust, None), "crate");
+        assert_eq!(module_prefix("tests/it.rs", rust, None), "crate");
+        assert_eq!(module_prefix("tests/common/mod.rs", rust, None), "crate");
+        assert_eq!(
+            module_prefix("tests/common/util.rs", rust, None),
+            "crate::util"
+        );
         let py = Language::Python.spec();
         assert_eq!(
             module_prefix("src/requests/sessions.py", py, None),

@@ -23,8 +23,19 @@ impl Clock for ZeroClock {
 /// runs natively in the parity test.
 pub fn ingest_to_json_lines(files: Vec<(String, String)>) -> String {
     let snapshot = Snapshot {
-        source: SourceInfo { kind: SourceKind::Directory, location: "fixture".into(), git_ref: None, commit: None },
-        entries: files.into_iter().map(|(path, text)| Entry::File { path, bytes: text.into_bytes() }).collect(),
+        source: SourceInfo {
+            kind: SourceKind::Directory,
+            location: "fixture".into(),
+            git_ref: None,
+            commit: None,
+        },
+        entries: files
+            .into_iter()
+            .map(|(path, text)| Entry::File {
+                path,
+                bytes: text.into_bytes(),
+            })
+            .collect(),
     };
     let mut emitter = Emitter::new(JOB_ID, JOB_ID, Vec::new(), ZeroClock);
     ingest(snapshot, &Limits::default(), &mut emitter);
@@ -66,7 +77,12 @@ pub unsafe extern "C" fn ingest_json(ptr: *mut u8, len: usize) -> u64 {
         .unwrap_or_default()
         .into_iter()
         .map(|f| {
-            let field = |name: &str| f.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+            let field = |name: &str| {
+                f.get(name)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
             (field("path"), field("text"))
         })
         .collect();

@@ -19,3 +19,6 @@
 
 ; The crate or module doc: `//!` lines.
 (source_file (line_comment (inner_doc_comment_marker)) @module_doc)
+
+; Members of `impl Trait for T` are as visible as the trait.
+(impl_item trait: (_) type: (_) @name) @scope.exposed

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing (scripts/setup.sh, idempotent), checks formatting
+# and lints, builds the core for wasm32-unknown-unknown, and runs the whole test suite (which
+# includes the wasm parity test under node).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+export INSTA_UPDATE=no CARGO_TERM_COLOR=never
+
+scripts/setup.sh
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+step "core for wasm32-unknown-unknown"
+scripts/build-wasm.sh
+step "cargo test"
+cargo test --workspace --locked
