@@ -210,9 +210,7 @@ impl<'a, 't> FileWalk<'a, 't> {
                 (None, Some(o)) => def_qualified[o].clone(),
                 (None, None) => prefix.clone(),
             };
-            let qualified = if is_package {
-                name.clone()
-            } else if base.is_empty() {
+            let qualified = if is_package || base.is_empty() {
                 name.clone()
             } else {
                 format!("{base}{}{name}", self.spec.separator)
@@ -487,7 +485,7 @@ impl<'a, 't> FileWalk<'a, 't> {
     }
 
     fn doc_from_comments(&self, comments: &[Node]) -> String {
-        let texts = comments.iter().map(|c| self.text(*c));
+        let mut texts = comments.iter().map(|c| self.text(*c));
         let lines: Vec<String> = match self.spec.doc_comments {
             DocComments::RustOuter => texts
                 .filter_map(|t| {
@@ -506,7 +504,7 @@ impl<'a, 't> FileWalk<'a, 't> {
                 .map(|t| strip_one_space(t).trim_end().to_owned())
                 .collect(),
             DocComments::JsDoc => texts
-                .last()
+                .next_back()
                 .filter(|t| t.starts_with("/**"))
                 .map(clean_block_comment)
                 .into_iter()
@@ -794,7 +792,7 @@ fn module_prefix(path: &str, spec: &LanguageSpec, package: Option<&str>) -> Stri
                 .filter(|r| ["bin", "tests", "examples", "benches"].contains(*r))
             {
                 let in_src = start > 0;
-                if root == "bin" && in_src || !in_src {
+                if root == "bin" || !in_src {
                     module.drain(..module.len().min(2));
                 }
             }
