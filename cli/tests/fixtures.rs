@@ -432,7 +432,10 @@ fn copy_python_tree(src: &Path, dst: &Path) {
 
 #[test]
 fn python_symbols_match_python_ast() {
-    assert!(python3_available(), "python3 is needed for this test: run scripts/setup.sh");
+    assert!(
+        python3_available(),
+        "python3 is needed for this test: run scripts/setup.sh"
+    );
     assert_python_matches("the python fixture", &fixture_dir("python"));
 
     // A larger, real corpus: part of the standard library of the python3 on this machine.

@@ -1,0 +1,328 @@
+//! Rust extraction checked against Rust's own parser, `syn`: every item `syn` sees (functions,
+//! methods, structs, enums, unions, traits, type aliases, constants, statics, modules,
+//! `macro_rules!`) must be found by `doctown ingest`, with the same name, kind and first line.
+//! Run on the Rust fixture and on real crates from the local cargo registry.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+
+/// `(path, kind, name, line)`.
+type Item = (String, &'static str, String, usize);
+
+/// Collects items with the line of their first token after attributes (doc comments are
+/// attributes to `syn`, but sit outside the item for tree-sitter).
+struct Items<'a> {
+    path: &'a str,
+    found: BTreeSet<Item>,
+}
+
+impl Items<'_> {
+    fn add(&mut self, kind: &'static str, name: String, first: proc_macro2::Span) {
+        self.found
+            .insert((self.path.to_owned(), kind, name, first.start().line));
+    }
+}
+
+fn first_span(vis: &syn::Visibility, fallback: proc_macro2::Span) -> proc_macro2::Span {
+    match vis {
+        syn::Visibility::Inherited => fallback,
+        other => other.span(),
+    }
+}
+
+impl<'ast> Visit<'ast> for Items<'_> {
+    fn visit_item_fn(&mut self, i: &'ast syn::ItemFn) {
+        self.add(
+            "function",
+            i.sig.ident.to_string(),
+            first_span(&i.vis, sig_start(&i.sig)),
+        );
+        visit::visit_item_fn(self, i);
+    }
+    fn visit_impl_item_fn(&mut self, i: &'ast syn::ImplItemFn) {
+        let start = match &i.defaultness {
+            Some(d) if matches!(i.vis, syn::Visibility::Inherited) => d.span(),
+            _ => first_span(&i.vis, sig_start(&i.sig)),
+        };
+        self.add("method", i.sig.ident.to_string(), start);
+        visit::visit_impl_item_fn(self, i);
+    }
+    fn visit_trait_item_fn(&mut self, i: &'ast syn::TraitItemFn) {
+        self.add("method", i.sig.ident.to_string(), sig_start(&i.sig));
+        visit::visit_trait_item_fn(self, i);
+    }
+    fn visit_foreign_item_fn(&mut self, i: &'ast syn::ForeignItemFn) {
+        self.add(
+            "function",
+            i.sig.ident.to_string(),
+            first_span(&i.vis, sig_start(&i.sig)),
+        );
+    }
+    fn visit_item_struct(&mut self, i: &'ast syn::ItemStruct) {
+        self.add(
+            "struct",
+            i.ident.to_string(),
+            first_span(&i.vis, i.struct_token.span),
+        );
+        visit::visit_item_struct(self, i);
+    }
+    fn visit_item_union(&mut self, i: &'ast syn::ItemUnion) {
+        self.add(
+            "struct",
+            i.ident.to_string(),
+            first_span(&i.vis, i.union_token.span),
+        );
+        visit::visit_item_union(self, i);
+    }
+    fn visit_item_enum(&mut self, i: &'ast syn::ItemEnum) {
+        self.add(
+            "enum",
+            i.ident.to_string(),
+            first_span(&i.vis, i.enum_token.span),
+        );
+        visit::visit_item_enum(self, i);
+    }
+    fn visit_item_trait(&mut self, i: &'ast syn::ItemTrait) {
+        let start = i
+            .unsafety
+            .map(|u| u.span)
+            .or(i.auto_token.map(|a| a.span))
+            .unwrap_or(i.trait_token.span);
+        self.add("trait", i.ident.to_string(), first_span(&i.vis, start));
+        visit::visit_item_trait(self, i);
+    }
+    fn visit_item_type(&mut self, i: &'ast syn::ItemType) {
+        self.add(
+            "type_alias",
+            i.ident.to_string(),
+            first_span(&i.vis, i.type_token.span),
+        );
+    }
+    fn visit_impl_item_type(&mut self, i: &'ast syn::ImplItemType) {
+        self.add(
+            "type_alias",
+            i.ident.to_string(),
+            first_span(&i.vis, i.type_token.span),
+        );
+    }
+    fn visit_item_const(&mut self, i: &'ast syn::ItemConst) {
+        if i.ident != "_" {
+            self.add(
+                "constant",
+                i.ident.to_string(),
+                first_span(&i.vis, i.const_token.span),
+            );
+        }
+        visit::visit_item_const(self, i);
+    }
+    fn visit_impl_item_const(&mut self, i: &'ast syn::ImplItemConst) {
+        self.add(
+            "constant",
+            i.ident.to_string(),
+            first_span(&i.vis, i.const_token.span),
+        );
+        visit::visit_impl_item_const(self, i);
+    }
+    fn visit_trait_item_const(&mut self, i: &'ast syn::TraitItemConst) {
+        self.add("constant", i.ident.to_string(), i.const_token.span);
+    }
+    fn visit_item_static(&mut self, i: &'ast syn::ItemStatic) {
+        self.add(
+            "static",
+            i.ident.to_string(),
+            first_span(&i.vis, i.static_token.span),
+        );
+        visit::visit_item_static(self, i);
+    }
+    fn visit_item_mod(&mut self, i: &'ast syn::ItemMod) {
+        let start = i.unsafety.map(|u| u.span).unwrap_or(i.mod_token.span);
+        self.add("module", i.ident.to_string(), first_span(&i.vis, start));
+        visit::visit_item_mod(self, i);
+    }
+    fn visit_item_macro(&mut self, i: &'ast syn::ItemMacro) {
+        if let Some(ident) = &i.ident {
+            if i.mac.path.is_ident("macro_rules") {
+                self.add("macro", ident.to_string(), i.mac.path.span());
+            }
+        }
+    }
+}
+
+fn sig_start(sig: &syn::Signature) -> proc_macro2::Span {
+    sig.constness
+        .map(|t| t.span)
+        .or(sig.asyncness.map(|t| t.span))
+        .or(sig.unsafety.map(|t| t.span))
+        .or(sig.abi.as_ref().map(|a| a.extern_token.span))
+        .unwrap_or(sig.fn_token.span)
+}
+
+fn rust_files(dir: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = format!("{rel}{name}");
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() && !["target", "vendor", ".git"].contains(&name.as_str()) {
+            rust_files(&entry.path(), &format!("{path}/"), out);
+        } else if kind.is_file() && name.ends_with(".rs") {
+            out.push((path, entry.path()));
+        }
+    }
+}
+
+/// What `syn` sees in every Rust file under `dir` that it can parse.
+fn syn_items(dir: &Path) -> BTreeSet<Item> {
+    let mut files = Vec::new();
+    rust_files(dir, "", &mut files);
+    let mut items = Items {
+        path: "",
+        found: BTreeSet::new(),
+    };
+    for (path, full) in &files {
+        let Ok(text) = std::fs::read_to_string(full) else {
+            continue;
+        };
+        let Ok(file) = syn::parse_file(&text) else {
+            continue;
+        };
+        items.path = path;
+        items.visit_file(&file);
+    }
+    items.found
+}
+
+/// What `doctown ingest` finds, with the paths it skipped.
+fn doctown_items(dir: &Path) -> (BTreeSet<Item>, BTreeSet<String>) {
+    let output = Command::new(env!("CARGO_BIN_EXE_doctown"))
+        .arg("ingest")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut items = BTreeSet::new();
+    let mut skipped = BTreeSet::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let event: Value = serde_json::from_str(line).unwrap();
+        match event["event"].as_str() {
+            Some("ingest.file_skipped.v1") => {
+                skipped.insert(event["payload"]["path"].as_str().unwrap().to_owned());
+            }
+            Some("ingest.chunk_created.v1") => {
+                let s = &event["payload"]["symbol"];
+                let kind = match s["kind"].as_str().unwrap() {
+                    "function" => "function",
+                    "method" => "method",
+                    "struct" => "struct",
+                    "enum" => "enum",
+                    "trait" => "trait",
+                    "type_alias" => "type_alias",
+                    "constant" => "constant",
+                    "static" => "static",
+                    "module" => "module",
+                    "macro" => "macro",
+                    _ => continue,
+                };
+                items.insert((
+                    s["path"].as_str().unwrap().to_owned(),
+                    kind,
+                    s["name"].as_str().unwrap().to_owned(),
+                    s["start_line"].as_u64().unwrap() as usize,
+                ));
+            }
+            _ => {}
+        }
+    }
+    (items, skipped)
+}
+
+fn assert_matches(what: &str, dir: &Path) -> usize {
+    let expected = syn_items(dir);
+    let (found, skipped) = doctown_items(dir);
+    let missing: Vec<&Item> = expected
+        .iter()
+        .filter(|item| !skipped.contains(&item.0) && !found.contains(*item))
+        .collect();
+    let compared = expected
+        .iter()
+        .filter(|item| !skipped.contains(&item.0))
+        .count();
+    assert!(
+        missing.is_empty(),
+        "{what}: {} of {compared} items syn sees are missing or differ in doctown's output; the first 20:\n{:#?}",
+        missing.len(),
+        &missing[..missing.len().min(20)]
+    );
+    println!("{what}: all {compared} items syn sees are found, same kind, name and line");
+    compared
+}
+
+#[test]
+fn rust_fixture_matches_syn() {
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/rust"
+    ));
+    assert!(assert_matches("the rust fixture", dir) > 30);
+}
+
+#[test]
+fn real_crates_match_syn() {
+    // Crates this workspace depends on, so they are in the local registry whenever it builds.
+    let registry = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo"))
+        .join("registry/src");
+    let index = std::fs::read_dir(&registry)
+        .expect("the cargo registry's sources")
+        .map(|e| e.unwrap().path())
+        .next()
+        .unwrap();
+    let corpus = tempfile::tempdir().unwrap();
+    let mut crates = 0;
+    for prefix in [
+        "tar-0.4",
+        "flate2-1.",
+        "serde_json-1.",
+        "axum-0.8",
+        "clap_builder-4.",
+        "tree-sitter-0.27",
+    ] {
+        let Some(src) = std::fs::read_dir(&index)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        else {
+            continue;
+        };
+        let dest = corpus.path().join(src.file_name().unwrap());
+        let mut files = Vec::new();
+        rust_files(&src.join("src"), "", &mut files);
+        for (rel, full) in files {
+            let target = dest.join("src").join(rel);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(full, target).unwrap();
+        }
+        crates += 1;
+    }
+    assert!(
+        crates >= 4,
+        "expected the workspace's dependencies in {}",
+        index.display()
+    );
+    let compared = assert_matches("crates from the cargo registry", corpus.path());
+    assert!(compared > 1000, "only {compared} items compared");
+}
