@@ -7,6 +7,7 @@ use clap::Subcommand;
 use doctown_core::events::{Clock, Emitter, Event, EventSink};
 use doctown_core::extract::Extractor;
 use doctown_core::ingest::ingest;
+use doctown_core::lang::Language;
 use doctown_core::policy::{classify_content, classify_path, Limits};
 use doctown_core::source::{Entry, Snapshot};
 
@@ -62,7 +63,7 @@ async fn bench_ingest(source: &str, rounds: usize) -> Result<()> {
     let snapshot = sources::load(source, &options).await?;
     let limits = options.limits;
     // The bare side parses exactly the files full ingest parses.
-    let files: Vec<(doctown_core::lang::Language, String)> = snapshot
+    let files: Vec<(Language, String)> = snapshot
         .entries
         .iter()
         .filter_map(|e| match e {
@@ -80,6 +81,9 @@ async fn bench_ingest(source: &str, rounds: usize) -> Result<()> {
     }
 
     let mut bare_times = Vec::new();
+    let mut walk_times = Vec::new();
+    let mut floor_query = FloorQuery::default();
+    let mut extract_times = Vec::new();
     let mut full_times = Vec::new();
     let mut counts = (0u64, 0u64, 0u64);
     for _ in 0..rounds {
@@ -94,6 +98,28 @@ async fn bench_ingest(source: &str, rounds: usize) -> Result<()> {
         bare_times.push(started.elapsed());
         std::hint::black_box(nodes);
 
+        // The floor any query-based extraction stands on: one query cursor walk per tree.
+        let started = Instant::now();
+        let mut walked = 0usize;
+        for (language, text) in &files {
+            if let Some(tree) = extractor.parse(*language, text) {
+                walked += floor_query.walk(*language, &tree, text);
+            }
+        }
+        walk_times.push(started.elapsed());
+        std::hint::black_box(walked);
+
+        let started = Instant::now();
+        let mut chunks = 0usize;
+        for (i, (language, text)) in files.iter().enumerate() {
+            chunks += extractor
+                .extract(&i.to_string(), *language, text)
+                .chunks
+                .len();
+        }
+        extract_times.push(started.elapsed());
+        std::hint::black_box(chunks);
+
         let copy = Snapshot {
             source: snapshot.source.clone(),
             entries: snapshot.entries.clone(),
@@ -106,6 +132,8 @@ async fn bench_ingest(source: &str, rounds: usize) -> Result<()> {
         counts = (summary.chunks, sink.events, sink.bytes);
     }
     let bare = median(&mut bare_times);
+    let walk = median(&mut walk_times);
+    let extract = median(&mut extract_times);
     let full = median(&mut full_times);
     let mb = bytes as f64 / 1e6;
     let rate = |d: Duration| mb / d.as_secs_f64();
@@ -127,7 +155,19 @@ async fn bench_ingest(source: &str, rounds: usize) -> Result<()> {
     );
     println!(
         "  {:<34} {:>9.1} ms {:>9.2} MB/s",
-        "full ingest",
+        "parse + walk of a one-pattern query",
+        walk.as_secs_f64() * 1e3,
+        rate(walk)
+    );
+    println!(
+        "  {:<34} {:>9.1} ms {:>9.2} MB/s",
+        "extraction (parse, queries, chunks)",
+        extract.as_secs_f64() * 1e3,
+        rate(extract)
+    );
+    println!(
+        "  {:<34} {:>9.1} ms {:>9.2} MB/s",
+        "full ingest (+ filters, events, JSON)",
         full.as_secs_f64() * 1e3,
         rate(full)
     );
@@ -136,6 +176,32 @@ async fn bench_ingest(source: &str, rounds: usize) -> Result<()> {
         rate(full) / rate(bare)
     );
     Ok(())
+}
+
+/// A query with a single pattern that never matches (`(ERROR)` nodes are rare in real code):
+/// walking it costs what tree-sitter's query cursor costs per node, the floor under Doctown's
+/// own queries.
+#[derive(Default)]
+struct FloorQuery {
+    queries: std::collections::HashMap<Language, tree_sitter::Query>,
+    cursor: tree_sitter::QueryCursor,
+}
+
+impl FloorQuery {
+    fn walk(&mut self, language: Language, tree: &tree_sitter::Tree, text: &str) -> usize {
+        use streaming_iterator::StreamingIterator;
+        let query = self.queries.entry(language).or_insert_with(|| {
+            tree_sitter::Query::new(&language.grammar(), "(ERROR) @error").expect("a valid query")
+        });
+        let mut matches = self
+            .cursor
+            .matches(query, tree.root_node(), text.as_bytes());
+        let mut count = 0;
+        while matches.next().is_some() {
+            count += 1;
+        }
+        count
+    }
 }
 
 fn median(times: &mut [Duration]) -> Duration {

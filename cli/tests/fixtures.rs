@@ -148,7 +148,7 @@ fn check_invariants(lang: &str) {
 
     // Chunks: within the token budget, unique ids, each naming the symbol it travels with.
     let mut chunk_ids = HashSet::new();
-    let mut by_id: HashMap<&str, &Value> = HashMap::new();
+    let mut by_id: HashMap<&str, Value> = HashMap::new();
     for payload in payloads(&events, "ingest.chunk_created.v1") {
         let (chunk, symbol) = (&payload["chunk"], &payload["symbol"]);
         let tokens = u64_of(chunk, "tokens");
@@ -169,10 +169,21 @@ fn check_invariants(lang: &str) {
         );
         assert_eq!(chunk["symbol_id"], symbol["id"], "{lang}: chunk's symbol");
         assert_eq!(chunk["path"], symbol["path"], "{lang}: chunk's path");
-        // A symbol id names one symbol: every chunk of it carries the same symbol.
+        // A symbol id names one symbol: every chunk of it carries the same symbol, the first
+        // with its doc and references, later parts without them.
         let id = str_of(symbol, "id");
-        if let Some(earlier) = by_id.insert(id, symbol) {
-            assert_eq!(earlier, symbol, "{lang}: two symbols share the id {id}");
+        let mut slim = symbol.clone();
+        slim.as_object_mut()
+            .unwrap()
+            .retain(|k, _| k != "doc" && k != "references");
+        if u64_of(chunk, "part") > 0 {
+            assert_eq!(
+                &slim, symbol,
+                "{lang}: later parts carry neither doc nor references"
+            );
+        }
+        if let Some(earlier) = by_id.insert(id, slim) {
+            assert_eq!(earlier, by_id[id], "{lang}: two symbols share the id {id}");
         }
     }
     let symbols = symbols(&events);

@@ -18,18 +18,20 @@ pub const MAX_CHUNKS_PER_SYMBOL: usize = 64;
 
 /// Estimates BERT WordPiece tokens of `text` without the vocabulary (the core has no tokenizer,
 /// and the edge cannot afford one per chunk): every punctuation character is a token, as in
-/// BERT's basic tokenizer, and words split into pieces of about four characters. On code this
-/// errs towards more tokens, so chunks stay within the model's window.
+/// BERT's basic tokenizer, and words (non-ASCII characters count as letters) split into pieces
+/// of about four characters. On code this errs towards more tokens, so chunks stay within the
+/// model's window.
 pub fn estimate_tokens(text: &str) -> usize {
     let mut tokens = 0;
     let mut word = 0usize;
-    for c in text.chars() {
-        if c.is_alphanumeric() {
+    for &byte in text.as_bytes() {
+        if byte.is_ascii_alphanumeric() || byte >= 0xC0 {
+            // A letter or digit, or the first byte of a non-ASCII character (counted as a letter).
             word += 1;
-        } else {
+        } else if byte < 0x80 {
             tokens += word.div_ceil(4);
             word = 0;
-            if !c.is_whitespace() {
+            if !byte.is_ascii_whitespace() {
                 tokens += 1;
             }
         }
@@ -74,19 +76,51 @@ pub struct ChunkInput<'a> {
     pub split_points: &'a [usize],
 }
 
-/// A run of the symbol's text with the byte range it came from.
+/// A run of the symbol's text with the byte range it came from and its estimated tokens.
+#[derive(Clone)]
 struct Piece {
     text: String,
     start: usize,
     end: usize,
+    tokens: usize,
 }
+
+impl Piece {
+    fn new(text: String, start: usize, end: usize) -> Self {
+        let tokens = estimate_tokens(&text);
+        Piece {
+            text,
+            start,
+            end,
+            tokens,
+        }
+    }
+}
+
+/// Longest signature line repeated at the top of a symbol's later parts, so each part says
+/// whose it is without eating the budget.
+const CONTINUATION_BYTES: usize = 120;
 
 /// Chunks of one symbol: at least one, at most [`MAX_CHUNKS_PER_SYMBOL`].
 pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
     let symbol = input.symbol;
     let (start, end) = (symbol.span.start_byte, symbol.span.end_byte);
-    let header = chunk_header(symbol);
 
+    let first_line = symbol.signature.lines().next().unwrap_or("");
+    let mut cut = first_line.len().min(CONTINUATION_BYTES);
+    while !first_line.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let continuation = Piece::new(format!("{} …\n", &first_line[..cut]), start, start);
+    // Every piece fits in a part together with the continuation line.
+    let budget = CHUNK_TOKEN_BUDGET.saturating_sub(continuation.tokens);
+
+    let mut pieces = Vec::new();
+    split_oversized(
+        Piece::new(chunk_header(symbol), start, start),
+        budget,
+        &mut pieces,
+    );
     let mut bounds: Vec<usize> = input
         .split_points
         .iter()
@@ -96,90 +130,70 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
     bounds.insert(0, start);
     bounds.push(end);
     bounds.dedup();
-
-    let mut pieces = Vec::new();
     for pair in bounds.windows(2) {
         let segment = elide(input, pair[0], pair[1]);
-        if segment.text.trim().is_empty() {
-            continue;
+        if !segment.text.trim().is_empty() {
+            split_oversized(segment, budget, &mut pieces);
         }
-        split_oversized(
-            segment,
-            CHUNK_TOKEN_BUDGET.saturating_sub(estimate_tokens(&header)),
-            &mut pieces,
-        );
     }
 
     // Greedy packing of pieces into parts within the budget.
-    let continuation = format!("{} …\n", symbol.signature);
     let mut parts: Vec<Piece> = Vec::new();
-    let mut current: Option<(Piece, usize)> = None;
+    let mut current: Option<Piece> = None;
     for piece in pieces {
-        let tokens = estimate_tokens(&piece.text);
-        current = match current {
-            Some((mut part, used)) if used + tokens <= CHUNK_TOKEN_BUDGET => {
+        match &mut current {
+            Some(part) if part.tokens + piece.tokens <= CHUNK_TOKEN_BUDGET => {
                 part.text.push_str(&piece.text);
-                part.end = piece.end;
-                Some((part, used + tokens))
+                part.end = part.end.max(piece.end);
+                part.tokens += piece.tokens;
             }
-            other => {
-                if let Some((part, _)) = other {
+            _ => {
+                if let Some(part) = current.take() {
+                    if parts.len() + 1 == MAX_CHUNKS_PER_SYMBOL {
+                        current = Some(part);
+                        break;
+                    }
                     parts.push(part);
                 }
-                let prefix = if parts.is_empty() {
-                    &header
+                current = Some(if parts.is_empty() {
+                    piece
                 } else {
-                    &continuation
-                };
-                let used = estimate_tokens(prefix) + tokens;
-                Some((
                     Piece {
-                        text: format!("{prefix}{}", piece.text),
-                        ..piece
-                    },
-                    used,
-                ))
+                        text: format!("{}{}", continuation.text, piece.text),
+                        start: piece.start,
+                        end: piece.end,
+                        tokens: continuation.tokens + piece.tokens,
+                    }
+                });
             }
-        };
-        if parts.len() >= MAX_CHUNKS_PER_SYMBOL {
-            current = None;
-            break;
         }
     }
-    parts.extend(current.map(|(p, _)| p));
+    parts.extend(current);
     if parts.is_empty() {
-        let text = if header.trim().is_empty() {
-            symbol.signature.clone()
-        } else {
-            header
-        };
-        parts.push(Piece { text, start, end });
+        parts.push(Piece::new(symbol.signature.clone(), start, end));
     }
 
     let total = parts.len();
     parts
         .into_iter()
         .enumerate()
-        .map(|(part, piece)| {
-            let text = piece.text.trim_end().to_owned();
-            Chunk {
-                id: stable_id(&[&symbol.id, &part.to_string()]),
-                symbol_id: symbol.id.clone(),
-                path: symbol.path.clone(),
-                language: symbol.language,
-                span: Span {
-                    start_byte: piece.start,
-                    end_byte: piece.end,
-                    start_line: input.lines.line_of(piece.start),
-                    end_line: input
-                        .lines
-                        .line_of(piece.end.saturating_sub(1).max(piece.start)),
-                },
-                part,
-                parts: total,
-                tokens: estimate_tokens(&text),
-                text,
-            }
+        .map(|(part, piece)| Chunk {
+            id: stable_id(&[&symbol.id, &part.to_string()]),
+            symbol_id: symbol.id.clone(),
+            path: symbol.path.clone(),
+            language: symbol.language,
+            span: Span {
+                start_byte: piece.start,
+                end_byte: piece.end,
+                start_line: input.lines.line_of(piece.start),
+                end_line: input
+                    .lines
+                    .line_of(piece.end.saturating_sub(1).max(piece.start)),
+            },
+            part,
+            parts: total,
+            tokens: piece.tokens,
+            text: piece.text.trim_end().to_owned(),
         })
         .collect()
 }
@@ -222,42 +236,39 @@ fn elide(input: &ChunkInput, start: usize, end: usize) -> Piece {
     if at < end {
         text.push_str(&input.source[at..end]);
     }
-    Piece { text, start, end }
+    Piece::new(text, start, end)
 }
 
 /// Splits a piece over `budget` tokens at line ends (a single long line at char boundaries).
 fn split_oversized(piece: Piece, budget: usize, out: &mut Vec<Piece>) {
     let budget = budget.max(16);
-    if estimate_tokens(&piece.text) <= budget {
-        out.push(piece);
+    if piece.tokens <= budget {
+        if !piece.text.is_empty() {
+            out.push(piece);
+        }
         return;
     }
+    let (start, end) = (piece.start, piece.end);
     let mut current = String::new();
     let mut used = 0;
     for line in piece.text.split_inclusive('\n') {
         let tokens = estimate_tokens(line);
-        if tokens > budget {
-            if !current.is_empty() {
-                out.push(Piece {
-                    text: std::mem::take(&mut current),
-                    ..piece
-                });
-                used = 0;
-            }
-            for part in split_line(line, budget) {
-                out.push(Piece {
-                    text: part.to_owned(),
-                    ..piece
-                });
-            }
-            continue;
-        }
         if used + tokens > budget && !current.is_empty() {
             out.push(Piece {
                 text: std::mem::take(&mut current),
-                ..piece
+                start,
+                end,
+                tokens: used,
             });
             used = 0;
+        }
+        if tokens > budget {
+            out.extend(
+                split_line(line, budget)
+                    .into_iter()
+                    .map(|part| Piece::new(part.to_owned(), start, end)),
+            );
+            continue;
         }
         current.push_str(line);
         used += tokens;
@@ -265,7 +276,9 @@ fn split_oversized(piece: Piece, budget: usize, out: &mut Vec<Piece>) {
     if !current.is_empty() {
         out.push(Piece {
             text: current,
-            ..piece
+            start,
+            end,
+            tokens: used,
         });
     }
 }

@@ -9,11 +9,11 @@ use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::extract::Diagnostic;
-use crate::hash::stable_id;
 use crate::lang::Language;
 use crate::policy::SkipReason;
 use crate::source::SourceInfo;
 use crate::symbols::{Chunk, Symbol};
+use sha2::{Digest, Sha256};
 
 /// How a stage or job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,10 +78,11 @@ macro_rules! events {
                 match self { $(Self::$variant(p) => s.serialize_field("payload", p),)* }
             }
 
-            fn payload_json(&self) -> String {
-                let value = match self { $(Self::$variant(p) => serde_json::to_string(p),)* };
-                // Payloads are plain data (strings, numbers, vectors): serialising cannot fail.
-                value.unwrap_or_default()
+            fn write_payload(&self, writer: impl std::io::Write) {
+                let written = match self { $(Self::$variant(p) => serde_json::to_writer(writer, p),)* };
+                // Payloads are plain data (strings, numbers, vectors) and the writers here are
+                // in memory: serialising cannot fail.
+                debug_assert!(written.is_ok());
             }
         }
 
@@ -137,6 +138,8 @@ pub struct FileSkipped {
     pub detail: String,
 }
 
+/// A chunk and its symbol. The symbol's `doc` and `references` come with the chunk of part 0
+/// only (they belong to the symbol, not to a part); later parts carry the rest of the record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChunkCreated {
     pub chunk: Chunk,
@@ -350,9 +353,16 @@ impl<S: EventSink, C: Clock> Emitter<S, C> {
     }
 }
 
-/// The key consumers dedupe by: the same job and the same content give the same key.
+/// The key consumers dedupe by: the same job and the same content give the same key. The
+/// payload's JSON is streamed into the hash, never built as a string.
 pub fn idempotency_key(job_id: &str, body: &EventBody) -> String {
-    stable_id(&[job_id, body.name(), &body.payload_json()])
+    let mut hasher = Sha256::new();
+    hasher.update(job_id.as_bytes());
+    hasher.update([0]);
+    hasher.update(body.name().as_bytes());
+    hasher.update([0]);
+    body.write_payload(&mut hasher);
+    hex::encode(&hasher.finalize()[..8])
 }
 
 #[cfg(test)]

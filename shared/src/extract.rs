@@ -11,7 +11,7 @@ use tree_sitter::{Node, Parser, QueryCursor, Tree};
 
 use crate::chunk::{chunk_symbol, ChunkInput, LineIndex};
 use crate::hash::stable_id;
-use crate::lang::{DocComments, Language, LanguageSpec, ModulePath, VisibilityRule};
+use crate::lang::{Capture, DocComments, Language, LanguageSpec, ModulePath, VisibilityRule};
 use crate::symbols::{Chunk, RawReference, ReferenceKind, Span, Symbol, SymbolKind, Visibility};
 
 /// Longest signature kept; longer ones (huge generic bounds, generated code) are cut.
@@ -49,6 +49,16 @@ impl std::fmt::Debug for Extractor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Extractor").finish_non_exhaustive()
     }
+}
+
+/// What one walk of the query over a file finds.
+#[derive(Default)]
+struct Scan<'t> {
+    defs: Vec<Def<'t>>,
+    module_doc: Vec<Node<'t>>,
+    references: Vec<(Node<'t>, ReferenceKind, Option<Node<'t>>)>,
+    /// Comments (`true`) and attributes, sorted by position.
+    trivia: Vec<(Node<'t>, bool)>,
 }
 
 /// One definition found by the symbols query, before names are qualified.
@@ -134,7 +144,12 @@ impl<'a, 't> FileWalk<'a, 't> {
 
     fn run(mut self) -> FileOutline {
         let language = self.spec.language;
-        let (defs, module_doc) = self.definitions();
+        let Scan {
+            defs,
+            module_doc,
+            references,
+            trivia,
+        } = self.scan();
         let package = defs
             .iter()
             .find(|d| d.kind == Some(SymbolKind::Module) && d.node.parent() == Some(self.root))
@@ -277,7 +292,7 @@ impl<'a, 't> FileWalk<'a, 't> {
                 span: self.span(def.node.start_byte(), def.node.end_byte()),
                 parent: Some(parent_id),
                 signature: self.signature(def.node, kind),
-                doc: self.doc(def),
+                doc: self.doc(def, &trivia),
                 visibility,
                 references: Vec::new(),
             });
@@ -304,9 +319,7 @@ impl<'a, 't> FileWalk<'a, 't> {
             symbols[s].parent = Some(parent);
         }
 
-        let name_nodes: HashSet<usize> =
-            defs.iter().filter_map(|d| d.name.map(|n| n.id())).collect();
-        self.references(&defs, &def_symbol, &enclosing, &name_nodes, &mut symbols);
+        self.references(references, &defs, &def_symbol, &enclosing, &mut symbols);
 
         let chunks = self.chunks(&defs, &symbol_def, &def_symbol, &enclosing, &symbols);
         FileOutline {
@@ -316,38 +329,43 @@ impl<'a, 't> FileWalk<'a, 't> {
         }
     }
 
-    /// Runs the symbols query: definitions sorted outermost-first, and the module doc's nodes.
-    fn definitions(&mut self) -> (Vec<Def<'t>>, Vec<Node<'t>>) {
-        let query = &self.spec.language.queries().symbols;
-        let names = query.capture_names();
+    /// Walks the tree once with the language's query: definitions sorted outermost-first, the
+    /// module doc's nodes, and raw references (target, kind, qualifier) in no particular order.
+    fn scan(&mut self) -> Scan<'t> {
+        let queries = self.spec.language.queries();
         let mut by_node: HashMap<usize, (usize, Def<'t>)> = HashMap::new();
-        let mut module_doc = Vec::new();
+        let mut scan = Scan::default();
         let mut matches = self
             .cursor
-            .matches(query, self.root, self.source.as_bytes());
+            .matches(&queries.query, self.root, self.source.as_bytes());
         while let Some(m) = matches.next() {
             let mut def: Option<(Node<'t>, Option<SymbolKind>)> = None;
-            let (mut name, mut visibility, mut doc, mut owner) = (None, None, None, None);
+            let mut reference = None;
+            let (mut name, mut visibility, mut doc, mut owner, mut qualifier) =
+                (None, None, None, None, None);
             let mut exposed = false;
             for capture in m.captures() {
-                let capture_name = names[capture.index as usize];
-                match capture_name {
-                    "name" => name = Some(capture.node),
-                    "visibility" => visibility = Some(capture.node),
-                    "doc" => doc = Some(capture.node),
-                    "owner" => owner = Some(capture.node),
-                    "module_doc" => module_doc.push(capture.node),
-                    "scope" => def = Some((capture.node, None)),
-                    "scope.exposed" => {
-                        def = Some((capture.node, None));
-                        exposed = true;
+                let node = capture.node;
+                match queries.captures[capture.index as usize] {
+                    Capture::Definition(kind) => def = Some((node, Some(kind))),
+                    Capture::Scope { exposed: e } => {
+                        def = Some((node, None));
+                        exposed = e;
                     }
-                    other => {
-                        if let Some(kind) = other.strip_prefix("definition.") {
-                            def = SymbolKind::from_capture(kind).map(|k| (capture.node, Some(k)));
-                        }
-                    }
+                    Capture::Name => name = Some(node),
+                    Capture::Visibility => visibility = Some(node),
+                    Capture::Doc => doc = Some(node),
+                    Capture::Owner => owner = Some(node),
+                    Capture::ModuleDoc => scan.module_doc.push(node),
+                    Capture::Reference(kind) => reference = Some((node, kind)),
+                    Capture::Qualifier => qualifier = Some(node),
+                    Capture::Comment => scan.trivia.push((node, true)),
+                    Capture::Attribute => scan.trivia.push((node, false)),
+                    Capture::Other => {}
                 }
+            }
+            if let Some((node, kind)) = reference {
+                scan.references.push((node, kind, qualifier));
             }
             let Some((node, kind)) = def else { continue };
             let entry = by_node.entry(node.id()).or_insert_with(|| {
@@ -376,17 +394,19 @@ impl<'a, 't> FileWalk<'a, 't> {
             d.owner = d.owner.or(owner);
             d.exposes_members |= exposed;
         }
-        let mut defs: Vec<Def<'t>> = by_node.into_values().map(|(_, d)| d).collect();
-        defs.sort_by_key(|d| {
+        scan.defs = by_node.into_values().map(|(_, d)| d).collect();
+        scan.defs.sort_by_key(|d| {
             (
                 d.node.start_byte(),
                 std::cmp::Reverse(d.node.end_byte()),
                 d.node.id(),
             )
         });
-        module_doc.sort_by_key(|n| n.start_byte());
-        module_doc.dedup();
-        (defs, module_doc)
+        scan.trivia.sort_by_key(|(n, _)| n.start_byte());
+        scan.trivia.dedup_by_key(|(n, _)| n.id());
+        scan.module_doc.sort_by_key(|n| n.start_byte());
+        scan.module_doc.dedup();
+        scan
     }
 
     /// The declaration without its body, from the start of any wrapper that opens with it
@@ -418,6 +438,9 @@ impl<'a, 't> FileWalk<'a, 't> {
     /// The outermost wrapper that opens with `node` (`export function f`, `const f = …`).
     fn outer(&self, node: Node<'t>) -> Node<'t> {
         let mut outer = node;
+        if self.spec.wrapper_kinds.is_empty() {
+            return outer;
+        }
         while let Some(parent) = outer.parent() {
             let opens_with = parent.named_child(0).is_some_and(|first| first == outer);
             if !self.spec.wrapper_kinds.contains(&parent.kind()) || !opens_with {
@@ -442,46 +465,29 @@ impl<'a, 't> FileWalk<'a, 't> {
         Some(body)
     }
 
-    fn doc(&self, def: &Def) -> Option<String> {
+    fn doc(&self, def: &Def<'t>, trivia: &[(Node<'t>, bool)]) -> Option<String> {
         if let Some(doc) = def.doc {
             return Some(clean_docstring(self.text(doc))).filter(|d| !d.is_empty());
         }
         if self.spec.doc_comments == DocComments::None {
             return None;
         }
-        let mut node = def.node;
+        // Directly above the declaration, else above a wrapper that does not open with it
+        // (`@decorator export class …`).
+        let mut anchor = self.outer(def.node);
         loop {
-            let comments = self.preceding_comments(node);
+            let comments = preceding_comments(anchor, trivia, self.source);
             if !comments.is_empty() {
-                let doc = self.doc_from_comments(&comments);
-                return Some(doc).filter(|d| !d.is_empty());
+                return Some(self.doc_from_comments(&comments)).filter(|d| !d.is_empty());
             }
-            match node.parent() {
-                Some(parent) if self.spec.wrapper_kinds.contains(&parent.kind()) => node = parent,
+            if self.spec.wrapper_kinds.is_empty() {
+                return None;
+            }
+            match anchor.parent() {
+                Some(parent) if self.spec.wrapper_kinds.contains(&parent.kind()) => anchor = parent,
                 _ => return None,
             }
         }
-    }
-
-    /// Comments directly above `node` (attributes skipped), nearest last; a blank line ends them.
-    fn preceding_comments(&self, node: Node<'t>) -> Vec<Node<'t>> {
-        let mut comments = Vec::new();
-        let mut next_line = node.start_position().row;
-        let mut sibling = node.prev_sibling();
-        while let Some(s) = sibling {
-            if s.end_position().row + 1 < next_line {
-                break;
-            }
-            if self.spec.comment_kinds.contains(&s.kind()) {
-                comments.push(s);
-            } else if !self.spec.attribute_kinds.contains(&s.kind()) {
-                break;
-            }
-            next_line = s.start_position().row;
-            sibling = s.prev_sibling();
-        }
-        comments.reverse();
-        comments
     }
 
     fn doc_from_comments(&self, comments: &[Node]) -> String {
@@ -568,53 +574,56 @@ impl<'a, 't> FileWalk<'a, 't> {
     }
 
     fn references(
-        &mut self,
+        &self,
+        found: Vec<(Node<'t>, ReferenceKind, Option<Node<'t>>)>,
         defs: &[Def<'t>],
         def_symbol: &[Option<usize>],
         enclosing: &[Option<usize>],
-        name_nodes: &HashSet<usize>,
         symbols: &mut [Symbol],
     ) {
-        let query = &self.spec.language.queries().references;
-        let names = query.capture_names();
+        let name_nodes: HashSet<usize> =
+            defs.iter().filter_map(|d| d.name.map(|n| n.id())).collect();
         let starts: Vec<usize> = defs.iter().map(|d| d.node.start_byte()).collect();
         let source = self.source;
         let text = |node: Node| &source[node.byte_range()];
-        // Every capture first: a node captured twice keeps its most specific kind (a trait in
-        // `impl Trait for T` is an implements, not also a type), and a node inside another
-        // capture of the same kind (`Handler` in `http.Handler`) is part of that one.
-        let mut found: Vec<(Node<'t>, ReferenceKind, Option<Node<'t>>)> = Vec::new();
-        let mut kinds: HashMap<usize, ReferenceKind> = HashMap::new();
-        let mut matches = self.cursor.matches(query, self.root, source.as_bytes());
-        while let Some(m) = matches.next() {
-            let mut target = None;
-            let mut qualifier = None;
-            for capture in m.captures() {
-                let capture_name = names[capture.index as usize];
-                if capture_name == "qualifier" {
-                    qualifier = Some(capture.node);
-                } else if let Some(kind) = capture_name.strip_prefix("reference.") {
-                    target = ReferenceKind::from_capture(kind).map(|k| (k, capture.node));
-                }
-            }
-            let Some((kind, node)) = target else { continue };
-            if name_nodes.contains(&node.id()) {
-                continue;
-            }
-            let entry = kinds.entry(node.id()).or_insert(kind);
+        // A node captured twice keeps its most specific kind (a trait in `impl Trait for T` is
+        // an implements, not also a type); a capture inside another capture of the same kind
+        // (`Handler` in `http.Handler`), or a type inside any capture, is part of that one.
+        let mut kinds: HashMap<usize, ReferenceKind> = HashMap::with_capacity(found.len());
+        for (node, kind, _) in &found {
+            let entry = kinds.entry(node.id()).or_insert(*kind);
             if *entry == ReferenceKind::Type {
-                *entry = kind;
+                *entry = *kind;
             }
-            found.push((node, kind, qualifier));
         }
+        let mut found: Vec<_> = found
+            .into_iter()
+            .filter(|(node, kind, _)| {
+                kinds.get(&node.id()) == Some(kind) && !name_nodes.contains(&node.id())
+            })
+            .collect();
+        found.sort_by_key(|(node, kind, _)| {
+            (node.start_byte(), std::cmp::Reverse(node.end_byte()), *kind)
+        });
+        found.dedup_by_key(|(node, kind, _)| (node.id(), *kind));
+        let mut open: Vec<(usize, ReferenceKind)> = Vec::new();
+        let mut kept = Vec::with_capacity(found.len());
         for (node, kind, qualifier) in found {
-            let inside = node
-                .parent()
-                .and_then(|p| kinds.get(&p.id()))
-                .is_some_and(|&outer| outer == kind || kind == ReferenceKind::Type);
-            if kinds.get(&node.id()) != Some(&kind) || inside {
-                continue;
+            while open
+                .last()
+                .is_some_and(|&(end, _)| end <= node.start_byte())
+            {
+                open.pop();
             }
+            let inside = open
+                .iter()
+                .any(|&(_, outer)| outer == kind || kind == ReferenceKind::Type);
+            open.push((node.end_byte(), kind));
+            if !inside {
+                kept.push((node, kind, qualifier));
+            }
+        }
+        for (node, kind, qualifier) in kept {
             let target = reference_text(text(node), kind);
             if target.is_empty() {
                 continue;
@@ -741,6 +750,34 @@ impl<'a, 't> FileWalk<'a, 't> {
             ),
         }]
     }
+}
+
+/// The comments directly above `anchor` (attributes between them skipped), in source order:
+/// found by position among the captured comments and attributes (`trivia`, sorted, `true` for
+/// comments), with nothing but whitespace between them and no blank line.
+fn preceding_comments<'t>(
+    anchor: Node<'t>,
+    trivia: &[(Node<'t>, bool)],
+    source: &str,
+) -> Vec<Node<'t>> {
+    let mut comments = Vec::new();
+    let (mut next_byte, mut next_row) = (anchor.start_byte(), anchor.start_position().row);
+    let mut i = trivia.partition_point(|(t, _)| t.end_byte() <= next_byte);
+    while i > 0 {
+        let (node, is_comment) = trivia[i - 1];
+        let touching = node.end_position().row + 1 >= next_row
+            && source[node.end_byte()..next_byte].trim().is_empty();
+        if !touching {
+            break;
+        }
+        if is_comment {
+            comments.push(node);
+        }
+        (next_byte, next_row) = (node.start_byte(), node.start_position().row);
+        i -= 1;
+    }
+    comments.reverse();
+    comments
 }
 
 /// The nearest def at or above `start` (following lexical nesting) that became a symbol.

@@ -88,14 +88,17 @@ pub fn ingest<S: EventSink, C: Clock>(
         let symbols = outline.symbols;
         let mut at = 0;
         for chunk in outline.chunks {
-            // Chunks come grouped by symbol, in symbol order.
+            // Chunks come grouped by symbol, in symbol order. The symbol's doc and references
+            // travel once, with its first part; later parts carry the rest of the record.
             while symbols[at].id != chunk.symbol_id {
                 at += 1;
             }
-            emitter.emit(ChunkCreated {
-                chunk,
-                symbol: symbols[at].clone(),
-            });
+            let symbol = if chunk.part == 0 {
+                symbols[at].clone()
+            } else {
+                symbols[at].without_details()
+            };
+            emitter.emit(ChunkCreated { chunk, symbol });
         }
     }
 

@@ -142,6 +142,26 @@ pub struct Symbol {
     pub references: Vec<RawReference>,
 }
 
+impl Symbol {
+    /// The record without its doc and references: what a symbol's later chunks carry.
+    pub fn without_details(&self) -> Symbol {
+        Symbol {
+            id: self.id.clone(),
+            kind: self.kind,
+            name: self.name.clone(),
+            qualified_name: self.qualified_name.clone(),
+            language: self.language,
+            path: self.path.clone(),
+            span: self.span,
+            parent: self.parent.clone(),
+            signature: self.signature.clone(),
+            doc: None,
+            visibility: self.visibility,
+            references: Vec::new(),
+        }
+    }
+}
+
 /// A semantic chunk: the text the embedder sees for (a part of) one symbol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Chunk {

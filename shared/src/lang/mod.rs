@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 use tree_sitter::Query;
 
+use crate::symbols::{ReferenceKind, SymbolKind};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
@@ -68,13 +70,9 @@ pub struct LanguageSpec {
     pub module_path: ModulePath,
     pub visibility: VisibilityRule,
     pub doc_comments: DocComments,
-    /// Node kinds that are comments.
-    pub comment_kinds: &'static [&'static str],
     /// Node kinds that wrap a definition without being one (`export`, decorators, attributes,
     /// Go's `type (…)` group): doc comments sit above the wrapper.
     pub wrapper_kinds: &'static [&'static str],
-    /// Node kinds skipped between a doc comment and its definition (Rust attributes).
-    pub attribute_kinds: &'static [&'static str],
     /// The field that holds a definition's body; the signature is the text before it.
     pub body_fields: &'static [&'static str],
     symbols_query: &'static str,
@@ -141,28 +139,89 @@ impl Language {
     }
 }
 
-/// A language's compiled definition and reference queries.
+/// What a query capture means to the extractor, by capture name (see the query files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capture {
+    /// `@definition.<kind>`: a symbol's node.
+    Definition(SymbolKind),
+    /// `@scope`: a container that qualifies names without being a symbol (an impl block);
+    /// `exposed` (`@scope.exposed`) when its members are as visible as what it implements.
+    Scope {
+        exposed: bool,
+    },
+    Name,
+    Visibility,
+    Doc,
+    Owner,
+    ModuleDoc,
+    /// `@reference.<kind>`: a reference's target.
+    Reference(ReferenceKind),
+    Qualifier,
+    /// `@comment` and `@attribute`: what may sit between a doc comment and its definition.
+    Comment,
+    Attribute,
+    /// `@_…` and unknown names: used by predicates only.
+    Other,
+}
+
+impl Capture {
+    fn from_name(name: &str) -> Capture {
+        match name {
+            "name" => Capture::Name,
+            "visibility" => Capture::Visibility,
+            "doc" => Capture::Doc,
+            "owner" => Capture::Owner,
+            "module_doc" => Capture::ModuleDoc,
+            "scope" => Capture::Scope { exposed: false },
+            "scope.exposed" => Capture::Scope { exposed: true },
+            "qualifier" => Capture::Qualifier,
+            "comment" => Capture::Comment,
+            "attribute" => Capture::Attribute,
+            other => other
+                .strip_prefix("definition.")
+                .and_then(SymbolKind::from_capture)
+                .map(Capture::Definition)
+                .or_else(|| {
+                    other
+                        .strip_prefix("reference.")
+                        .and_then(ReferenceKind::from_capture)
+                        .map(Capture::Reference)
+                })
+                .unwrap_or(Capture::Other),
+        }
+    }
+}
+
+/// A language's definition and reference queries, compiled into one query so a file's tree is
+/// walked once.
 #[derive(Debug)]
 pub struct Queries {
-    pub symbols: Query,
-    pub references: Query,
+    pub query: Query,
+    /// The meaning of each capture index.
+    pub captures: Vec<Capture>,
 }
 
 impl Queries {
     fn compile(language: Language) -> Queries {
         let grammar = language.grammar();
         let spec = language.spec();
+        let source = format!("{}\n{}", spec.symbols_query, spec.references_query);
         // The query files are part of the build and covered by tests for every language, so a
         // failure here is a programming error, not bad input.
-        let compile = |file: &str, source: &str| {
-            Query::new(&grammar, source).unwrap_or_else(|err| {
-                panic!("queries/{}/{file} is invalid: {err}", language.name())
-            })
-        };
-        Queries {
-            symbols: compile("symbols.scm", spec.symbols_query),
-            references: compile("references.scm", spec.references_query),
-        }
+        let query = Query::new(&grammar, &source).unwrap_or_else(|err| {
+            let file = if Query::new(&grammar, spec.symbols_query).is_err() {
+                "symbols.scm"
+            } else {
+                "references.scm"
+            };
+            panic!("queries/{}/{file} is invalid: {err}", language.name())
+        });
+        let captures = query
+            .capture_names()
+            .iter()
+            .map(|n| Capture::from_name(n))
+            .collect();
+        Queries { query, captures }
     }
 }
 
@@ -173,9 +232,7 @@ static RUST: LanguageSpec = LanguageSpec {
     module_path: ModulePath::RustCrate,
     visibility: VisibilityRule::Modifier,
     doc_comments: DocComments::RustOuter,
-    comment_kinds: &["line_comment", "block_comment"],
     wrapper_kinds: &[],
-    attribute_kinds: &["attribute_item"],
     body_fields: &["body"],
     symbols_query: include_str!("queries/rust/symbols.scm"),
     references_query: include_str!("queries/rust/references.scm"),
@@ -188,9 +245,7 @@ static PYTHON: LanguageSpec = LanguageSpec {
     module_path: ModulePath::PythonDotted,
     visibility: VisibilityRule::Underscore,
     doc_comments: DocComments::None,
-    comment_kinds: &["comment"],
     wrapper_kinds: &["decorated_definition"],
-    attribute_kinds: &[],
     body_fields: &["body"],
     symbols_query: include_str!("queries/python/symbols.scm"),
     references_query: include_str!("queries/python/references.scm"),
@@ -203,9 +258,7 @@ static GO: LanguageSpec = LanguageSpec {
     module_path: ModulePath::GoPackage,
     visibility: VisibilityRule::Capitalized,
     doc_comments: DocComments::LineComments,
-    comment_kinds: &["comment"],
     wrapper_kinds: &["type_declaration", "const_declaration", "var_declaration"],
-    attribute_kinds: &[],
     body_fields: &["body"],
     symbols_query: include_str!("queries/go/symbols.scm"),
     references_query: include_str!("queries/go/references.scm"),
@@ -218,13 +271,11 @@ static JAVASCRIPT: LanguageSpec = LanguageSpec {
     module_path: ModulePath::FilePath,
     visibility: VisibilityRule::Export,
     doc_comments: DocComments::JsDoc,
-    comment_kinds: &["comment"],
     wrapper_kinds: &[
         "export_statement",
         "lexical_declaration",
         "variable_declaration",
     ],
-    attribute_kinds: &["decorator"],
     body_fields: &["body", "value"],
     symbols_query: include_str!("queries/javascript/symbols.scm"),
     references_query: include_str!("queries/javascript/references.scm"),
@@ -237,14 +288,12 @@ static TYPESCRIPT: LanguageSpec = LanguageSpec {
     module_path: ModulePath::FilePath,
     visibility: VisibilityRule::Export,
     doc_comments: DocComments::JsDoc,
-    comment_kinds: &["comment"],
     wrapper_kinds: &[
         "export_statement",
         "lexical_declaration",
         "variable_declaration",
         "ambient_declaration",
     ],
-    attribute_kinds: &["decorator"],
     body_fields: &["body", "value"],
     symbols_query: include_str!("queries/typescript/symbols.scm"),
     references_query: include_str!("queries/typescript/references.scm"),
@@ -264,8 +313,12 @@ mod tests {
     fn every_query_compiles() {
         for lang in Language::ALL {
             let q = lang.queries();
-            assert!(q.symbols.pattern_count() > 0, "{lang:?}");
-            assert!(q.references.pattern_count() > 0, "{lang:?}");
+            assert!(q.query.pattern_count() > 10, "{lang:?}");
+            assert!(
+                !q.captures.contains(&Capture::Other)
+                    || q.query.capture_names().iter().any(|n| n.starts_with('_')),
+                "{lang:?}"
+            );
         }
     }
 

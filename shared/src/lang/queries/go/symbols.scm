@@ -19,3 +19,6 @@
 (source_file (const_declaration (const_spec name: (identifier) @name) @definition.constant))
 (source_file (var_declaration (var_spec name: (identifier) @name) @definition.static))
 (source_file (var_declaration (var_spec_list (var_spec name: (identifier) @name) @definition.static)))
+
+; Comments: doc comments sit directly above declarations.
+(comment) @comment

@@ -12,3 +12,7 @@
   (#match? @name "^[A-Z][A-Z0-9_]*$"))
 (program (export_statement (lexical_declaration (variable_declarator name: (identifier) @name) @definition.constant))
   (#match? @name "^[A-Z][A-Z0-9_]*$"))
+
+; Comments, and decorators that may sit between a JSDoc block and its declaration.
+(comment) @comment
+(decorator) @attribute

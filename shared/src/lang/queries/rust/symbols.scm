@@ -22,3 +22,8 @@
 
 ; Members of `impl Trait for T` are as visible as the trait.
 (impl_item trait: (_) type: (_) @name) @scope.exposed
+
+; Comments, and attributes that may sit between a doc comment and its item.
+(line_comment) @comment
+(block_comment) @comment
+(attribute_item) @attribute
