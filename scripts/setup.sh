@@ -7,7 +7,8 @@
 #   - std for wasm32-unknown-unknown, built once from rust-web-src and installed into Debian's
 #     sysroot, stamped with `rustc -vV` so an upgrade of rustc-web rebuilds it.
 #   - the `debian-web` rustup toolchain name pointing at /usr.
-#   - git (sources), python3 (accuracy checks), node (the wasm parity test).
+#   - git (sources), python3 and TypeScript from npm (accuracy checks against each language's
+#     own parser), node (the wasm parity test).
 set -euo pipefail
 
 LLVM=22
@@ -15,11 +16,12 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 log() { printf '==> %s\n' "$*" >&2; }
 
 need=""
-for p in rustc-web cargo-web rust-web-src clang-$LLVM lld-$LLVM llvm-$LLVM git python3 nodejs; do
+for p in rustc-web cargo-web rust-web-src clang-$LLVM lld-$LLVM llvm-$LLVM git python3; do
   dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
 done
-# node may come from elsewhere (the machine image): do not ask apt for it then
-if command -v node >/dev/null 2>&1; then need=${need/ nodejs/}; fi
+# node and npm may come from elsewhere (the machine image): ask apt only when they are missing
+command -v node >/dev/null 2>&1 || need="$need nodejs"
+command -v npm >/dev/null 2>&1 || need="$need npm"
 if [ -n "${need// /}" ]; then
   log "apt-get install$need"
   $SUDO apt-get update -qq
@@ -55,4 +57,11 @@ if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT_STAMP" ]; then
   echo "$WANT_STAMP" | $SUDO tee "$STAMP" >/dev/null
   rm -rf "$tmp"
 fi
+# TypeScript's own parser, the reference of the JS/TS accuracy tests (pinned in package-lock.json).
+ACCURACY="$(cd "$(dirname "$0")/.." && pwd)/tests/accuracy"
+if [ ! -f "$ACCURACY/node_modules/typescript/package.json" ]; then
+  log "npm ci in tests/accuracy (typescript)"
+  npm ci --prefix "$ACCURACY" --no-audit --no-fund >/dev/null
+fi
+
 log "setup complete: $(rustc -V) for the host, $($WEB_RUSTC -V) for wasm32"
