@@ -7,8 +7,8 @@
 #   - std for wasm32-unknown-unknown, built once from rust-web-src and installed into Debian's
 #     sysroot, stamped with `rustc -vV` so an upgrade of rustc-web rebuilds it.
 #   - the `debian-web` rustup toolchain name pointing at /usr.
-#   - git (sources), python3 and TypeScript from npm (accuracy checks against each language's
-#     own parser), node (the wasm parity test).
+#   - git (sources); python3, Go and TypeScript from npm (accuracy checks against each
+#     language's own parser); node (the wasm parity test).
 set -euo pipefail
 
 LLVM=22
@@ -22,6 +22,8 @@ done
 # node and npm may come from elsewhere (the machine image): ask apt only when they are missing
 command -v node >/dev/null 2>&1 || need="$need nodejs"
 command -v npm >/dev/null 2>&1 || need="$need npm"
+# Go's own parser is the reference of the Go accuracy test
+command -v go >/dev/null 2>&1 || need="$need golang-go"
 if [ -n "${need// /}" ]; then
   log "apt-get install$need"
   $SUDO apt-get update -qq

@@ -203,7 +203,8 @@ impl<'a, 't> FileWalk<'a, 't> {
 
         for (i, def) in defs.iter().enumerate() {
             while let Some(&top) = stack.last() {
-                if defs[top].node.end_byte() > def.node.start_byte() {
+                // Names declared together (`var a, b int`) share a node and are siblings.
+                if defs[top].node.end_byte() > def.node.start_byte() && defs[top].node != def.node {
                     break;
                 }
                 stack.pop();
@@ -333,7 +334,9 @@ impl<'a, 't> FileWalk<'a, 't> {
     /// module doc's nodes, and raw references (target, kind, qualifier) in no particular order.
     fn scan(&mut self) -> Scan<'t> {
         let queries = self.spec.language.queries();
-        let mut by_node: HashMap<usize, (usize, Def<'t>)> = HashMap::new();
+        // Keyed by node and name: one node can declare several names (`var a, b int`), and a
+        // pattern without a name (a docstring's) adds to the named definition of its node.
+        let mut by_node: HashMap<(usize, Option<usize>), (usize, Def<'t>)> = HashMap::new();
         let mut scan = Scan::default();
         let mut matches = self
             .cursor
@@ -368,20 +371,22 @@ impl<'a, 't> FileWalk<'a, 't> {
                 scan.references.push((node, kind, qualifier));
             }
             let Some((node, kind)) = def else { continue };
-            let entry = by_node.entry(node.id()).or_insert_with(|| {
-                (
-                    m.pattern_index,
-                    Def {
-                        node,
-                        kind,
-                        exposes_members: false,
-                        name: None,
-                        visibility: None,
-                        doc: None,
-                        owner: None,
-                    },
-                )
-            });
+            let entry = by_node
+                .entry((node.id(), name.map(|n| n.id())))
+                .or_insert_with(|| {
+                    (
+                        m.pattern_index,
+                        Def {
+                            node,
+                            kind,
+                            exposes_members: false,
+                            name: None,
+                            visibility: None,
+                            doc: None,
+                            owner: None,
+                        },
+                    )
+                });
             // The first pattern's kind wins; captures from every pattern are merged.
             if m.pattern_index < entry.0 {
                 entry.0 = m.pattern_index;
@@ -394,12 +399,29 @@ impl<'a, 't> FileWalk<'a, 't> {
             d.owner = d.owner.or(owner);
             d.exposes_members |= exposed;
         }
-        scan.defs = by_node.into_values().map(|(_, d)| d).collect();
+        let (named, unnamed): (Vec<_>, Vec<_>) = by_node
+            .into_iter()
+            .partition(|((_, name), _)| name.is_some());
+        scan.defs = named.into_iter().map(|(_, (_, d))| d).collect();
+        for (_, (_, extra)) in unnamed {
+            let mut merged = false;
+            for d in scan.defs.iter_mut().filter(|d| d.node == extra.node) {
+                d.doc = d.doc.or(extra.doc);
+                d.visibility = d.visibility.or(extra.visibility);
+                d.owner = d.owner.or(extra.owner);
+                d.exposes_members |= extra.exposes_members;
+                merged = true;
+            }
+            if !merged {
+                scan.defs.push(extra);
+            }
+        }
         scan.defs.sort_by_key(|d| {
             (
                 d.node.start_byte(),
                 std::cmp::Reverse(d.node.end_byte()),
                 d.node.id(),
+                d.name.map(|n| n.start_byte()),
             )
         });
         scan.trivia.sort_by_key(|(n, _)| n.start_byte());

@@ -1,18 +1,13 @@
-//! Rust extraction checked against Rust's own parser, `syn`: every item `syn` sees (functions,
-//! methods, structs, enums, unions, traits, type aliases, constants, statics, modules,
-//! `macro_rules!`) must be found by `doctown ingest`, with the same name, kind and first line.
-//! Run on the Rust fixture and on real crates from the local cargo registry.
+//! Rust against `syn`, the parser behind Rust's procedural macros: functions, methods,
+//! structs, unions, enums, traits, type aliases, constants, statics, modules, `macro_rules!`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use serde_json::Value;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
-/// `(path, kind, name, line)`.
-type Item = (String, &'static str, String, usize);
+use super::{assert_found, copy_tree, fixture, has_extension, Item};
 
 /// Collects items with the line of their first token after attributes (doc comments are
 /// attributes to `syn`, but sit outside the item for tree-sitter).
@@ -23,8 +18,9 @@ struct Items<'a> {
 
 impl Items<'_> {
     fn add(&mut self, kind: &'static str, name: String, first: proc_macro2::Span) {
+        let line = first.start().line as u64;
         self.found
-            .insert((self.path.to_owned(), kind, name, first.start().line));
+            .insert((self.path.to_owned(), kind.to_owned(), name, line));
     }
 }
 
@@ -201,86 +197,14 @@ fn syn_items(dir: &Path) -> BTreeSet<Item> {
     items.found
 }
 
-/// What `doctown ingest` finds, with the paths it skipped.
-fn doctown_items(dir: &Path) -> (BTreeSet<Item>, BTreeSet<String>) {
-    let output = Command::new(env!("CARGO_BIN_EXE_doctown"))
-        .arg("ingest")
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let mut items = BTreeSet::new();
-    let mut skipped = BTreeSet::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let event: Value = serde_json::from_str(line).unwrap();
-        match event["event"].as_str() {
-            Some("ingest.file_skipped.v1") => {
-                skipped.insert(event["payload"]["path"].as_str().unwrap().to_owned());
-            }
-            Some("ingest.chunk_created.v1") => {
-                let s = &event["payload"]["symbol"];
-                let kind = match s["kind"].as_str().unwrap() {
-                    "function" => "function",
-                    "method" => "method",
-                    "struct" => "struct",
-                    "enum" => "enum",
-                    "trait" => "trait",
-                    "type_alias" => "type_alias",
-                    "constant" => "constant",
-                    "static" => "static",
-                    "module" => "module",
-                    "macro" => "macro",
-                    _ => continue,
-                };
-                items.insert((
-                    s["path"].as_str().unwrap().to_owned(),
-                    kind,
-                    s["name"].as_str().unwrap().to_owned(),
-                    s["start_line"].as_u64().unwrap() as usize,
-                ));
-            }
-            _ => {}
-        }
-    }
-    (items, skipped)
-}
-
-fn assert_matches(what: &str, dir: &Path) -> usize {
-    let expected = syn_items(dir);
-    let (found, skipped) = doctown_items(dir);
-    let missing: Vec<&Item> = expected
-        .iter()
-        .filter(|item| !skipped.contains(&item.0) && !found.contains(*item))
-        .collect();
-    let compared = expected
-        .iter()
-        .filter(|item| !skipped.contains(&item.0))
-        .count();
-    assert!(
-        missing.is_empty(),
-        "{what}: {} of {compared} items syn sees are missing or differ in doctown's output; the first 20:\n{:#?}",
-        missing.len(),
-        &missing[..missing.len().min(20)]
-    );
-    println!("{what}: all {compared} items syn sees are found, same kind, name and line");
-    compared
+#[test]
+fn fixture_matches_syn() {
+    let dir = fixture("rust");
+    assert_found("the rust fixture", &syn_items(&dir), &dir, &[], 30);
 }
 
 #[test]
-fn rust_fixture_matches_syn() {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/rust"
-    ));
-    assert!(assert_matches("the rust fixture", dir) > 30);
-}
-
-#[test]
-fn real_crates_match_syn() {
+fn registry_crates_match_syn() {
     // Crates this workspace depends on, so they are in the local registry whenever it builds.
     let registry = std::env::var("CARGO_HOME")
         .map(PathBuf::from)
@@ -308,14 +232,8 @@ fn real_crates_match_syn() {
         else {
             continue;
         };
-        let dest = corpus.path().join(src.file_name().unwrap());
-        let mut files = Vec::new();
-        rust_files(&src.join("src"), "", &mut files);
-        for (rel, full) in files {
-            let target = dest.join("src").join(rel);
-            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-            std::fs::copy(full, target).unwrap();
-        }
+        let dest = corpus.path().join(src.file_name().unwrap()).join("src");
+        copy_tree(&src.join("src"), &dest, &|p| has_extension(p, &["rs"]));
         crates += 1;
     }
     assert!(
@@ -323,6 +241,11 @@ fn real_crates_match_syn() {
         "expected the workspace's dependencies in {}",
         index.display()
     );
-    let compared = assert_matches("crates from the cargo registry", corpus.path());
-    assert!(compared > 1000, "only {compared} items compared");
+    assert_found(
+        "crates from the cargo registry",
+        &syn_items(corpus.path()),
+        corpus.path(),
+        &[],
+        1000,
+    );
 }
