@@ -323,12 +323,6 @@ impl<S: EventSink, C: Clock> Emitter<S, C> {
         }
     }
 
-    /// Resumes numbering after `seq` (a host restoring a job from a checkpoint).
-    pub fn resume_after(mut self, seq: u64) -> Self {
-        self.next_seq = seq + 1;
-        self
-    }
-
     pub fn emit(&mut self, body: impl Into<EventBody>) {
         let body = body.into();
         let idempotency_key = idempotency_key(&self.job_id, &body);
@@ -342,10 +336,6 @@ impl<S: EventSink, C: Clock> Emitter<S, C> {
         };
         self.next_seq += 1;
         self.sink.emit(event);
-    }
-
-    pub fn sink(&self) -> &S {
-        &self.sink
     }
 
     pub fn into_sink(self) -> S {

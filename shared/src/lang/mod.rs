@@ -75,8 +75,9 @@ pub struct LanguageSpec {
     pub wrapper_kinds: &'static [&'static str],
     /// The field that holds a definition's body; the signature is the text before it.
     pub body_fields: &'static [&'static str],
-    symbols_query: &'static str,
-    references_query: &'static str,
+    /// Query sources, concatenated: a family's shared file (`queries/ecma/`) then the language's.
+    symbols_query: &'static [&'static str],
+    references_query: &'static [&'static str],
 }
 
 impl Language {
@@ -205,11 +206,12 @@ impl Queries {
     fn compile(language: Language) -> Queries {
         let grammar = language.grammar();
         let spec = language.spec();
-        let source = format!("{}\n{}", spec.symbols_query, spec.references_query);
+        let symbols = spec.symbols_query.join("\n");
+        let source = format!("{symbols}\n{}", spec.references_query.join("\n"));
         // The query files are part of the build and covered by tests for every language, so a
         // failure here is a programming error, not bad input.
         let query = Query::new(&grammar, &source).unwrap_or_else(|err| {
-            let file = if Query::new(&grammar, spec.symbols_query).is_err() {
+            let file = if Query::new(&grammar, &symbols).is_err() {
                 "symbols.scm"
             } else {
                 "references.scm"
@@ -234,8 +236,8 @@ static RUST: LanguageSpec = LanguageSpec {
     doc_comments: DocComments::RustOuter,
     wrapper_kinds: &[],
     body_fields: &["body"],
-    symbols_query: include_str!("queries/rust/symbols.scm"),
-    references_query: include_str!("queries/rust/references.scm"),
+    symbols_query: &[include_str!("queries/rust/symbols.scm")],
+    references_query: &[include_str!("queries/rust/references.scm")],
 };
 
 static PYTHON: LanguageSpec = LanguageSpec {
@@ -247,8 +249,8 @@ static PYTHON: LanguageSpec = LanguageSpec {
     doc_comments: DocComments::None,
     wrapper_kinds: &["decorated_definition"],
     body_fields: &["body"],
-    symbols_query: include_str!("queries/python/symbols.scm"),
-    references_query: include_str!("queries/python/references.scm"),
+    symbols_query: &[include_str!("queries/python/symbols.scm")],
+    references_query: &[include_str!("queries/python/references.scm")],
 };
 
 static GO: LanguageSpec = LanguageSpec {
@@ -260,8 +262,8 @@ static GO: LanguageSpec = LanguageSpec {
     doc_comments: DocComments::LineComments,
     wrapper_kinds: &["type_declaration", "const_declaration", "var_declaration"],
     body_fields: &["body"],
-    symbols_query: include_str!("queries/go/symbols.scm"),
-    references_query: include_str!("queries/go/references.scm"),
+    symbols_query: &[include_str!("queries/go/symbols.scm")],
+    references_query: &[include_str!("queries/go/references.scm")],
 };
 
 static JAVASCRIPT: LanguageSpec = LanguageSpec {
@@ -277,26 +279,34 @@ static JAVASCRIPT: LanguageSpec = LanguageSpec {
         "variable_declaration",
     ],
     body_fields: &["body", "value"],
-    symbols_query: include_str!("queries/javascript/symbols.scm"),
-    references_query: include_str!("queries/javascript/references.scm"),
+    symbols_query: &[
+        include_str!("queries/ecma/symbols.scm"),
+        include_str!("queries/javascript/symbols.scm"),
+    ],
+    references_query: &[
+        include_str!("queries/ecma/references.scm"),
+        include_str!("queries/javascript/references.scm"),
+    ],
 };
 
 static TYPESCRIPT: LanguageSpec = LanguageSpec {
     language: Language::TypeScript,
     extensions: &["ts", "mts", "cts"],
-    separator: ".",
-    module_path: ModulePath::FilePath,
-    visibility: VisibilityRule::Export,
-    doc_comments: DocComments::JsDoc,
     wrapper_kinds: &[
         "export_statement",
         "lexical_declaration",
         "variable_declaration",
         "ambient_declaration",
     ],
-    body_fields: &["body", "value"],
-    symbols_query: include_str!("queries/typescript/symbols.scm"),
-    references_query: include_str!("queries/typescript/references.scm"),
+    symbols_query: &[
+        include_str!("queries/ecma/symbols.scm"),
+        include_str!("queries/typescript/symbols.scm"),
+    ],
+    references_query: &[
+        include_str!("queries/ecma/references.scm"),
+        include_str!("queries/typescript/references.scm"),
+    ],
+    ..JAVASCRIPT
 };
 
 static TSX: LanguageSpec = LanguageSpec {

@@ -1,17 +1,4 @@
-; Raw references: see rust/references.scm for the captures. Shared by TypeScript and TSX.
-
-(call_expression function: (identifier) @reference.call)
-(call_expression function: (member_expression object: (_) @qualifier property: (_) @reference.call))
-(new_expression constructor: (identifier) @reference.call)
-(new_expression constructor: (member_expression object: (_) @qualifier property: (_) @reference.call))
-
-(import_statement (import_clause (named_imports (import_specifier name: (_) @reference.import))) source: (string) @qualifier)
-(import_statement (import_clause (identifier) @reference.import) source: (string) @qualifier)
-(import_statement (import_clause (namespace_import (identifier) @reference.import)) source: (string) @qualifier)
-(import_statement source: (string) @reference.import)
-(export_statement source: (string) @reference.import)
-(call_expression function: (identifier) @_require arguments: (arguments . (string) @reference.import)
-  (#eq? @_require "require"))
+; TypeScript and TSX references beyond ecma/references.scm.
 
 (type_identifier) @reference.type
 (nested_type_identifier) @reference.type
