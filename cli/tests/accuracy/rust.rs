@@ -210,11 +210,12 @@ fn registry_crates_match_syn() {
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo"))
         .join("registry/src");
-    let index = std::fs::read_dir(&registry)
+    // Every index's sources (a registry may hold more than one, e.g. sparse and git).
+    let sources: Vec<PathBuf> = std::fs::read_dir(&registry)
         .expect("the cargo registry's sources")
+        .flat_map(|index| std::fs::read_dir(index.unwrap().path()).unwrap())
         .map(|e| e.unwrap().path())
-        .next()
-        .unwrap();
+        .collect();
     let corpus = tempfile::tempdir().unwrap();
     let mut crates = 0;
     for prefix in [
@@ -225,11 +226,8 @@ fn registry_crates_match_syn() {
         "clap_builder-4.",
         "tree-sitter-0.27",
     ] {
-        let Some(src) = std::fs::read_dir(&index)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
-        else {
+        let name = |p: &&PathBuf| p.file_name().unwrap().to_string_lossy().starts_with(prefix);
+        let Some(src) = sources.iter().find(name) else {
             continue;
         };
         let dest = corpus.path().join(src.file_name().unwrap()).join("src");
@@ -239,7 +237,7 @@ fn registry_crates_match_syn() {
     assert!(
         crates >= 4,
         "expected the workspace's dependencies in {}",
-        index.display()
+        registry.display()
     );
     assert_found(
         "crates from the cargo registry",
