@@ -310,7 +310,10 @@ fn missing_ref_and_unreachable_api_are_clear_errors() {
     let out = doctown(&["ingest", "http://127.0.0.1:9/acme/widgets.git"], &[]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("cannot clone `http://127.0.0.1:9/acme/widgets.git`"), "{stderr}");
+    assert!(
+        stderr.contains("cannot clone `http://127.0.0.1:9/acme/widgets.git`"),
+        "{stderr}"
+    );
 
     let out = doctown(&["ingest", "https://github.com/acme"], &[]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a GitHub repository URL"));

@@ -1,0 +1,110 @@
+//! The per-job limits of ingest: past them, files are skipped with a reason, never dropped.
+
+use doctown_core::events::{Clock, Emitter, Event, EventBody};
+use doctown_core::ingest::ingest;
+use doctown_core::policy::{Limits, SkipReason};
+use doctown_core::source::{Entry, Snapshot, SourceInfo, SourceKind};
+
+struct Zero;
+impl Clock for Zero {
+    fn now_ms(&self) -> u64 {
+        0
+    }
+}
+
+fn run(files: &[(&str, &str)], limits: Limits) -> Vec<Event> {
+    let snapshot = Snapshot {
+        source: SourceInfo {
+            kind: SourceKind::Directory,
+            location: "mem".into(),
+            git_ref: None,
+            commit: None,
+        },
+        entries: files
+            .iter()
+            .map(|(path, text)| Entry::File {
+                path: (*path).into(),
+                bytes: text.as_bytes().to_vec(),
+            })
+            .collect(),
+    };
+    let mut emitter = Emitter::new("job", "trace", Vec::new(), Zero);
+    ingest(snapshot, &limits, &mut emitter);
+    emitter.into_sink()
+}
+
+fn skips(events: &[Event]) -> Vec<(String, SkipReason)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::FileSkipped(s) => Some((s.path.clone(), s.reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn files_past_the_count_limit_are_skipped_in_path_order() {
+    let files = [
+        ("c.py", "def c(): pass\n"),
+        ("a.py", "def a(): pass\n"),
+        ("b.py", "def b(): pass\n"),
+    ];
+    let events = run(
+        &files,
+        Limits {
+            max_files: 2,
+            ..Limits::default()
+        },
+    );
+    assert_eq!(skips(&events), [("c.py".to_owned(), SkipReason::FileLimit)]);
+    let EventBody::IngestCompleted(done) = &events.last().unwrap().body else {
+        panic!("last event")
+    };
+    assert_eq!((done.files_detected, done.files_skipped), (2, 1));
+}
+
+#[test]
+fn files_past_the_byte_limit_are_skipped() {
+    let big = "x = 1\n".repeat(100);
+    let files = [
+        ("a.py", big.as_str()),
+        ("b.py", big.as_str()),
+        ("c.py", "y = 2\n"),
+    ];
+    let events = run(
+        &files,
+        Limits {
+            max_total_bytes: 1000,
+            ..Limits::default()
+        },
+    );
+    // b.py would pass the limit; the smaller c.py still fits after it.
+    assert_eq!(
+        skips(&events),
+        [("b.py".to_owned(), SkipReason::TotalLimit)]
+    );
+}
+
+#[test]
+fn stream_starts_and_ends_with_the_stage_events() {
+    let events = run(
+        &[("src/lib.rs", "pub fn f() {}\n"), ("README.md", "# hi\n")],
+        Limits::default(),
+    );
+    assert_eq!(events.first().unwrap().body.name(), "ingest.started.v1");
+    assert_eq!(events.last().unwrap().body.name(), "ingest.completed.v1");
+    let names: Vec<&str> = events.iter().map(|e| e.body.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "ingest.started.v1",
+            "ingest.file_skipped.v1",
+            "ingest.file_detected.v1",
+            "ingest.chunk_created.v1",
+            "ingest.chunk_created.v1",
+            "ingest.completed.v1"
+        ]
+    );
+    assert!(events.iter().enumerate().all(|(i, e)| e.seq == i as u64));
+}
