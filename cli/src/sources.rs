@@ -104,7 +104,11 @@ fn walk(
     children.sort();
     if let Some((_, ignore_file)) = children.iter().find(|(name, _)| name == ".gitignore") {
         let path = format!("{rel}.gitignore");
-        if let Ok(text) = fs::read_to_string(ignore_file) {
+        let small = fs::metadata(ignore_file).is_ok_and(|m| m.len() <= limits.max_file_bytes);
+        if let Some(text) = small
+            .then(|| fs::read_to_string(ignore_file).ok())
+            .flatten()
+        {
             rules.add(&path, &text);
         }
     }
@@ -136,18 +140,29 @@ fn walk(
                 });
                 continue;
             }
-            walk(&full, &dir_path, limits, rules, out)?;
-        } else if meta.is_file() {
-            if meta.len() > limits.max_file_bytes {
+            if let Err(err) = walk(&full, &dir_path, limits, rules, out) {
                 out.push(Entry::Skipped {
-                    path,
-                    skip: policy::too_large(meta.len(), limits.max_file_bytes),
+                    path: dir_path,
+                    skip: unreadable(&err),
                 });
+            }
+        } else if meta.is_file() {
+            // Only source files and .gitignore rules are read; the rest is skipped by path.
+            let skip = policy::skip_unread(&path).or_else(|| {
+                (meta.len() > limits.max_file_bytes)
+                    .then(|| policy::too_large(meta.len(), limits.max_file_bytes))
+            });
+            if let Some(skip) = skip {
+                out.push(Entry::Skipped { path, skip });
                 continue;
             }
-            let bytes =
-                fs::read(&full).with_context(|| format!("cannot read `{}`", full.display()))?;
-            out.push(Entry::File { path, bytes });
+            match fs::read(&full) {
+                Ok(bytes) => out.push(Entry::File { path, bytes }),
+                Err(err) => out.push(Entry::Skipped {
+                    path,
+                    skip: unreadable(&anyhow::Error::from(err)),
+                }),
+            }
         } else {
             out.push(Entry::Skipped {
                 path,
@@ -161,6 +176,10 @@ fn walk(
     Ok(())
 }
 
+fn unreadable(err: &anyhow::Error) -> Skip {
+    Skip::new(SkipReason::Unreadable, format!("cannot be read: {err:#}"))
+}
+
 /// A local git repository at a ref, read with `git archive` (so only committed files count).
 fn load_git_repo(
     repo: &Path,
@@ -169,7 +188,8 @@ fn load_git_repo(
     kind: SourceKind,
     limits: &Limits,
 ) -> Result<Snapshot> {
-    let sha = git(repo, &["rev-parse", "--verify", "--quiet", &format!("{git_ref}^{{commit}}")])
+    let commit = format!("{git_ref}^{{commit}}");
+    let sha = git(repo, &["rev-parse", "--verify", "--quiet", "--end-of-options", &commit])
         .map_err(|_| anyhow!("{location}: ref `{git_ref}` does not exist (list refs with `git -C {location} show-ref`)"))?;
     let sha = String::from_utf8_lossy(&sha).trim().to_owned();
     let tarball = git(repo, &["archive", "--format=tar.gz", &sha])?;
@@ -196,14 +216,32 @@ fn load_git_url(url: &str, options: &SourceOptions) -> Result<Snapshot> {
         ],
         None => vec!["clone", "--bare", "--quiet", "--depth", "1", url, &dest_str],
     };
+    let shown = redact(url);
     if git(tmp.path(), &shallow).is_err() {
         // A commit SHA cannot be cloned by name: fetch the whole history instead.
         let _ = fs::remove_dir_all(&dest);
-        git(tmp.path(), &["clone", "--bare", "--quiet", url, &dest_str])
-            .map_err(|e| anyhow!("cannot clone `{url}`: {e}"))?;
+        git(tmp.path(), &["clone", "--bare", "--quiet", url, &dest_str]).map_err(|e| {
+            anyhow!(
+                "cannot clone `{shown}`: {}",
+                e.to_string().replace(url, &shown)
+            )
+        })?;
     }
     let git_ref = options.git_ref.as_deref().unwrap_or("HEAD");
-    load_git_repo(&dest, url, git_ref, SourceKind::Git, &options.limits)
+    load_git_repo(&dest, &shown, git_ref, SourceKind::Git, &options.limits)
+}
+
+/// A URL without the user and password it may carry (`https://user:token@host/…`), for
+/// events and messages.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {

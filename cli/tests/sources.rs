@@ -315,6 +315,30 @@ fn missing_ref_and_unreachable_api_are_clear_errors() {
         "{stderr}"
     );
 
+    // Credentials in a git URL never reach the output.
+    let out = doctown(
+        &[
+            "ingest",
+            "http://someone:s3cret-token@127.0.0.1:9/acme/widgets.git",
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot clone `http://127.0.0.1:9/acme/widgets.git`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret-token"), "{stderr}");
+
+    let out = doctown(
+        &[
+            "ingest",
+            "https://github.com/acme/widgets/tree/../../../user",
+        ],
+        &[],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a GitHub repository URL"));
+
     let out = doctown(&["ingest", "https://github.com/acme"], &[]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a GitHub repository URL"));
 }

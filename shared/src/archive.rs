@@ -2,11 +2,12 @@
 //! paths that escape the root or are absolute refuse the archive; links are never followed;
 //! decompression is counted byte by byte against [`Limits::max_unpacked_bytes`].
 
+use std::collections::HashSet;
 use std::io::{Cursor, Read};
 
 use thiserror::Error;
 
-use crate::policy::{too_large, Limits, Skip, SkipReason};
+use crate::policy::{skip_unread, too_large, Limits, Skip, SkipReason};
 use crate::source::Entry;
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -45,8 +46,21 @@ pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
         return Err(ArchiveError::NotAnArchive(head.join(" ")));
     };
     strip_common_root(&mut unpacked.entries);
+    // A path given twice (tar allows it; `a/./b` and `a/b` are one path) counts once, the last
+    // copy winning, as when the archive is extracted.
+    let mut seen = HashSet::new();
+    unpacked.entries.reverse();
+    unpacked
+        .entries
+        .retain(|e| seen.insert(e.path().to_owned()));
+    unpacked.entries.reverse();
     Ok(unpacked)
 }
+
+/// The bytes of a pax global header read for the commit; real ones are a few hundred bytes.
+const MAX_PAX_HEADER_BYTES: u64 = 64 * 1024;
+/// The longest symlink target read from a zip entry (longer than any real path).
+const MAX_LINK_TARGET_BYTES: u64 = 4096;
 
 /// A relative, normalised `/`-path, or why it is refused.
 fn safe_path(raw: &str) -> Result<Option<String>, ArchiveError> {
@@ -160,7 +174,9 @@ fn untar_gz(bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
         let kind = entry.header().entry_type();
         if kind == tar::EntryType::XGlobalHeader {
             let mut text = String::new();
-            let _ = (&mut entry).take(64 * 1024).read_to_string(&mut text);
+            let _ = (&mut entry)
+                .take(MAX_PAX_HEADER_BYTES)
+                .read_to_string(&mut text);
             out.commit = out.commit.or_else(|| pax_commit(&text));
             continue;
         }
@@ -171,6 +187,10 @@ fn untar_gz(bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
         match kind {
             tar::EntryType::Directory => {}
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                if let Some(skip) = skip_unread(&path) {
+                    out.entries.push(Entry::Skipped { path, skip });
+                    continue;
+                }
                 let size = entry.header().size().unwrap_or(0);
                 if size > limits.max_file_bytes {
                     out.entries.push(Entry::Skipped {
@@ -194,12 +214,16 @@ fn untar_gz(bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
                     .link_name_bytes()
                     .map(|t| String::from_utf8_lossy(&t).into_owned())
                     .unwrap_or_default();
+                // A symlink's target is relative to its directory, a hard link's to the root.
+                let from = if kind == tar::EntryType::Link {
+                    ""
+                } else {
+                    path.as_str()
+                };
                 out.entries.push(Entry::Skipped {
-                    skip: link_skip(&path, &target),
+                    skip: link_skip(from, &target),
                     path,
                 });
-            }
-            tar::EntryType::XHeader | tar::EntryType::GNULongName | tar::EntryType::GNULongLink => {
             }
             other => out.entries.push(Entry::Skipped {
                 path,
@@ -247,7 +271,7 @@ fn unzip(bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
             continue;
         }
         if file.is_symlink() {
-            let target = read_capped(&mut file, 4096)
+            let target = read_capped(&mut file, MAX_LINK_TARGET_BYTES)
                 .ok()
                 .flatten()
                 .map(|t| String::from_utf8_lossy(&t).into_owned())
@@ -256,6 +280,10 @@ fn unzip(bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
                 skip: link_skip(&path, &target),
                 path,
             });
+            continue;
+        }
+        if let Some(skip) = skip_unread(&path) {
+            out.entries.push(Entry::Skipped { path, skip });
             continue;
         }
         if file.size() > limits.max_file_bytes {
@@ -279,10 +307,14 @@ fn unzip(bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
                     limit: limits.max_unpacked_bytes,
                 });
             }
-            None => out.entries.push(Entry::Skipped {
-                path,
-                skip: too_large(limits.max_file_bytes + 1, limits.max_file_bytes),
-            }),
+            None => {
+                // The header lied about the size; what was inflated still counts.
+                left = left.saturating_sub(cap + 1);
+                out.entries.push(Entry::Skipped {
+                    path,
+                    skip: too_large(limits.max_file_bytes + 1, limits.max_file_bytes),
+                });
+            }
         }
     }
     Ok(out)

@@ -6,7 +6,6 @@
 //! over the token budget is split at the symbol's statement boundaries, then at lines.
 
 use crate::hash::stable_id;
-use crate::lang::DocComments;
 use crate::symbols::{Chunk, Span, Symbol, SymbolKind};
 
 /// Tokens per chunk: all-MiniLM-L6-v2 reads at most 256 tokens, two of which are `[CLS]` and
@@ -74,6 +73,9 @@ pub struct ChunkInput<'a> {
     pub elided: &'a [(usize, usize, &'a str)],
     /// Byte offsets where the symbol's statements (or members) start: preferred split points.
     pub split_points: &'a [usize],
+    /// Whether the symbol's doc comment sits above its text (so the chunk adds it), rather than
+    /// inside it (a docstring, a file's `//!` lines).
+    pub doc_outside: bool,
 }
 
 /// A run of the symbol's text with the byte range it came from and its estimated tokens.
@@ -117,7 +119,7 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
 
     let mut pieces = Vec::new();
     split_oversized(
-        Piece::new(chunk_header(symbol), start, start),
+        Piece::new(chunk_header(input), start, start),
         budget,
         &mut pieces,
     );
@@ -131,10 +133,7 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
     bounds.push(end);
     bounds.dedup();
     for pair in bounds.windows(2) {
-        let segment = elide(input, pair[0], pair[1]);
-        if !segment.text.trim().is_empty() {
-            split_oversized(segment, budget, &mut pieces);
-        }
+        split_oversized(elide(input, pair[0], pair[1]), budget, &mut pieces);
     }
 
     // Greedy packing of pieces into parts within the budget.
@@ -169,6 +168,7 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
         }
     }
     parts.extend(current);
+    parts.retain(|p| !p.text.trim().is_empty());
     if parts.is_empty() {
         parts.push(Piece::new(symbol.signature.clone(), start, end));
     }
@@ -200,13 +200,13 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
 
 /// What opens a symbol's first chunk: the file path for files, the doc comment where it sits
 /// outside the symbol's own text.
-fn chunk_header(symbol: &Symbol) -> String {
+fn chunk_header(input: &ChunkInput) -> String {
+    let symbol = input.symbol;
     let mut header = String::new();
     if matches!(symbol.kind, SymbolKind::File | SymbolKind::Module) && symbol.signature.is_empty() {
         header.push_str(&format!("// {}\n", symbol.path));
     }
-    let doc_outside = symbol.language.spec().doc_comments != DocComments::None;
-    if let Some(doc) = symbol.doc.as_deref().filter(|_| doc_outside) {
+    if let Some(doc) = symbol.doc.as_deref().filter(|_| input.doc_outside) {
         header.push_str(doc);
         header.push('\n');
     }
@@ -217,8 +217,13 @@ fn chunk_header(symbol: &Symbol) -> String {
 fn elide(input: &ChunkInput, start: usize, end: usize) -> Piece {
     let mut text = String::new();
     let mut at = start;
-    for &(s, e, signature) in input.elided {
-        if e <= at || s >= end {
+    // `elided` is sorted: begin at the first one that ends inside this range.
+    let first = input.elided.partition_point(|&(_, e, _)| e <= start);
+    for &(s, e, signature) in &input.elided[first..] {
+        if s >= end {
+            break;
+        }
+        if e <= at {
             continue;
         }
         if s > at {
@@ -226,8 +231,12 @@ fn elide(input: &ChunkInput, start: usize, end: usize) -> Piece {
         }
         if s >= at {
             text.push_str(signature);
-            // A declaration that is all signature (a constant) loses nothing.
-            if input.source[s..e].trim().trim_end_matches(';') != signature {
+            // A declaration that is all signature (a constant, after its doc) loses nothing.
+            if !input.source[s..e]
+                .trim()
+                .trim_end_matches(';')
+                .ends_with(signature)
+            {
                 text.push_str(" …");
             }
         }

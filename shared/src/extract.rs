@@ -192,6 +192,10 @@ impl<'a, 't> FileWalk<'a, 't> {
         }];
         // Per symbol: its def index (None for the file), and per def its symbol index.
         let mut symbol_def: Vec<Option<usize>> = vec![None];
+        // Per symbol: where its text starts including the doc comment above it, and whether its
+        // doc lies outside its own text (so its chunk must add it).
+        let mut text_starts: Vec<usize> = vec![0];
+        let mut doc_outside: Vec<bool> = vec![false];
         let mut def_symbol: Vec<Option<usize>> = vec![None; defs.len()];
         // Per def: the qualified name that its children extend.
         let mut def_qualified: Vec<String> = Vec::with_capacity(defs.len());
@@ -248,7 +252,7 @@ impl<'a, 't> FileWalk<'a, 't> {
 
             // The logical parent: the owning type for methods declared outside it (Rust impl
             // blocks, Go receivers), else the innermost enclosing symbol, else the file.
-            let symbol_parent = nearest_symbol(outer, &enclosing, &defs, &def_symbol);
+            let symbol_parent = nearest_symbol(outer, &enclosing, &def_symbol);
             let parent_id = symbol_parent
                 .map(|s| symbols[s].id.clone())
                 .unwrap_or_else(|| symbols[0].id.clone());
@@ -283,6 +287,11 @@ impl<'a, 't> FileWalk<'a, 't> {
                     }
                 }
             }
+            let (doc, doc_start) = self.doc(def, &trivia);
+            let outer_start = self.outer(def.node).start_byte();
+            // In its parent's chunk, the symbol (with the doc above it) is cut to its signature.
+            text_starts.push(doc_start.map_or(outer_start, |d| d.min(outer_start)));
+            doc_outside.push(doc_start.is_some());
             symbols.push(Symbol {
                 id,
                 kind,
@@ -293,7 +302,7 @@ impl<'a, 't> FileWalk<'a, 't> {
                 span: self.span(def.node.start_byte(), def.node.end_byte()),
                 parent: Some(parent_id),
                 signature: self.signature(def.node, kind),
-                doc: self.doc(def, &trivia),
+                doc,
                 visibility,
                 references: Vec::new(),
             });
@@ -322,7 +331,14 @@ impl<'a, 't> FileWalk<'a, 't> {
 
         self.references(references, &defs, &def_symbol, &enclosing, &mut symbols);
 
-        let chunks = self.chunks(&defs, &symbol_def, &def_symbol, &enclosing, &symbols);
+        let chunks = self.chunks(
+            &defs,
+            &symbol_def,
+            &def_symbol,
+            &enclosing,
+            &symbols,
+            (&text_starts, &doc_outside),
+        );
         FileOutline {
             symbols,
             chunks,
@@ -399,33 +415,47 @@ impl<'a, 't> FileWalk<'a, 't> {
             d.owner = d.owner.or(owner);
             d.exposes_members |= exposed;
         }
-        let (named, unnamed): (Vec<_>, Vec<_>) = by_node
-            .into_iter()
-            .partition(|((_, name), _)| name.is_some());
-        scan.defs = named.into_iter().map(|(_, (_, d))| d).collect();
-        for (_, (_, extra)) in unnamed {
-            let mut merged = false;
-            for d in scan.defs.iter_mut().filter(|d| d.node == extra.node) {
+        let (named, unnamed): (Vec<_>, Vec<_>) =
+            by_node.into_values().partition(|(_, d)| d.name.is_some());
+        let mut defs: Vec<(usize, Def<'t>)> = named;
+        let mut by_id: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, (_, d)) in defs.iter().enumerate() {
+            by_id.entry(d.node.id()).or_default().push(i);
+        }
+        for (pattern, extra) in unnamed {
+            let Some(targets) = by_id.get(&extra.node.id()) else {
+                defs.push((pattern, extra));
+                continue;
+            };
+            for &i in targets {
+                let d = &mut defs[i].1;
                 d.doc = d.doc.or(extra.doc);
                 d.visibility = d.visibility.or(extra.visibility);
                 d.owner = d.owner.or(extra.owner);
                 d.exposes_members |= extra.exposes_members;
-                merged = true;
-            }
-            if !merged {
-                scan.defs.push(extra);
             }
         }
-        scan.defs.sort_by_key(|d| {
+        // Position first; the pattern and name only break ties between definitions of one
+        // node, so the order never depends on node addresses or hash order.
+        defs.sort_by_key(|(pattern, d)| {
             (
                 d.node.start_byte(),
                 std::cmp::Reverse(d.node.end_byte()),
-                d.node.id(),
                 d.name.map(|n| n.start_byte()),
+                *pattern,
             )
         });
-        scan.trivia.sort_by_key(|(n, _)| n.start_byte());
-        scan.trivia.dedup_by_key(|(n, _)| n.id());
+        scan.defs = defs.into_iter().map(|(_, d)| d).collect();
+        // Outermost trivia only (a comment inside a decorator's arguments is part of it), so
+        // the list is sorted by end as well as start.
+        scan.trivia
+            .sort_by_key(|(n, _)| (n.start_byte(), std::cmp::Reverse(n.end_byte())));
+        let mut covered = 0;
+        scan.trivia.retain(|(n, _)| {
+            let keep = n.start_byte() >= covered;
+            covered = covered.max(n.end_byte());
+            keep
+        });
         scan.module_doc.sort_by_key(|n| n.start_byte());
         scan.module_doc.dedup();
         scan
@@ -457,14 +487,16 @@ impl<'a, 't> FileWalk<'a, 't> {
         truncate(text, MAX_SIGNATURE_BYTES).to_owned()
     }
 
-    /// The outermost wrapper that opens with `node` (`export function f`, `const f = …`).
+    /// The outermost wrapper that opens with `node` on its line (`export function f`,
+    /// `const f = …`; not Go's `const (` group).
     fn outer(&self, node: Node<'t>) -> Node<'t> {
         let mut outer = node;
         if self.spec.wrapper_kinds.is_empty() {
             return outer;
         }
         while let Some(parent) = outer.parent() {
-            let opens_with = parent.named_child(0).is_some_and(|first| first == outer);
+            let opens_with = parent.named_child(0).is_some_and(|first| first == outer)
+                && parent.start_position().row == outer.start_position().row;
             if !self.spec.wrapper_kinds.contains(&parent.kind()) || !opens_with {
                 break;
             }
@@ -487,59 +519,80 @@ impl<'a, 't> FileWalk<'a, 't> {
         Some(body)
     }
 
-    fn doc(&self, def: &Def<'t>, trivia: &[(Node<'t>, bool)]) -> Option<String> {
+    /// The doc comment or docstring, and where a doc comment above the declaration starts.
+    fn doc(&self, def: &Def<'t>, trivia: &[(Node<'t>, bool)]) -> (Option<String>, Option<usize>) {
         if let Some(doc) = def.doc {
-            return Some(clean_docstring(self.text(doc))).filter(|d| !d.is_empty());
+            return (
+                Some(clean_docstring(self.text(doc))).filter(|d| !d.is_empty()),
+                None,
+            );
         }
         if self.spec.doc_comments == DocComments::None {
-            return None;
+            return (None, None);
         }
-        // Directly above the declaration, else above a wrapper that does not open with it
+        // Directly above the declaration, else above a wrapper around it alone
         // (`@decorator export class …`).
         let mut anchor = self.outer(def.node);
         loop {
             let comments = preceding_comments(anchor, trivia, self.source);
             if !comments.is_empty() {
-                return Some(self.doc_from_comments(&comments)).filter(|d| !d.is_empty());
+                return match self.doc_from_comments(&comments) {
+                    Some((doc, start)) => (Some(doc), Some(start)),
+                    None => (None, None),
+                };
             }
             if self.spec.wrapper_kinds.is_empty() {
-                return None;
+                return (None, None);
             }
             match anchor.parent() {
-                Some(parent) if self.spec.wrapper_kinds.contains(&parent.kind()) => anchor = parent,
-                _ => return None,
+                Some(parent)
+                    if self.spec.wrapper_kinds.contains(&parent.kind())
+                        && sole_declaration(parent, trivia) =>
+                {
+                    anchor = parent
+                }
+                _ => return (None, None),
             }
         }
     }
 
-    fn doc_from_comments(&self, comments: &[Node]) -> String {
-        let mut texts = comments.iter().map(|c| self.text(*c));
-        let lines: Vec<String> = match self.spec.doc_comments {
-            DocComments::RustOuter => texts
-                .filter_map(|t| {
-                    if let Some(rest) = t.strip_prefix("///") {
+    /// The doc text of the comments above a declaration, and where the first comment that is
+    /// part of it starts (plain comments above a Rust item are not its doc).
+    fn doc_from_comments(&self, comments: &[Node]) -> Option<(String, usize)> {
+        let doc_line = |text: &str| -> Option<String> {
+            match self.spec.doc_comments {
+                DocComments::RustOuter => {
+                    if let Some(rest) = text.strip_prefix("///") {
                         (!rest.starts_with('/'))
                             .then(|| strip_one_space(rest).trim_end().to_owned())
-                    } else if t.starts_with("/**") && !t.starts_with("/***") {
-                        Some(clean_block_comment(t))
+                    } else if text.starts_with("/**") && !text.starts_with("/***") {
+                        Some(clean_block_comment(text))
                     } else {
                         None
                     }
-                })
-                .collect(),
-            DocComments::LineComments => texts
-                .filter_map(|t| t.strip_prefix("//"))
-                .map(|t| strip_one_space(t).trim_end().to_owned())
-                .collect(),
-            DocComments::JsDoc => texts
-                .next_back()
-                .filter(|t| t.starts_with("/**"))
-                .map(clean_block_comment)
-                .into_iter()
-                .collect(),
-            DocComments::None => Vec::new(),
+                }
+                DocComments::LineComments => text
+                    .strip_prefix("//")
+                    .map(|t| strip_one_space(t).trim_end().to_owned()),
+                DocComments::JsDoc => text.starts_with("/**").then(|| clean_block_comment(text)),
+                DocComments::None => None,
+            }
         };
-        lines.join("\n").trim().to_owned()
+        // A JSDoc block is the last comment alone; line comments run together.
+        let candidates = match self.spec.doc_comments {
+            DocComments::JsDoc => &comments[comments.len().saturating_sub(1)..],
+            _ => comments,
+        };
+        let mut start = None;
+        let mut lines = Vec::new();
+        for comment in candidates {
+            if let Some(line) = doc_line(self.text(*comment)) {
+                start.get_or_insert(comment.start_byte());
+                lines.push(line);
+            }
+        }
+        let doc = lines.join("\n").trim().to_owned();
+        Some((doc, start?)).filter(|(d, _)| !d.is_empty())
     }
 
     fn visibility(&self, def: &Def, kind: SymbolKind, name: &str) -> Option<Visibility> {
@@ -562,7 +615,10 @@ impl<'a, 't> FileWalk<'a, 't> {
             } else {
                 Visibility::Public
             }),
-            VisibilityRule::Export => {
+            VisibilityRule::Export {
+                export_node,
+                member_containers,
+            } => {
                 if name.starts_with('#') {
                     return Some(Visibility::Private);
                 }
@@ -574,7 +630,7 @@ impl<'a, 't> FileWalk<'a, 't> {
                 }
                 let mut node = def.node;
                 while let Some(parent) = node.parent() {
-                    if parent.kind() == "export_statement" {
+                    if parent.kind() == export_node {
                         return Some(Visibility::Public);
                     }
                     if !self.spec.wrapper_kinds.contains(&parent.kind()) {
@@ -583,9 +639,10 @@ impl<'a, 't> FileWalk<'a, 't> {
                     node = parent;
                 }
                 // Class members are public unless marked; top-level declarations are module-private.
-                let in_class = def.node.parent().is_some_and(|p| {
-                    matches!(p.kind(), "class_body" | "interface_body" | "object_type")
-                });
+                let in_class = def
+                    .node
+                    .parent()
+                    .is_some_and(|p| member_containers.contains(&p.kind()));
                 Some(if in_class {
                     Visibility::Public
                 } else {
@@ -659,7 +716,7 @@ impl<'a, 't> FileWalk<'a, 't> {
                 }
                 candidate = enclosing[c];
             }
-            let owner = nearest_symbol(candidate, enclosing, defs, def_symbol).unwrap_or(0);
+            let owner = nearest_symbol(candidate, enclosing, def_symbol).unwrap_or(0);
             symbols[owner].references.push(RawReference {
                 kind,
                 target,
@@ -689,27 +746,31 @@ impl<'a, 't> FileWalk<'a, 't> {
         def_symbol: &[Option<usize>],
         enclosing: &[Option<usize>],
         symbols: &[Symbol],
+        (text_starts, doc_outside): (&[usize], &[bool]),
     ) -> Vec<Chunk> {
         // Lexical children of each symbol: the symbols whose nearest enclosing symbol it is.
         let mut children: Vec<Vec<usize>> = vec![Vec::new(); symbols.len()];
         for (s, def) in symbol_def.iter().enumerate().skip(1) {
             let Some(d) = def else { continue };
-            let parent = nearest_symbol(enclosing[*d], enclosing, defs, def_symbol).unwrap_or(0);
+            let parent = nearest_symbol(enclosing[*d], enclosing, def_symbol).unwrap_or(0);
             children[parent].push(s);
         }
         let mut chunks = Vec::new();
         for (s, symbol) in symbols.iter().enumerate() {
             let node = symbol_def[s].map_or(self.root, |d| defs[d].node);
-            let body = self.body_for_chunking(node);
+            let body = if s == 0 {
+                Some(self.root)
+            } else {
+                self.body(node)
+            };
             let elided: Vec<(usize, usize, &str)> = children[s]
                 .iter()
-                .filter_map(|&c| {
-                    let outer = self.outer(defs[symbol_def[c]?].node);
-                    Some((
-                        outer.start_byte(),
+                .map(|&c| {
+                    (
+                        text_starts[c],
                         symbols[c].span.end_byte,
                         symbols[c].signature.as_str(),
-                    ))
+                    )
                 })
                 .collect();
             let split_points: Vec<usize> = body
@@ -726,16 +787,10 @@ impl<'a, 't> FileWalk<'a, 't> {
                 lines: &self.lines,
                 elided: &elided,
                 split_points: &split_points,
+                doc_outside: doc_outside[s],
             }));
         }
         chunks
-    }
-
-    fn body_for_chunking(&self, node: Node<'t>) -> Option<Node<'t>> {
-        if node == self.root {
-            return Some(node);
-        }
-        self.body(node)
     }
 
     fn diagnostics(&self) -> Vec<Diagnostic> {
@@ -775,8 +830,9 @@ impl<'a, 't> FileWalk<'a, 't> {
 }
 
 /// The comments directly above `anchor` (attributes between them skipped), in source order:
-/// found by position among the captured comments and attributes (`trivia`, sorted, `true` for
-/// comments), with nothing but whitespace between them and no blank line.
+/// found by position among the captured comments and attributes (`trivia`: sorted, none inside
+/// another, `true` for comments), with nothing but whitespace between them and no blank line.
+/// A comment that trails code on its own line documents that code and ends the run.
 fn preceding_comments<'t>(
     anchor: Node<'t>,
     trivia: &[(Node<'t>, bool)],
@@ -786,27 +842,44 @@ fn preceding_comments<'t>(
     let (mut next_byte, mut next_row) = (anchor.start_byte(), anchor.start_position().row);
     let mut i = trivia.partition_point(|(t, _)| t.end_byte() <= next_byte);
     while i > 0 {
-        let (node, is_comment) = trivia[i - 1];
-        let touching = node.end_position().row + 1 >= next_row
-            && source[node.end_byte()..next_byte].trim().is_empty();
-        if !touching {
+        i -= 1;
+        let (node, is_comment) = trivia[i];
+        let gap = source.get(node.end_byte()..next_byte).unwrap_or("?");
+        if node.end_position().row + 1 < next_row || !gap.trim().is_empty() {
+            break;
+        }
+        let line_start = source[..node.start_byte()].rfind('\n').map_or(0, |p| p + 1);
+        if !source[line_start..node.start_byte()].trim().is_empty() {
             break;
         }
         if is_comment {
             comments.push(node);
         }
         (next_byte, next_row) = (node.start_byte(), node.start_position().row);
-        i -= 1;
     }
     comments.reverse();
     comments
+}
+
+/// Whether `wrapper` holds one named child besides comments and attributes (not a group such
+/// as Go's `const ( … )` or `let a = 1, b = 2`).
+fn sole_declaration(wrapper: Node, trivia: &[(Node, bool)]) -> bool {
+    let mut cursor = wrapper.walk();
+    let is_trivia = |n: &Node| {
+        let at = trivia.partition_point(|(t, _)| t.start_byte() < n.start_byte());
+        trivia.get(at).is_some_and(|(t, _)| t == n)
+    };
+    wrapper
+        .named_children(&mut cursor)
+        .filter(|c| !is_trivia(c))
+        .count()
+        == 1
 }
 
 /// The nearest def at or above `start` (following lexical nesting) that became a symbol.
 fn nearest_symbol(
     mut start: Option<usize>,
     enclosing: &[Option<usize>],
-    _defs: &[Def],
     def_symbol: &[Option<usize>],
 ) -> Option<usize> {
     while let Some(d) = start {
@@ -892,10 +965,16 @@ fn module_prefix(path: &str, spec: &LanguageSpec, package: Option<&str>) -> Stri
     }
 }
 
-/// A name as it appears in a qualified name: generics dropped (`Foo<T>` → `Foo`).
+/// A name as it appears in a qualified name: generics dropped (`Foo<T>` → `Foo`); a type that
+/// is all brackets (`(A, B)`, `[T]`) kept whole.
 fn normalize_name(text: &str) -> String {
     let cut = text.find(['<', '[', '(']).unwrap_or(text.len());
-    text[..cut].split_whitespace().collect::<Vec<_>>().join(" ")
+    let name = if text[..cut].trim().is_empty() {
+        text
+    } else {
+        &text[..cut]
+    };
+    name.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A reference target as written, whitespace collapsed, capped; an import's quotes stripped

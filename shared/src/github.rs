@@ -7,6 +7,9 @@ use thiserror::Error;
 /// GitHub's API, the default base URL; tests and GitHub Enterprise point elsewhere.
 pub const DEFAULT_API_BASE: &str = "https://api.github.com";
 
+/// The commit endpoint answers 40 hex digits; anything much longer is not a SHA.
+const MAX_SHA_RESPONSE_BYTES: u64 = 1024;
+
 /// `https://github.com/OWNER/REPO[/tree/REF]`, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitHubRepo {
@@ -37,7 +40,7 @@ impl GitHubRepo {
             None => None,
             Some(tail) => Some(
                 tail.strip_prefix("tree/")
-                    .filter(|r| !r.is_empty())?
+                    .filter(|r| valid_ref(r))?
                     .to_owned(),
             ),
         };
@@ -74,6 +77,24 @@ impl GitHubRepo {
             sha
         )
     }
+}
+
+/// A ref name git would accept (`git check-ref-format` rules, plus plain SHAs): no `..`, no
+/// empty or dot-led component, none of `~^:?*[\\`, spaces or control characters, no `@{`, not
+/// ending in `.lock` or `/`. This also keeps a ref from climbing out of the API path it is
+/// placed in.
+pub fn valid_ref(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && !name.contains("..")
+        && !name.contains("@{")
+        && !name.ends_with(".lock")
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && !part.starts_with('.'))
+        && !name
+            .chars()
+            .any(|c| c.is_control() || c == ' ' || "~^:?*[\\".contains(c))
 }
 
 fn valid_name(s: &str) -> bool {
@@ -134,6 +155,8 @@ pub enum GitHubError {
         status: u16,
         what: &'static str,
     },
+    #[error("`{0}` is not a valid git ref name")]
+    InvalidRef(String),
     #[error("{repo}: GitHub's commit endpoint returned `{text}`, not a commit SHA")]
     BadSha { repo: String, text: String },
 }
@@ -162,6 +185,9 @@ pub async fn fetch_archive(
         headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
     }
     let git_ref = repo.git_ref.clone().unwrap_or_else(|| "HEAD".to_owned());
+    if !valid_ref(&git_ref) {
+        return Err(GitHubError::InvalidRef(git_ref));
+    }
 
     let mut sha_headers = headers.clone();
     sha_headers.push(("Accept".to_owned(), "application/vnd.github.sha".to_owned()));
@@ -172,7 +198,7 @@ pub async fn fetch_archive(
                 url: url.clone(),
                 headers: sha_headers,
             },
-            1024,
+            MAX_SHA_RESPONSE_BYTES,
         )
         .await
         .map_err(|reason| GitHubError::Unreachable { url, reason })?;
@@ -250,5 +276,8 @@ mod tests {
         assert!(GitHubRepo::parse("https://github.com/a/b/blob/main/x.rs").is_none());
         assert!(GitHubRepo::parse("https://gitlab.com/a/b").is_none());
         assert!(GitHubRepo::parse("https://github.com/../b").is_none());
+        assert!(GitHubRepo::parse("https://github.com/a/b/tree/../../../../user").is_none());
+        assert!(valid_ref("feature/x-1.2") && valid_ref("0123abc"));
+        assert!(!valid_ref("a..b") && !valid_ref("/a") && !valid_ref("a/") && !valid_ref("a b"));
     }
 }

@@ -21,6 +21,8 @@ pub struct IngestSummary {
     pub chunks: u64,
     pub bytes: u64,
     pub diagnostics: Vec<Diagnostic>,
+    /// Whether a per-job limit (file count, total bytes) skipped any file.
+    pub limited: bool,
 }
 
 /// Runs ingest over a snapshot, emitting every event through `emitter`.
@@ -52,6 +54,8 @@ pub fn ingest<S: EventSink, C: Clock>(
         let (path, bytes) = match entry {
             Entry::File { path, bytes } => (path, bytes),
             Entry::Skipped { path, skip } => {
+                // What .gitignore excludes is reported as such, whoever skipped it first.
+                let skip = rules.skip(&path, path.ends_with('/')).unwrap_or(skip);
                 skipped(emitter, &mut summary, path, skip);
                 continue;
             }
@@ -102,8 +106,14 @@ pub fn ingest<S: EventSink, C: Clock>(
         }
     }
 
+    // Files dropped by a per-job limit leave the repository partly documented.
+    let status = if summary.limited {
+        Status::Partial
+    } else {
+        Status::Ok
+    };
     emitter.emit(IngestCompleted {
-        status: Status::Ok,
+        status,
         commit,
         files_detected: summary.files_detected,
         files_skipped: summary.files_skipped,
@@ -144,6 +154,7 @@ fn skipped<S: EventSink, C: Clock>(
     skip: Skip,
 ) {
     summary.files_skipped += 1;
+    summary.limited |= matches!(skip.reason, SkipReason::FileLimit | SkipReason::TotalLimit);
     emitter.emit(FileSkipped {
         path,
         reason: skip.reason,

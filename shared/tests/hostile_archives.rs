@@ -265,3 +265,46 @@ fn other_bytes_are_not_an_archive() {
     assert!(matches!(err, ArchiveError::NotAnArchive(_)));
     assert!(err.to_string().contains(".zip or .tar.gz"), "{err}");
 }
+
+#[test]
+fn a_path_given_twice_counts_once_with_the_last_copy() {
+    let archive = tar_gz(&[
+        file("r/a.rs", b"fn first() {}"),
+        file("r/./a.rs", b"fn second() {}"),
+        file("r/b.rs", b""),
+    ]);
+    let unpacked = unpack(&archive, &Limits::default()).unwrap();
+    let files: Vec<(&str, &[u8])> = unpacked
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::File { path, bytes } => Some((path.as_str(), bytes.as_slice())),
+            Entry::Skipped { .. } => None,
+        })
+        .collect();
+    assert_eq!(
+        files,
+        [("a.rs", &b"fn second() {}"[..]), ("b.rs", &b""[..])]
+    );
+}
+
+#[test]
+fn non_source_files_are_not_held_in_memory() {
+    let archive = tar_gz(&[
+        file("r/logo.png", b"\x89PNG...."),
+        file("r/.gitignore", b"*.log\n"),
+        file("r/a.py", b"x = 1\n"),
+    ]);
+    let unpacked = unpack(&archive, &Limits::default()).unwrap();
+    assert_eq!(
+        skipped(&unpacked.entries, "logo.png").0,
+        SkipReason::UnsupportedLanguage
+    );
+    let kept: Vec<&str> = unpacked
+        .entries
+        .iter()
+        .filter(|e| matches!(e, Entry::File { .. }))
+        .map(Entry::path)
+        .collect();
+    assert_eq!(kept, [".gitignore", "a.py"]);
+}

@@ -62,6 +62,7 @@ fn files_past_the_count_limit_are_skipped_in_path_order() {
         panic!("last event")
     };
     assert_eq!((done.files_detected, done.files_skipped), (2, 1));
+    assert_eq!(done.status, doctown_core::events::Status::Partial);
 }
 
 #[test]

@@ -43,9 +43,13 @@ pub enum VisibilityRule {
     Capitalized,
     /// Python: a leading underscore marks a name private by convention.
     Underscore,
-    /// JavaScript / TypeScript: `export` (a wrapping `export_statement`) or a class member's
-    /// `@visibility` capture; `#name` is private.
-    Export,
+    /// JavaScript / TypeScript: a class member's `@visibility` capture, else `export` (a
+    /// wrapping `export_node`); `#name` is private; members of `member_containers` are public
+    /// unless marked, other declarations private to their module.
+    Export {
+        export_node: &'static str,
+        member_containers: &'static [&'static str],
+    },
 }
 
 /// Which comments before a definition are its documentation.
@@ -271,7 +275,10 @@ static JAVASCRIPT: LanguageSpec = LanguageSpec {
     extensions: &["js", "jsx", "mjs", "cjs"],
     separator: ".",
     module_path: ModulePath::FilePath,
-    visibility: VisibilityRule::Export,
+    visibility: VisibilityRule::Export {
+        export_node: "export_statement",
+        member_containers: &["class_body", "interface_body", "object_type"],
+    },
     doc_comments: DocComments::JsDoc,
     wrapper_kinds: &[
         "export_statement",

@@ -1,0 +1,77 @@
+//! Regressions found in review: inputs that once panicked, leaked docs between declarations,
+//! or embedded text twice.
+
+use doctown_core::extract::{Extractor, FileOutline};
+use doctown_core::lang::Language;
+
+fn extract(path: &str, source: &str) -> FileOutline {
+    let language = Language::from_path(path).unwrap();
+    Extractor::new().extract(path, language, source)
+}
+
+fn symbol<'a>(outline: &'a FileOutline, name: &str) -> &'a doctown_core::symbols::Symbol {
+    outline
+        .symbols
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no symbol {name}"))
+}
+
+#[test]
+fn a_comment_inside_a_decorator_is_not_a_doc_and_does_not_panic() {
+    let source =
+        "@Component({\n  // builds the thing\n  factory() { return 1; },\n})\nexport class A {}\n";
+    let outline = extract("a.ts", source);
+    assert_eq!(symbol(&outline, "A").doc, None);
+}
+
+#[test]
+fn go_groups_keep_each_spec_apart() {
+    let source = "package b\n\n// Group doc.\nconst (\n\tA = 1\n\t// B doc.\n\tB = 2\n)\n\nvar x, y = 1, 2 // trailing note\nfunc F() {}\n";
+    let outline = extract("b.go", source);
+    assert_eq!(symbol(&outline, "A").signature, "A = 1");
+    assert_eq!(symbol(&outline, "B").doc.as_deref(), Some("B doc."));
+    // A comment trailing code documents that code, not the next declaration.
+    assert_eq!(symbol(&outline, "F").doc, None);
+    // Names declared together are separate symbols.
+    assert_eq!(symbol(&outline, "y").qualified_name, "b.y");
+}
+
+#[test]
+fn impl_for_a_tuple_keeps_its_type_in_the_name() {
+    let outline = extract(
+        "src/c.rs",
+        "trait Tr { fn m(&self); }\nimpl Tr for (A, B) { fn m(&self) {} }\n",
+    );
+    let names: Vec<&str> = outline
+        .symbols
+        .iter()
+        .map(|s| s.qualified_name.as_str())
+        .collect();
+    assert!(names.contains(&"crate::c::(A, B)::m"), "{names:?}");
+}
+
+#[test]
+fn docs_are_embedded_once() {
+    let source = "//! Crate doc.\n/// Item doc.\npub fn g() {}\n";
+    let outline = extract("src/lib.rs", source);
+    let all: String = outline
+        .chunks
+        .iter()
+        .map(|c| c.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(all.matches("Crate doc.").count(), 1, "{all}");
+    assert_eq!(all.matches("Item doc.").count(), 1, "{all}");
+    assert_eq!(symbol(&outline, "g").doc.as_deref(), Some("Item doc."));
+}
+
+#[test]
+fn huge_flat_files_stay_linear() {
+    // 20,000 top-level constants: elision and merging must not compare every pair.
+    let source: String = (0..20_000)
+        .map(|i| format!("const X_{i} = {i};\n"))
+        .collect();
+    let outline = extract("big.js", &source);
+    assert_eq!(outline.symbols.len(), 20_001);
+}
