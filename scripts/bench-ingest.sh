@@ -13,7 +13,7 @@ ROUNDS=${ROUNDS:-5}
 
 REGISTRY=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/ 2>/dev/null | head -1 || true)
 STDLIB=$(python3 -c "import sysconfig; print(sysconfig.get_paths()['stdlib'])")
-NPM=$(dirname "$(readlink -f "$(command -v npm)")")/..
+NPM=$(npm root -g 2>/dev/null)/npm
 
 rm -rf "$CORPUS" && mkdir -p "$CORPUS"/{rust,python,javascript}
 for crate in tokio hyper regex clap_builder serde reqwest axum zip tar; do

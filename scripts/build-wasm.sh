@@ -6,8 +6,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
-[ -f "$(/usr/bin/rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown/sysroot-stamp" ] || {
-  echo "the wasm32 std is not installed: run scripts/setup.sh" >&2; exit 1; }
+STAMP="$(/usr/bin/rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown/sysroot-stamp"
+[ "$(cat "$STAMP" 2>/dev/null || true)" = "$(/usr/bin/rustc -vV | sha256sum | cut -c1-32)" ] || {
+  echo "the wasm32 std is missing or was built for another rustc-web: run scripts/setup.sh" >&2; exit 1; }
 # The grammars' C code needs libc headers; tree-sitter-language ships the few it uses for wasm.
 TS_LANGUAGE_DIR=$(cargo metadata --format-version 1 --locked | python3 -c '
 import json, os, sys

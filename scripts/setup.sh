@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Doctown's build and tests need on a fresh Debian 12 machine, idempotently:
-# every step checks first and skips what is already there. See ../shared/ENVIRONMENT.md (§1–§2)
-# for why each piece is needed.
+# every step checks first and skips what is already there. Needs root or sudo for apt and for
+# writing the wasm32 std into Debian's Rust sysroot.
 #   - Debian's rustc-web (1.96, LLVM 22) + its std source, clang/lld/llvm 22: the only way to get
 #     a wasm32-unknown-unknown std without downloading rustup targets.
 #   - std for wasm32-unknown-unknown, built once from rust-web-src and installed into Debian's
@@ -15,9 +15,10 @@ LLVM=22
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 log() { printf '==> %s\n' "$*" >&2; }
 
+installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; }
 need=""
 for p in rustc-web cargo-web rust-web-src clang-$LLVM lld-$LLVM llvm-$LLVM git python3; do
-  dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
+  installed "$p" || need="$need $p"
 done
 # node and npm may come from elsewhere (the machine image): ask apt only when they are missing
 command -v node >/dev/null 2>&1 || need="$need nodejs"
@@ -25,10 +26,13 @@ command -v npm >/dev/null 2>&1 || need="$need npm"
 # Go's own parser is the reference of the Go accuracy test
 command -v go >/dev/null 2>&1 || need="$need golang-go"
 if [ -n "${need// /}" ]; then
+  if [ -n "$SUDO" ] && ! command -v sudo >/dev/null 2>&1; then
+    echo "setup.sh: need root (or sudo) to install:$need" >&2; exit 1
+  fi
   log "apt-get install$need"
   $SUDO apt-get update -qq
   # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
 fi
 
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -45,6 +49,7 @@ WANT_STAMP="$($WEB_RUSTC -vV | sha256sum | cut -c1-32)"
 if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT_STAMP" ]; then
   log "building std for wasm32-unknown-unknown from rust-web-src (1-3 min)"
   tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
   mkdir -p "$tmp/src"
   printf '[package]\nname = "wasm-sysroot-build"\nversion = "0.0.0"\nedition = "2021"\n\n[profile.release]\nopt-level = 3\n' > "$tmp/Cargo.toml"
   : > "$tmp/src/lib.rs"
@@ -61,9 +66,11 @@ if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT_STAMP" ]; then
 fi
 # TypeScript's own parser, the reference of the JS/TS accuracy tests (pinned in package-lock.json).
 ACCURACY="$(cd "$(dirname "$0")/.." && pwd)/tests/accuracy"
-if [ ! -f "$ACCURACY/node_modules/typescript/package.json" ]; then
+LOCK_STAMP="$ACCURACY/node_modules/.lock-sha256"
+if [ "$(cat "$LOCK_STAMP" 2>/dev/null || true)" != "$(sha256sum < "$ACCURACY/package-lock.json")" ]; then
   log "npm ci in tests/accuracy (typescript)"
   npm ci --prefix "$ACCURACY" --no-audit --no-fund >/dev/null
+  sha256sum < "$ACCURACY/package-lock.json" > "$LOCK_STAMP"
 fi
 
 log "setup complete: $(rustc -V) for the host, $($WEB_RUSTC -V) for wasm32"

@@ -86,9 +86,8 @@ pub unsafe extern "C" fn ingest_json(ptr: *mut u8, len: usize) -> u64 {
             (field("path"), field("text"))
         })
         .collect();
-    let mut out = ingest_to_json_lines(files).into_bytes();
-    out.shrink_to_fit();
-    let (out_ptr, out_len) = (out.as_mut_ptr(), out.len());
-    std::mem::forget(out);
+    // A boxed slice has capacity == length, which `dealloc` relies on.
+    let out = Box::into_raw(ingest_to_json_lines(files).into_bytes().into_boxed_slice());
+    let (out_ptr, out_len) = (out as *mut u8, out.len());
     ((out_ptr as u64) << 32) | out_len as u64
 }
