@@ -55,6 +55,17 @@ fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
     writer.finish().unwrap().into_inner()
 }
 
+/// The files an archive yielded, with their bytes.
+fn kept(entries: &[Entry]) -> Vec<(&str, &[u8])> {
+    entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::File { path, bytes } => Some((path.as_str(), bytes.as_slice())),
+            Entry::Skipped { .. } => None,
+        })
+        .collect()
+}
+
 fn skipped(entries: &[Entry], path: &str) -> (SkipReason, String) {
     entries
         .iter()
@@ -300,11 +311,6 @@ fn non_source_files_are_not_held_in_memory() {
         skipped(&unpacked.entries, "logo.png").0,
         SkipReason::UnsupportedLanguage
     );
-    let kept: Vec<&str> = unpacked
-        .entries
-        .iter()
-        .filter(|e| matches!(e, Entry::File { .. }))
-        .map(Entry::path)
-        .collect();
-    assert_eq!(kept, [".gitignore", "a.py"]);
+    let paths: Vec<&str> = kept(&unpacked.entries).iter().map(|(p, _)| *p).collect();
+    assert_eq!(paths, [".gitignore", "a.py"]);
 }
