@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use streaming_iterator::StreamingIterator;
-use tree_sitter::{Node, Parser, QueryCursor, Tree};
+use tree_sitter::{Node, Parser, QueryCursor, QueryMatch, Tree};
 
 use crate::chunk::{chunk_symbol, ChunkInput, LineIndex};
 use crate::hash::stable_id;
@@ -59,6 +59,73 @@ struct Scan<'t> {
     references: Vec<(Node<'t>, ReferenceKind, Option<Node<'t>>)>,
     /// Comments (`true`) and attributes, sorted by position.
     trivia: Vec<(Node<'t>, bool)>,
+}
+
+/// Definitions by (node, name), with the index of the first pattern that found each.
+type DefsByNode<'t> = HashMap<(usize, Option<usize>), (usize, Def<'t>)>;
+
+/// Takes one query match into the scan: a definition (merged with other matches of its node
+/// and name), a reference, comments and attributes, module doc nodes.
+fn absorb<'t>(
+    m: &QueryMatch<'_, 't>,
+    captures: &[Capture],
+    scan: &mut Scan<'t>,
+    by_node: &mut DefsByNode<'t>,
+) {
+    let mut def: Option<(Node<'t>, Option<SymbolKind>)> = None;
+    let mut reference = None;
+    let (mut name, mut visibility, mut doc, mut owner, mut qualifier) =
+        (None, None, None, None, None);
+    let mut exposed = false;
+    for capture in m.captures() {
+        let node = capture.node;
+        match captures[capture.index as usize] {
+            Capture::Definition(kind) => def = Some((node, Some(kind))),
+            Capture::Scope { exposed: e } => {
+                def = Some((node, None));
+                exposed = e;
+            }
+            Capture::Name => name = Some(node),
+            Capture::Visibility => visibility = Some(node),
+            Capture::Doc => doc = Some(node),
+            Capture::Owner => owner = Some(node),
+            Capture::ModuleDoc => scan.module_doc.push(node),
+            Capture::Reference(kind) => reference = Some((node, kind)),
+            Capture::Qualifier => qualifier = Some(node),
+            Capture::Comment => scan.trivia.push((node, true)),
+            Capture::Attribute => scan.trivia.push((node, false)),
+            Capture::Other => {}
+        }
+    }
+    if let Some((node, kind)) = reference {
+        scan.references.push((node, kind, qualifier));
+    }
+    let Some((node, kind)) = def else { return };
+    let entry = by_node
+        .entry((node.id(), name.map(|n| n.id())))
+        .or_insert_with(|| {
+            let fresh = Def {
+                node,
+                kind,
+                exposes_members: false,
+                name: None,
+                visibility: None,
+                doc: None,
+                owner: None,
+            };
+            (m.pattern_index, fresh)
+        });
+    // The first pattern's kind wins; captures from every pattern are merged.
+    if m.pattern_index < entry.0 {
+        entry.0 = m.pattern_index;
+        entry.1.kind = kind;
+    }
+    let d = &mut entry.1;
+    d.name = d.name.or(name);
+    d.visibility = d.visibility.or(visibility);
+    d.doc = d.doc.or(doc);
+    d.owner = d.owner.or(owner);
+    d.exposes_members |= exposed;
 }
 
 /// One definition found by the symbols query, before names are qualified.
@@ -352,68 +419,40 @@ impl<'a, 't> FileWalk<'a, 't> {
         let queries = self.spec.language.queries();
         // Keyed by node and name: one node can declare several names (`var a, b int`), and a
         // pattern without a name (a docstring's) adds to the named definition of its node.
-        let mut by_node: HashMap<(usize, Option<usize>), (usize, Def<'t>)> = HashMap::new();
+        let mut by_node: DefsByNode<'t> = HashMap::new();
         let mut scan = Scan::default();
-        let mut matches = self
-            .cursor
-            .matches(&queries.query, self.root, self.source.as_bytes());
-        while let Some(m) = matches.next() {
-            let mut def: Option<(Node<'t>, Option<SymbolKind>)> = None;
-            let mut reference = None;
-            let (mut name, mut visibility, mut doc, mut owner, mut qualifier) =
-                (None, None, None, None, None);
-            let mut exposed = false;
-            for capture in m.captures() {
-                let node = capture.node;
-                match queries.captures[capture.index as usize] {
-                    Capture::Definition(kind) => def = Some((node, Some(kind))),
-                    Capture::Scope { exposed: e } => {
-                        def = Some((node, None));
-                        exposed = e;
+        let source = self.source.as_bytes();
+        match &queries.roots {
+            Some(roots) => {
+                // Start the query only at nodes whose kind begins a pattern: a plain tree walk
+                // costs far less per node than a query cursor's.
+                self.cursor.set_max_start_depth(Some(0));
+                let mut walk = self.root.walk();
+                'walk: loop {
+                    let node = walk.node();
+                    if roots.get(usize::from(node.kind_id())) == Some(&true) {
+                        let mut matches = self.cursor.matches(&queries.query, node, source);
+                        while let Some(m) = matches.next() {
+                            absorb(m, &queries.captures, &mut scan, &mut by_node);
+                        }
                     }
-                    Capture::Name => name = Some(node),
-                    Capture::Visibility => visibility = Some(node),
-                    Capture::Doc => doc = Some(node),
-                    Capture::Owner => owner = Some(node),
-                    Capture::ModuleDoc => scan.module_doc.push(node),
-                    Capture::Reference(kind) => reference = Some((node, kind)),
-                    Capture::Qualifier => qualifier = Some(node),
-                    Capture::Comment => scan.trivia.push((node, true)),
-                    Capture::Attribute => scan.trivia.push((node, false)),
-                    Capture::Other => {}
+                    if walk.goto_first_child() {
+                        continue;
+                    }
+                    while !walk.goto_next_sibling() {
+                        if !walk.goto_parent() {
+                            break 'walk;
+                        }
+                    }
                 }
             }
-            if let Some((node, kind)) = reference {
-                scan.references.push((node, kind, qualifier));
+            None => {
+                self.cursor.set_max_start_depth(None);
+                let mut matches = self.cursor.matches(&queries.query, self.root, source);
+                while let Some(m) = matches.next() {
+                    absorb(m, &queries.captures, &mut scan, &mut by_node);
+                }
             }
-            let Some((node, kind)) = def else { continue };
-            let entry = by_node
-                .entry((node.id(), name.map(|n| n.id())))
-                .or_insert_with(|| {
-                    (
-                        m.pattern_index,
-                        Def {
-                            node,
-                            kind,
-                            exposes_members: false,
-                            name: None,
-                            visibility: None,
-                            doc: None,
-                            owner: None,
-                        },
-                    )
-                });
-            // The first pattern's kind wins; captures from every pattern are merged.
-            if m.pattern_index < entry.0 {
-                entry.0 = m.pattern_index;
-                entry.1.kind = kind;
-            }
-            let d = &mut entry.1;
-            d.name = d.name.or(name);
-            d.visibility = d.visibility.or(visibility);
-            d.doc = d.doc.or(doc);
-            d.owner = d.owner.or(owner);
-            d.exposes_members |= exposed;
         }
         let (named, unnamed): (Vec<_>, Vec<_>) =
             by_node.into_values().partition(|(_, d)| d.name.is_some());

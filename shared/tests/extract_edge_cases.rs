@@ -75,3 +75,74 @@ fn huge_flat_files_stay_linear() {
     let outline = extract("big.js", &source);
     assert_eq!(outline.symbols.len(), 20_001);
 }
+
+/// Every `(pattern index, captured node ranges)` of a query run, sorted.
+type MatchSet = Vec<(usize, Vec<(usize, usize, u32)>)>;
+
+fn match_set<'q, 't: 'q>(
+    mut matches: impl streaming_iterator::StreamingIterator<Item = tree_sitter::QueryMatch<'q, 't>>,
+    into: &mut MatchSet,
+) {
+    while let Some(m) = matches.next() {
+        let captures = m
+            .captures()
+            .iter()
+            .map(|c| (c.node.start_byte(), c.node.end_byte(), c.index))
+            .collect();
+        into.push((m.pattern_index, captures));
+    }
+}
+
+#[test]
+fn starting_queries_at_pattern_roots_finds_every_match() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let mut files = Vec::new();
+    let mut stack = vec![fixtures];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Some(language) = path.to_str().and_then(Language::from_path) {
+                files.push((language, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    assert!(files.len() > 20);
+    for (language, text) in files {
+        let queries = language.queries();
+        let tree = Extractor::new().parse(language, &text).unwrap();
+        let mut cursor = tree_sitter::QueryCursor::new();
+        let mut full = Vec::new();
+        match_set(
+            cursor.matches(&queries.query, tree.root_node(), text.as_bytes()),
+            &mut full,
+        );
+
+        let roots = queries.roots.as_ref().unwrap();
+        cursor.set_max_start_depth(Some(0));
+        let mut guided = Vec::new();
+        let mut walk = tree.walk();
+        'walk: loop {
+            let node = walk.node();
+            if roots.get(usize::from(node.kind_id())) == Some(&true) {
+                match_set(
+                    cursor.matches(&queries.query, node, text.as_bytes()),
+                    &mut guided,
+                );
+            }
+            if walk.goto_first_child() {
+                continue;
+            }
+            while !walk.goto_next_sibling() {
+                if !walk.goto_parent() {
+                    break 'walk;
+                }
+            }
+        }
+        full.sort();
+        guided.sort();
+        assert!(!full.is_empty());
+        assert_eq!(full, guided, "{language:?}");
+    }
+}
