@@ -11,6 +11,7 @@ use crate::extract::{Diagnostic, Extractor};
 use crate::hash::sha256_hex;
 use crate::policy::{classify_content, classify_path, IgnoreRules, Limits, Skip, SkipReason};
 use crate::source::{Entry, Snapshot};
+use crate::symbols::Symbol;
 
 /// Counts of one ingest, as in `ingest.completed.v1`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -89,20 +90,25 @@ pub fn ingest<S: EventSink, C: Clock>(
         summary.symbols += outline.symbols.len() as u64;
         summary.chunks += outline.chunks.len() as u64;
         summary.diagnostics.extend(outline.diagnostics);
-        let symbols = outline.symbols;
-        let mut at = 0;
+        // Chunks come grouped by symbol, in symbol order, every symbol with at least one. The
+        // symbol's doc and references travel once, with its first part; later parts carry the
+        // rest of the record.
+        let mut symbols = outline.symbols.into_iter();
+        let mut current = None;
         for chunk in outline.chunks {
-            // Chunks come grouped by symbol, in symbol order. The symbol's doc and references
-            // travel once, with its first part; later parts carry the rest of the record.
-            while symbols[at].id != chunk.symbol_id {
-                at += 1;
-            }
             let symbol = if chunk.part == 0 {
-                symbols[at].clone()
+                let symbol = symbols.find(|s| s.id == chunk.symbol_id);
+                current = symbol
+                    .as_ref()
+                    .filter(|_| chunk.parts > 1)
+                    .map(Symbol::without_details);
+                symbol
             } else {
-                symbols[at].without_details()
+                current.clone()
             };
-            emitter.emit(ChunkCreated { chunk, symbol });
+            if let Some(symbol) = symbol {
+                emitter.emit(ChunkCreated { chunk, symbol });
+            }
         }
     }
 
