@@ -111,11 +111,12 @@ impl EventSink for JsonLines {
         if self.error.is_some() {
             return;
         }
+        // One write per line: stdout is line-buffered, and many small writes would each be
+        // scanned for newlines.
+        let mut line = serde_json::to_vec(&event).unwrap_or_default();
+        line.push(b'\n');
         let mut out = std::io::stdout().lock();
-        let written = serde_json::to_writer(&mut out, &event)
-            .map_err(std::io::Error::from)
-            .and_then(|()| out.write_all(b"\n"))
-            .and_then(|()| out.flush());
+        let written = out.write_all(&line).and_then(|()| out.flush());
         self.error = written.err();
     }
 }
