@@ -51,6 +51,14 @@ pub async fn load(source: &str, options: &SourceOptions) -> Result<Snapshot> {
         }
         return load_directory(path, source, &options.limits);
     }
+    // An archive is never larger than what it may unpack to.
+    if meta.len() > options.limits.max_unpacked_bytes {
+        bail!(
+            "`{source}` is {} bytes, over the {}-byte limit of an archive (MAX_UNPACKED_BYTES); document a smaller part of the repository",
+            meta.len(),
+            options.limits.max_unpacked_bytes
+        );
+    }
     let bytes = fs::read(path).with_context(|| format!("cannot read `{source}`"))?;
     let unpacked =
         archive::unpack(&bytes, &options.limits).map_err(|e| anyhow!("{source}: {e}"))?;
