@@ -101,31 +101,29 @@ fn absorb<'t>(
         scan.references.push((node, kind, qualifier));
     }
     let Some((node, kind)) = def else { return };
-    let entry = by_node
-        .entry((node.id(), name.map(|n| n.id())))
-        .or_insert_with(|| {
-            let fresh = Def {
-                node,
-                kind,
-                exposes_members: false,
-                name: None,
-                visibility: None,
-                doc: None,
-                owner: None,
-            };
-            (m.pattern_index, fresh)
-        });
-    // The first pattern's kind wins; captures from every pattern are merged.
-    if m.pattern_index < entry.0 {
-        entry.0 = m.pattern_index;
-        entry.1.kind = kind;
+    let found = Def {
+        node,
+        kind,
+        exposes_members: exposed,
+        name,
+        visibility,
+        doc,
+        owner,
+    };
+    match by_node.entry((node.id(), name.map(|n| n.id()))) {
+        std::collections::hash_map::Entry::Vacant(slot) => {
+            slot.insert((m.pattern_index, found));
+        }
+        std::collections::hash_map::Entry::Occupied(mut slot) => {
+            let (pattern, def) = slot.get_mut();
+            // The first pattern's kind wins; captures from every pattern are merged.
+            if m.pattern_index < *pattern {
+                *pattern = m.pattern_index;
+                def.kind = kind;
+            }
+            def.merge(&found);
+        }
     }
-    let d = &mut entry.1;
-    d.name = d.name.or(name);
-    d.visibility = d.visibility.or(visibility);
-    d.doc = d.doc.or(doc);
-    d.owner = d.owner.or(owner);
-    d.exposes_members |= exposed;
 }
 
 /// One definition found by the symbols query, before names are qualified.
@@ -139,6 +137,17 @@ struct Def<'t> {
     visibility: Option<Node<'t>>,
     doc: Option<Node<'t>>,
     owner: Option<Node<'t>>,
+}
+
+impl<'t> Def<'t> {
+    /// Adds what another match of the same node captured.
+    fn merge(&mut self, other: &Def<'t>) {
+        self.name = self.name.or(other.name);
+        self.visibility = self.visibility.or(other.visibility);
+        self.doc = self.doc.or(other.doc);
+        self.owner = self.owner.or(other.owner);
+        self.exposes_members |= other.exposes_members;
+    }
 }
 
 impl Extractor {
@@ -354,8 +363,9 @@ impl<'a, 't> FileWalk<'a, 't> {
                     }
                 }
             }
-            let (doc, doc_start) = self.doc(def, &trivia);
-            let outer_start = self.outer(def.node).start_byte();
+            let outer = self.outer(def.node);
+            let (doc, doc_start) = self.doc(def, outer, &trivia);
+            let outer_start = outer.start_byte();
             // In its parent's chunk, the symbol (with the doc above it) is cut to its signature.
             text_starts.push(doc_start.map_or(outer_start, |d| d.min(outer_start)));
             doc_outside.push(doc_start.is_some());
@@ -368,7 +378,7 @@ impl<'a, 't> FileWalk<'a, 't> {
                 path: self.path.to_owned(),
                 span: self.span(def.node.start_byte(), def.node.end_byte()),
                 parent: Some(parent_id),
-                signature: self.signature(def.node, kind),
+                signature: self.signature(def.node, outer, kind),
                 doc,
                 visibility,
                 references: Vec::new(),
@@ -467,11 +477,7 @@ impl<'a, 't> FileWalk<'a, 't> {
                 continue;
             };
             for &i in targets {
-                let d = &mut defs[i].1;
-                d.doc = d.doc.or(extra.doc);
-                d.visibility = d.visibility.or(extra.visibility);
-                d.owner = d.owner.or(extra.owner);
-                d.exposes_members |= extra.exposes_members;
+                defs[i].1.merge(&extra);
             }
         }
         // Position first; the pattern and name only break ties between definitions of one
@@ -500,11 +506,10 @@ impl<'a, 't> FileWalk<'a, 't> {
         scan
     }
 
-    /// The declaration without its body, from the start of any wrapper that opens with it
-    /// (`export`, `const`, Go's `type`): the text before the body, or the first line for
+    /// The declaration without its body, from `start` (the wrapper that opens with it, see
+    /// [`Self::outer`]): the text before the body, or the first line for
     /// declarations whose value is their substance (constants, aliases) or that have no body.
-    fn signature(&self, node: Node<'t>, kind: SymbolKind) -> String {
-        let start = self.outer(node);
+    fn signature(&self, node: Node<'t>, start: Node<'t>, kind: SymbolKind) -> String {
         let valued = matches!(
             kind,
             SymbolKind::Constant | SymbolKind::Static | SymbolKind::TypeAlias
@@ -559,7 +564,12 @@ impl<'a, 't> FileWalk<'a, 't> {
     }
 
     /// The doc comment or docstring, and where a doc comment above the declaration starts.
-    fn doc(&self, def: &Def<'t>, trivia: &[(Node<'t>, bool)]) -> (Option<String>, Option<usize>) {
+    fn doc(
+        &self,
+        def: &Def<'t>,
+        outer: Node<'t>,
+        trivia: &[(Node<'t>, bool)],
+    ) -> (Option<String>, Option<usize>) {
         if let Some(doc) = def.doc {
             return (
                 Some(clean_docstring(self.text(doc))).filter(|d| !d.is_empty()),
@@ -571,7 +581,7 @@ impl<'a, 't> FileWalk<'a, 't> {
         }
         // Directly above the declaration, else above a wrapper around it alone
         // (`@decorator export class …`).
-        let mut anchor = self.outer(def.node);
+        let mut anchor = outer;
         loop {
             let comments = preceding_comments(anchor, trivia, self.source);
             if !comments.is_empty() {
