@@ -375,35 +375,32 @@ fn archives_and_bad_paths() {
     let (repo, sha) = fixture_repo("javascript");
     let dir = tempfile::tempdir().unwrap();
     let tarball = dir.path().join("repo.tar.gz");
-    let out = Command::new("git")
-        .current_dir(repo.path())
-        .args([
+    let tarball_path = tarball.to_str().unwrap();
+    git(
+        repo.path(),
+        &[
             "archive",
             "--format=tar.gz",
             "--prefix=repo/",
             "-o",
-            tarball.to_str().unwrap(),
+            tarball_path,
             "v1",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+        ],
+    );
     let from_tar = events(&doctown(&["ingest", tarball.to_str().unwrap()], &[]));
     assert_eq!(completed(&from_tar)["commit"], sha.as_str());
 
     let zipped = dir.path().join("repo.zip");
-    let out = Command::new("git")
-        .current_dir(repo.path())
-        .args([
+    git(
+        repo.path(),
+        &[
             "archive",
             "--format=zip",
             "-o",
             zipped.to_str().unwrap(),
             "v1",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+        ],
+    );
     let from_zip = events(&doctown(&["ingest", zipped.to_str().unwrap()], &[]));
     assert_eq!(chunk_paths(&from_zip), chunk_paths(&from_tar));
 

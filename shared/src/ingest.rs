@@ -9,7 +9,9 @@ use crate::events::{
 };
 use crate::extract::{Diagnostic, Extractor};
 use crate::hash::sha256_hex;
-use crate::policy::{classify_content, classify_path, IgnoreRules, Limits, Skip, SkipReason};
+use crate::policy::{
+    classify_content, classify_path, is_gitignore, IgnoreRules, Limits, Skip, SkipReason,
+};
 use crate::source::{Entry, Snapshot};
 use crate::symbols::Symbol;
 
@@ -43,7 +45,7 @@ pub fn ingest<S: EventSink, C: Clock>(
     let mut rules = IgnoreRules::default();
     for entry in &entries {
         if let Entry::File { path, bytes } = entry {
-            if path == ".gitignore" || path.ends_with("/.gitignore") {
+            if is_gitignore(path) {
                 rules.add(path, &String::from_utf8_lossy(bytes));
             }
         }

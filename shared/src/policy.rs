@@ -191,10 +191,15 @@ pub fn classify_path(path: &str) -> Result<Language, Skip> {
     })
 }
 
+/// Whether `path` is a `.gitignore` file.
+pub fn is_gitignore(path: &str) -> bool {
+    path == ".gitignore" || path.ends_with("/.gitignore")
+}
+
 /// Files not worth reading into memory at all: only source files and `.gitignore` rules are
 /// read; everything else is recorded as skipped by its path alone.
 pub fn skip_unread(path: &str) -> Option<Skip> {
-    if path == ".gitignore" || path.ends_with("/.gitignore") {
+    if is_gitignore(path) {
         return None;
     }
     classify_path(path).err()
