@@ -99,6 +99,15 @@ impl Piece {
     }
 }
 
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+pub(crate) fn truncate(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// Longest signature line repeated at the top of a symbol's later parts, so each part says
 /// whose it is without eating the budget.
 const CONTINUATION_BYTES: usize = 120;
@@ -109,11 +118,11 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
     let (start, end) = (symbol.span.start_byte, symbol.span.end_byte);
 
     let first_line = symbol.signature.lines().next().unwrap_or("");
-    let mut cut = first_line.len().min(CONTINUATION_BYTES);
-    while !first_line.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let continuation = Piece::new(format!("{} …\n", &first_line[..cut]), start, start);
+    let continuation = Piece::new(
+        format!("{} …\n", truncate(first_line, CONTINUATION_BYTES)),
+        start,
+        start,
+    );
     // Every piece fits in a part together with the continuation line.
     let budget = CHUNK_TOKEN_BUDGET.saturating_sub(continuation.tokens);
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, Parser, QueryCursor, QueryMatch, Tree};
 
-use crate::chunk::{chunk_symbol, ChunkInput, LineIndex};
+use crate::chunk::{chunk_symbol, truncate, ChunkInput, LineIndex};
 use crate::hash::stable_id;
 use crate::lang::{Capture, DocComments, Language, LanguageSpec, ModulePath, VisibilityRule};
 use crate::symbols::{Chunk, RawReference, ReferenceKind, Span, Symbol, SymbolKind, Visibility};
@@ -1035,17 +1035,6 @@ fn reference_text(text: &str, kind: ReferenceKind) -> String {
     }
     let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     truncate(&collapsed, MAX_REFERENCE_BYTES).to_owned()
-}
-
-fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 fn strip_one_space(text: &str) -> &str {

@@ -3,6 +3,7 @@
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use serde::{Deserialize, Serialize};
 
+use crate::chunk::truncate;
 use crate::lang::Language;
 
 /// Largest source file parsed: hand-written source files are far smaller; beyond this they are
@@ -237,7 +238,7 @@ pub fn classify_content<'a>(
             ),
         )
     })?;
-    let head_text = &text[..floor_char_boundary(text, GENERATED_MARKER_BYTES)];
+    let head_text = truncate(text, GENERATED_MARKER_BYTES);
     if let Some(marker) = GENERATED_MARKERS.iter().find(|m| head_text.contains(**m)) {
         return Err(Skip::new(
             SkipReason::Generated,
@@ -263,14 +264,6 @@ pub fn too_large(size: u64, limit: u64) -> Skip {
         SkipReason::TooLarge,
         format!("{size} bytes, over the {limit}-byte limit per file (MAX_FILE_BYTES): generated code or data"),
     )
-}
-
-fn floor_char_boundary(text: &str, mut at: usize) -> usize {
-    at = at.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
 }
 
 /// The `.gitignore` rules of a repository, matched in memory (no filesystem): each file's rules
