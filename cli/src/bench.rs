@@ -9,7 +9,7 @@ use doctown_core::extract::Extractor;
 use doctown_core::ingest::ingest;
 use doctown_core::lang::Language;
 use doctown_core::policy::{classify_content, classify_path, Limits};
-use doctown_core::source::{Entry, Snapshot};
+use doctown_core::source::Entry;
 
 use crate::sources::{self, SourceOptions};
 
@@ -125,10 +125,7 @@ async fn bench_ingest(source: &str, rounds: usize) -> Result<()> {
         extract_times.push(started.elapsed());
         std::hint::black_box(chunks);
 
-        let copy = Snapshot {
-            source: snapshot.source.clone(),
-            entries: snapshot.entries.clone(),
-        };
+        let copy = snapshot.clone();
         let started = Instant::now();
         let mut emitter = Emitter::new("bench", "bench", CountingSink::default(), ZeroClock);
         let summary = ingest(copy, &limits, &mut emitter);
