@@ -6,6 +6,7 @@
 
 pub mod archive;
 pub mod chunk;
+pub mod embed;
 pub mod events;
 pub mod extract;
 pub mod github;

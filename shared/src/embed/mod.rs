@@ -1,0 +1,137 @@
+//! Embeddings: the [`Embedder`] trait every backend implements (candle in-process, gpu-service
+//! over HTTP, the edge's fetch client), the wire format of gpu-service, the client-side
+//! batching policy, and a deterministic embedder for the tests of other stages.
+
+pub mod batcher;
+pub mod wire;
+
+use std::future::Future;
+
+use sha2::{Digest, Sha256};
+
+/// The model every backend serves; vectors from different models never mix in one docpack.
+pub const MODEL_ID: &str = "sentence-transformers/all-MiniLM-L6-v2";
+/// all-MiniLM-L6-v2's output width.
+pub const DIMENSIONS: usize = 384;
+/// Inputs are truncated here: the model's `max_seq_length` (sentence_bert_config.json). The
+/// position table has 512 rows, but the model was trained at 256 and degrades past it.
+pub const MAX_TOKENS: usize = 256;
+
+/// Why a batch was not embedded.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EmbedError {
+    /// The input itself is wrong: retrying the same request cannot help.
+    #[error("embedding request rejected: {0}")]
+    Rejected(String),
+    /// The backend is busy, down or unreachable: worth retrying, after `retry_after_ms` when
+    /// the backend said so.
+    #[error("embedding backend unavailable: {message}")]
+    Unavailable {
+        message: String,
+        retry_after_ms: Option<u64>,
+    },
+}
+
+impl EmbedError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, EmbedError::Unavailable { .. })
+    }
+}
+
+/// A batch of texts in, one L2-normalised vector per text out, in order.
+///
+/// Futures are not required to be `Send`: the edge's fetch futures are not, and hosts drive
+/// several batches concurrently within one task.
+pub trait Embedder {
+    /// The model's id, recorded with the vectors.
+    fn model(&self) -> &str;
+    fn dimensions(&self) -> usize;
+    fn embed(&self, texts: &[String]) -> impl Future<Output = Result<Vec<Vec<f32>>, EmbedError>>;
+}
+
+/// Scales `vector` to unit length (a zero vector stays zero).
+pub fn normalize(vector: &mut [f32]) {
+    let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        vector.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+/// Cosine similarity of two vectors of equal length.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
+}
+
+/// A deterministic stand-in for the model, for unit tests of the stages after embedding only:
+/// each text maps to a unit vector derived from its SHA-256, so equal texts get equal vectors
+/// and different texts almost orthogonal ones. It knows nothing of meaning.
+#[derive(Debug, Clone)]
+pub struct TestEmbedder {
+    pub dimensions: usize,
+}
+
+impl Default for TestEmbedder {
+    fn default() -> Self {
+        TestEmbedder {
+            dimensions: DIMENSIONS,
+        }
+    }
+}
+
+impl TestEmbedder {
+    pub fn vector(&self, text: &str) -> Vec<f32> {
+        let seed = Sha256::digest(text.as_bytes());
+        let mut vector: Vec<f32> = (0..self.dimensions)
+            .map(|i| {
+                let block = Sha256::new()
+                    .chain_update(seed)
+                    .chain_update((i / 8).to_le_bytes())
+                    .finalize();
+                let word = u32::from_le_bytes(
+                    block[(i % 8) * 4..(i % 8) * 4 + 4]
+                        .try_into()
+                        .unwrap_or_default(),
+                );
+                (word as f32 / u32::MAX as f32) * 2.0 - 1.0
+            })
+            .collect();
+        normalize(&mut vector);
+        vector
+    }
+}
+
+impl Embedder for TestEmbedder {
+    fn model(&self) -> &str {
+        "doctown/test-embedder"
+    }
+
+    fn dimensions(&self) -> usize {
+        self.dimensions
+    }
+
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        Ok(texts.iter().map(|t| self.vector(t)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_embedder_is_deterministic_unit_length_and_separates_texts() {
+        let e = TestEmbedder::default();
+        let a = e.vector("fn a() {}");
+        assert_eq!(a.len(), DIMENSIONS);
+        assert!((a.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-5);
+        assert_eq!(a, e.vector("fn a() {}"));
+        assert!(cosine(&a, &e.vector("fn b() {}")).abs() < 0.3);
+    }
+}

@@ -1,0 +1,136 @@
+//! gpu-service's batch endpoint (`POST /embed/batch`): the seed's input, `batch_id` and
+//! `chunks: [{chunk_id, content}]`, and vectors returned by `chunk_id`, as f32 numbers or, when
+//! asked, as little-endian f16 packed in base64 (a quarter of the bytes of JSON numbers).
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+/// The path of the batch endpoint.
+pub const BATCH_PATH: &str = "/embed/batch";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchRequest {
+    pub batch_id: String,
+    pub chunks: Vec<BatchChunk>,
+    #[serde(default)]
+    pub encoding: VectorEncoding,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchChunk {
+    pub chunk_id: String,
+    pub content: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VectorEncoding {
+    #[default]
+    F32,
+    /// IEEE half precision, little-endian, base64 (standard alphabet, padded).
+    F16Base64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchResponse {
+    pub batch_id: String,
+    pub model: String,
+    pub dimensions: usize,
+    pub encoding: VectorEncoding,
+    /// Model tokens of the batch after truncation.
+    pub tokens: u64,
+    pub vectors: Vec<ChunkEmbedding>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChunkEmbedding {
+    pub chunk_id: String,
+    pub vector: WireVector,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WireVector {
+    F32(Vec<f32>),
+    F16Base64(String),
+}
+
+impl WireVector {
+    pub fn encode(vector: &[f32], encoding: VectorEncoding) -> WireVector {
+        match encoding {
+            VectorEncoding::F32 => WireVector::F32(vector.to_vec()),
+            VectorEncoding::F16Base64 => {
+                let bytes: Vec<u8> = vector
+                    .iter()
+                    .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
+                    .collect();
+                WireVector::F16Base64(STANDARD.encode(bytes))
+            }
+        }
+    }
+
+    /// The vector as f32, checking its width.
+    pub fn decode(&self, dimensions: usize) -> Result<Vec<f32>, String> {
+        let vector = match self {
+            WireVector::F32(v) => v.clone(),
+            WireVector::F16Base64(text) => {
+                let bytes = STANDARD
+                    .decode(text)
+                    .map_err(|e| format!("vector is not valid base64: {e}"))?;
+                if bytes.len() % 2 != 0 {
+                    return Err("f16 vector has an odd number of bytes".into());
+                }
+                bytes
+                    .chunks_exact(2)
+                    .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                    .collect()
+            }
+        };
+        if vector.len() != dimensions {
+            return Err(format!(
+                "vector has {} dimensions, expected {dimensions}",
+                vector.len()
+            ));
+        }
+        Ok(vector)
+    }
+}
+
+/// An error body, as gpu-service sends with every 4xx and 5xx.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    /// A stable machine-readable code (`empty_input`, `queue_full`, `unauthorized`, …).
+    pub code: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f16_round_trip_keeps_three_decimals_and_cuts_bytes() {
+        let v: Vec<f32> = (0..384).map(|i| ((i as f32) * 0.37).sin() * 0.2).collect();
+        let packed = WireVector::encode(&v, VectorEncoding::F16Base64);
+        let back = packed.decode(384).unwrap();
+        assert!(v.iter().zip(&back).all(|(a, b)| (a - b).abs() < 1e-3));
+        let plain = serde_json::to_string(&WireVector::encode(&v, VectorEncoding::F32)).unwrap();
+        let small = serde_json::to_string(&packed).unwrap();
+        assert!(
+            small.len() * 3 < plain.len(),
+            "{} vs {}",
+            small.len(),
+            plain.len()
+        );
+        assert!(packed.decode(383).is_err());
+    }
+
+    #[test]
+    fn request_defaults_to_f32() {
+        let r: BatchRequest =
+            serde_json::from_str(r#"{"batch_id":"b","chunks":[{"chunk_id":"c","content":"x"}]}"#)
+                .unwrap();
+        assert_eq!(r.encoding, VectorEncoding::F32);
+    }
+}
