@@ -7,3 +7,4 @@ pub mod metrics;
 pub mod minilm;
 pub mod model;
 pub mod scheduler;
+pub mod server;

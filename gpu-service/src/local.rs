@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use candle_core::Device;
-use doctown_core::embed::{EmbedError, Embedder, DIMENSIONS, MODEL_ID};
+use doctown_core::embed::{normalize, EmbedError, Embedder, DIMENSIONS, MODEL_ID};
 
 use crate::metrics::Metrics;
-use crate::minilm::{device_name, Encoder, MiniLm};
+use crate::minilm::{device_name, Encoded, Encoder, MiniLm};
 use crate::scheduler::{Embedded, ScheduleError, Scheduler, SchedulerConfig};
 
 /// The tokenizer and the scheduler in front of the model.
@@ -51,17 +51,25 @@ impl LocalEmbedder {
         &self.scheduler
     }
 
-    /// Tokenizes off the async threads, then queues the texts.
-    pub async fn embed_texts(&self, texts: Vec<String>) -> Result<Embedded, ScheduleError> {
+    /// Tokenizes off the async threads.
+    pub async fn tokenize(&self, texts: Vec<String>) -> Result<Vec<Encoded>> {
         let encoder = self.encoder.clone();
-        let tokens = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             encoder.encode(&refs)
         })
-        .await
-        .map_err(|e| ScheduleError::Inference(format!("tokenizer task: {e}")))?
-        .map_err(|e| ScheduleError::Inference(format!("{e:#}")))?;
-        self.scheduler.embed(tokens).await
+        .await?
+    }
+
+    /// Tokenizes and queues the texts: their mean-pooled vectors, not yet normalised.
+    pub async fn embed_texts(&self, texts: Vec<String>) -> Result<Embedded, ScheduleError> {
+        let encoded = self
+            .tokenize(texts)
+            .await
+            .map_err(|e| ScheduleError::Inference(format!("{e:#}")))?;
+        self.scheduler
+            .embed(encoded.into_iter().map(|e| e.ids).collect())
+            .await
     }
 }
 
@@ -76,7 +84,10 @@ impl Embedder for LocalEmbedder {
 
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         match self.embed_texts(texts.to_vec()).await {
-            Ok(embedded) => Ok(embedded.vectors),
+            Ok(mut embedded) => {
+                embedded.vectors.iter_mut().for_each(|v| normalize(v));
+                Ok(embedded.vectors)
+            }
             Err(ScheduleError::QueueFull { retry_after, .. }) => Err(EmbedError::Unavailable {
                 message: "the local embedding queue is full".into(),
                 retry_after_ms: Some(retry_after.as_millis() as u64),

@@ -38,29 +38,27 @@ impl Encoder {
         Ok(Encoder { tokenizer })
     }
 
-    /// Token ids per text.
-    pub fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+    /// Token ids per text, and whether the text was cut at [`MAX_TOKENS`].
+    pub fn encode(&self, texts: &[&str]) -> Result<Vec<Encoded>> {
         let encodings = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| anyhow::anyhow!("tokenizing: {e}"))?;
         Ok(encodings
             .into_iter()
-            .map(|e| e.get_ids().to_vec())
+            .map(|e| Encoded {
+                truncated: !e.get_overflowing().is_empty(),
+                ids: e.get_ids().to_vec(),
+            })
             .collect())
     }
+}
 
-    /// Tokens of `text` before truncation (special tokens included).
-    pub fn count_untruncated(&self, text: &str) -> Result<usize> {
-        let mut tokenizer = self.tokenizer.clone();
-        tokenizer
-            .with_truncation(None)
-            .map_err(|e| anyhow::anyhow!("tokenizer truncation: {e}"))?;
-        let encoding = tokenizer
-            .encode(text, true)
-            .map_err(|e| anyhow::anyhow!("tokenizing: {e}"))?;
-        Ok(encoding.len())
-    }
+/// One text's token ids.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    pub ids: Vec<u32>,
+    pub truncated: bool,
 }
 
 /// The BERT encoder and its pooling.
@@ -102,7 +100,8 @@ impl MiniLm {
     }
 
     /// One forward pass over `batch` (token ids per text, each at most [`MAX_TOKENS`]), padded
-    /// to its longest text: one unit vector per text, in order.
+    /// to its longest text: the mean of each text's token states over its real tokens, in
+    /// order. Callers normalise (TEI's endpoint may ask for the raw mean).
     pub fn embed_tokens(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
         if batch.is_empty() {
             return Ok(Vec::new());
@@ -121,14 +120,10 @@ impl MiniLm {
         let mask = Tensor::from_vec(mask, shape, &self.device)?;
         let types = ids.zeros_like()?;
         let hidden = self.model.forward(&ids, &types, Some(&mask))?;
-        // Mean over the real tokens only, then unit length.
         let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
         let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
         let counts = mask.sum(1)?;
-        let mean = summed.broadcast_div(&counts)?;
-        let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?;
-        let unit = mean.broadcast_div(&norms)?;
-        Ok(unit.to_vec2::<f32>()?)
+        Ok(summed.broadcast_div(&counts)?.to_vec2::<f32>()?)
     }
 }
 

@@ -306,11 +306,9 @@ fn deliver(
                             .filter_map(Option::take)
                             .collect(),
                         tokens: request.tokens,
-                        queue_time: started.duration_since(request.submitted).min(
-                            request
-                                .first_pass
-                                .map_or(Duration::ZERO, |f| f.duration_since(request.submitted)),
-                        ),
+                        queue_time: request
+                            .first_pass
+                            .map_or(Duration::ZERO, |f| f.duration_since(request.submitted)),
                         inference_time: request.inference,
                     };
                     let _ = reply.send(Ok(embedded));
