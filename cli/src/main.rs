@@ -1,6 +1,7 @@
 //! `doctown`: every pipeline stage in-process.
 
 mod bench;
+mod embed;
 mod sources;
 
 use std::io::Write;
@@ -55,10 +56,28 @@ impl SourceArgs {
     }
 }
 
+#[derive(clap::Args, Debug)]
+struct EmbedArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// `local` (the model in-process, on the CPU) or a gpu-service URL (http://host:port).
+    #[arg(long, env = "DOCTOWN_EMBEDDER", default_value = "local")]
+    embedder: String,
+    /// The all-MiniLM-L6-v2 folder for `local` (default: the Hugging Face cache).
+    #[arg(long, env = "DOCTOWN_MODEL_DIR")]
+    model_dir: Option<std::path::PathBuf>,
+    /// gpu-service's API key, when it wants one.
+    #[arg(long, env = "DOCTOWN_GPU_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Read a repository and stream the ingest events (`ingest.*.v1`) as JSON lines.
     Ingest(SourceArgs),
+    /// Ingest and embed, overlapped: streams the `ingest.*` and `embedding.*` events as JSON
+    /// lines, and prints the run's timeline to stderr.
+    Embed(EmbedArgs),
     /// Measure a stage and print it beside a reference run.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -96,8 +115,66 @@ async fn run(cli: Cli) -> Result<()> {
             ingest(snapshot, &options.limits, &mut emitter);
             emitter.into_sink().finish()
         }
+        Command::Embed(args) => run_embed(args).await,
         Command::Bench(command) => bench::run(command).await,
     }
+}
+
+async fn run_embed(args: EmbedArgs) -> Result<()> {
+    let options = args.source.options();
+    // The backend first: a missing model or a bad URL is reported before any work.
+    let backend = if args.embedder == "local" {
+        let dir = doctown_gpu_service::model::resolve(args.model_dir.as_deref()).await?;
+        let embedder = doctown_gpu_service::local::LocalEmbedder::load(
+            &dir,
+            candle_core::Device::Cpu,
+            Default::default(),
+        )
+        .await?;
+        Backend::Local(embedder)
+    } else if args.embedder.starts_with("http://") || args.embedder.starts_with("https://") {
+        Backend::Http(embed::HttpEmbedder::new(&args.embedder, args.api_key)?)
+    } else {
+        anyhow::bail!(
+            "--embedder {:?} is neither `local` nor a gpu-service URL (http://host:port)",
+            args.embedder
+        );
+    };
+    let snapshot = sources::load(&args.source.source, &options).await?;
+    let job_id = uuid::Uuid::new_v4().to_string();
+    let trace_id = uuid::Uuid::new_v4().simple().to_string();
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    let ingest_thread = {
+        let (job_id, trace_id) = (job_id.clone(), trace_id.clone());
+        std::thread::spawn(move || {
+            let sink = embed::ChannelSink(sender);
+            let mut emitter = Emitter::new(job_id, trace_id, sink, SystemClock);
+            ingest(snapshot, &options.limits, &mut emitter);
+        })
+    };
+    let sink = embed::Timeline::new(JsonLines::default());
+    let mut emitter = Emitter::new(job_id, trace_id, sink, SystemClock);
+    let policy = Default::default();
+    let embeddings = match &backend {
+        Backend::Local(e) => embed::embed_stream(receiver, e, &mut emitter, policy).await,
+        Backend::Http(e) => embed::embed_stream(receiver, e, &mut emitter, policy).await,
+    };
+    ingest_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the ingest thread panicked"))?;
+    let timeline = emitter.into_sink();
+    eprintln!(
+        "embedded {} chunks ({} skipped); timeline:\n{}",
+        embeddings.vectors.len(),
+        embeddings.skipped.len(),
+        timeline.report()
+    );
+    timeline.inner.finish()
+}
+
+enum Backend {
+    Local(doctown_gpu_service::local::LocalEmbedder),
+    Http(embed::HttpEmbedder),
 }
 
 /// Writes each event to stdout as one JSON line as soon as it is emitted.

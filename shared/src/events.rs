@@ -168,6 +168,7 @@ pub struct IngestCompleted {
 pub struct EmbeddingStarted {
     pub model: String,
     pub dimensions: u32,
+    /// The chunks to embed when known up front; 0 when they stream in from ingest.
     pub chunks: u64,
 }
 
@@ -334,6 +335,14 @@ impl<S: EventSink, C: Clock> Emitter<S, C> {
             timestamp: self.clock.now_ms(),
             body,
         };
+        self.next_seq += 1;
+        self.sink.emit(event);
+    }
+
+    /// Passes on an event of this job made by another emitter (a stage on another thread):
+    /// it takes this emitter's next sequence number and keeps its key and timestamp.
+    pub fn forward(&mut self, mut event: Event) {
+        event.seq = self.next_seq;
         self.next_seq += 1;
         self.sink.emit(event);
     }

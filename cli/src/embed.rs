@@ -1,0 +1,337 @@
+//! `doctown embed`: ingest and embedding overlapped. Ingest runs on its own thread and streams
+//! its events here; every chunk goes to the client batcher at once, and batches go to the
+//! embedder (the model in-process, or gpu-service over HTTP) while parsing continues.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use doctown_core::embed::batcher::{Batch, BatchPolicy, Batcher, Failure, Pushed};
+use doctown_core::embed::wire::{
+    BatchChunk, BatchRequest, BatchResponse, ErrorBody, VectorEncoding, BATCH_PATH,
+};
+use doctown_core::embed::{EmbedError, Embedder, DIMENSIONS, MODEL_ID};
+use doctown_core::events::{
+    ChunkVector, Clock, EmbeddingBatchCompleted, EmbeddingBatchStarted, EmbeddingCompleted,
+    EmbeddingStarted, Emitter, Event, EventBody, EventSink, Status,
+};
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// How long one batch request may take: 256 chunks on a busy CPU service can take half a
+/// minute; past two minutes the service is presumed gone and the batch is retried.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// gpu-service's batch endpoint as an [`Embedder`]. Vectors travel as f16 in base64, a quarter
+/// of the bytes of JSON numbers, at a cosine of ~0.99999 to the f32 vectors.
+#[derive(Debug)]
+pub struct HttpEmbedder {
+    client: reqwest::Client,
+    endpoint: String,
+    api_key: Option<String>,
+    next_batch: AtomicU64,
+}
+
+impl HttpEmbedder {
+    pub fn new(base_url: &str, api_key: Option<String>) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(HTTP_TIMEOUT)
+            .user_agent(concat!("doctown/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(HttpEmbedder {
+            client,
+            endpoint: format!("{}{BATCH_PATH}", base_url.trim_end_matches('/')),
+            api_key: api_key.filter(|k| !k.is_empty()),
+            next_batch: AtomicU64::new(1),
+        })
+    }
+}
+
+impl Embedder for HttpEmbedder {
+    fn model(&self) -> &str {
+        MODEL_ID
+    }
+
+    fn dimensions(&self) -> usize {
+        DIMENSIONS
+    }
+
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let unavailable = |message: String, retry_after_ms| EmbedError::Unavailable {
+            message,
+            retry_after_ms,
+        };
+        let request = BatchRequest {
+            batch_id: format!("http-{}", self.next_batch.fetch_add(1, Ordering::Relaxed)),
+            chunks: texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| BatchChunk {
+                    chunk_id: i.to_string(),
+                    content: t.clone(),
+                })
+                .collect(),
+            encoding: VectorEncoding::F16Base64,
+        };
+        let mut call = self.client.post(&self.endpoint).json(&request);
+        if let Some(key) = &self.api_key {
+            call = call.bearer_auth(key);
+        }
+        let response = call
+            .send()
+            .await
+            .map_err(|e| unavailable(format!("{}: {e}", self.endpoint), None))?;
+        let status = response.status();
+        if !status.is_success() {
+            let retry_after_ms = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|s| s * 1000);
+            let body = response.text().await.unwrap_or_default();
+            let message = serde_json::from_str::<ErrorBody>(&body)
+                .map(|e| e.error)
+                .unwrap_or(body);
+            let message = format!("{}: {status}: {message}", self.endpoint);
+            return Err(if status.as_u16() == 429 || status.is_server_error() {
+                unavailable(message, retry_after_ms)
+            } else {
+                EmbedError::Rejected(message)
+            });
+        }
+        let reply: BatchResponse = response
+            .json()
+            .await
+            .map_err(|e| unavailable(format!("{}: unreadable reply: {e}", self.endpoint), None))?;
+        let mut vectors = vec![None; texts.len()];
+        for v in reply.vectors {
+            let slot = v
+                .chunk_id
+                .parse::<usize>()
+                .ok()
+                .filter(|i| *i < texts.len());
+            let vector = v.vector.decode(DIMENSIONS);
+            if let (Some(i), Ok(vector)) = (slot, vector) {
+                vectors[i] = Some(vector);
+            }
+        }
+        vectors
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| unavailable(format!("{}: reply lacks vectors", self.endpoint), None))
+    }
+}
+
+/// What embedding produced: a vector per chunk id, and the chunks given up.
+#[derive(Debug, Default)]
+pub struct Embeddings {
+    pub vectors: BTreeMap<String, Vec<f32>>,
+    pub skipped: Vec<String>,
+}
+
+/// Forwards ingest's events (from `events`, until it closes) and embeds their chunks as they
+/// come, emitting the `embedding.*` events.
+pub async fn embed_stream<E: Embedder, S: EventSink, C: Clock>(
+    mut events: UnboundedReceiver<Event>,
+    embedder: &E,
+    emitter: &mut Emitter<S, C>,
+    policy: BatchPolicy,
+) -> Embeddings {
+    let started = Instant::now();
+    let now = || started.elapsed().as_millis() as u64;
+    let mut batcher = Batcher::new(policy);
+    let mut in_flight = FuturesUnordered::new();
+    let mut out = Embeddings::default();
+    let mut input_open = true;
+    let mut announced = false;
+    let mut announce = |emitter: &mut Emitter<S, C>| {
+        if !std::mem::replace(&mut announced, true) {
+            emitter.emit(EmbeddingStarted {
+                model: embedder.model().to_owned(),
+                dimensions: embedder.dimensions() as u32,
+                chunks: 0,
+            });
+        }
+    };
+    loop {
+        let wake = batcher
+            .wake_at()
+            .map(|at| started + Duration::from_millis(at));
+        tokio::select! {
+            event = events.recv(), if input_open => match event {
+                Some(event) => {
+                    let chunk = match &event.body {
+                        EventBody::ChunkCreated(c) => Some((c.chunk.id.clone(), c.chunk.text.clone())),
+                        _ => None,
+                    };
+                    emitter.forward(event);
+                    if let Some((chunk_id, text)) = chunk {
+                        announce(emitter);
+                        match batcher.push(chunk_id.clone(), text, now()) {
+                            Pushed::Ready(vector) => {
+                                emit_vector(emitter, &mut out, chunk_id, "dedup".into(), vector);
+                            }
+                            Pushed::Skipped => out.skipped.push(chunk_id),
+                            Pushed::Queued | Pushed::Duplicate => {}
+                        }
+                    }
+                }
+                None => {
+                    input_open = false;
+                    batcher.close();
+                }
+            },
+            Some((batch, result)) = in_flight.next(), if !in_flight.is_empty() => {
+                let (batch, result): (Batch, Result<Vec<Vec<f32>>, EmbedError>) = (batch, result);
+                match result {
+                    Ok(vectors) => {
+                        let done = batcher.complete(&batch, vectors);
+                        let count = done.len() as u64;
+                        for (chunk_id, vector) in done {
+                            emit_vector(emitter, &mut out, chunk_id, batch.id.clone(), vector);
+                        }
+                        emitter.emit(EmbeddingBatchCompleted {
+                            batch_id: batch.id,
+                            status: Status::Ok,
+                            vectors: count,
+                            attempt: batch.attempt,
+                            error: None,
+                        });
+                    }
+                    Err(error) => {
+                        let (id, attempt) = (batch.id.clone(), batch.attempt);
+                        let failure = batcher.fail(batch, &error, now());
+                        emitter.emit(EmbeddingBatchCompleted {
+                            batch_id: id,
+                            status: Status::Failed,
+                            vectors: 0,
+                            attempt,
+                            error: Some(error.to_string()),
+                        });
+                        if let Failure::GaveUp { chunk_ids } = failure {
+                            out.skipped.extend(chunk_ids);
+                        }
+                    }
+                }
+            },
+            _ = sleep_until(wake), if wake.is_some() => {},
+        }
+        while let Some(batch) = batcher.poll(now()) {
+            emitter.emit(EmbeddingBatchStarted {
+                batch_id: batch.id.clone(),
+                chunk_ids: batch.chunk_ids.clone(),
+                attempt: batch.attempt,
+            });
+            in_flight.push(async move {
+                let result = embedder.embed(&batch.texts).await;
+                (batch, result)
+            });
+        }
+        if !input_open && batcher.is_done() {
+            break;
+        }
+    }
+    announce(emitter);
+    out.skipped.sort();
+    emitter.emit(EmbeddingCompleted {
+        status: if out.skipped.is_empty() {
+            Status::Ok
+        } else {
+            Status::Partial
+        },
+        vectors: out.vectors.len() as u64,
+        skipped_chunks: out.skipped.clone(),
+    });
+    out
+}
+
+fn emit_vector<S: EventSink, C: Clock>(
+    emitter: &mut Emitter<S, C>,
+    out: &mut Embeddings,
+    chunk_id: String,
+    batch_id: String,
+    vector: Vec<f32>,
+) {
+    out.vectors.insert(chunk_id.clone(), vector.clone());
+    emitter.emit(ChunkVector {
+        chunk_id,
+        batch_id,
+        vector,
+    });
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sends each event to the embedding side (the ingest thread's sink).
+#[derive(Debug)]
+pub struct ChannelSink(pub tokio::sync::mpsc::UnboundedSender<Event>);
+
+impl EventSink for ChannelSink {
+    fn emit(&mut self, event: Event) {
+        // The receiver only goes away when the run is over.
+        let _ = self.0.send(event);
+    }
+}
+
+/// Remembers when the milestones of a run passed, for the overlap report.
+#[derive(Debug)]
+pub struct Timeline<S> {
+    pub inner: S,
+    marks: Vec<(&'static str, u64)>,
+}
+
+/// The milestones, in the order they are reported.
+const MILESTONES: [(&str, &str); 6] = [
+    ("ingest.started.v1", "ingest started"),
+    ("ingest.chunk_created.v1", "first chunk"),
+    ("embedding.batch_started.v1", "first batch sent"),
+    ("embedding.chunk_vector.v1", "first vector"),
+    ("ingest.completed.v1", "ingest completed"),
+    ("embedding.completed.v1", "embedding completed"),
+];
+
+impl<S> Timeline<S> {
+    pub fn new(inner: S) -> Self {
+        Timeline {
+            inner,
+            marks: Vec::new(),
+        }
+    }
+
+    /// One line per milestone in time order, in ms from the first, by each event's own
+    /// timestamp (ingest's events are stamped on the ingest thread).
+    pub fn report(&self) -> String {
+        let origin = self.marks.iter().map(|(_, t)| *t).min().unwrap_or(0);
+        let mut lines: Vec<(u64, &str)> = MILESTONES
+            .iter()
+            .filter_map(|(name, label)| {
+                let (_, t) = self.marks.iter().find(|(n, _)| n == name)?;
+                Some((t - origin, *label))
+            })
+            .collect();
+        lines.sort();
+        lines
+            .iter()
+            .map(|(t, label)| format!("  {t:>8} ms  {label}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl<S: EventSink> EventSink for Timeline<S> {
+    fn emit(&mut self, event: Event) {
+        let name = event.body.name();
+        if let Some((milestone, _)) = MILESTONES.iter().find(|(n, _)| *n == name) {
+            if !self.marks.iter().any(|(n, _)| n == milestone) {
+                self.marks.push((milestone, event.timestamp));
+            }
+        }
+        self.inner.emit(event);
+    }
+}
