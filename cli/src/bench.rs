@@ -24,11 +24,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// all-MiniLM-L6-v2 throughput: candle in-process beside sentence-transformers (PyTorch,
+    /// CPU) on the same texts and thread count, at ~64, ~128 and ~256 tokens; then gpu-service
+    /// under 8 concurrent clients; and peak memory of each side.
+    Embed(crate::bench_embed::EmbedBench),
 }
 
 pub async fn run(command: BenchCommand) -> Result<()> {
     match command {
         BenchCommand::Ingest { source, rounds } => bench_ingest(&source, rounds.max(1)).await,
+        BenchCommand::Embed(args) => crate::bench_embed::run(args).await,
     }
 }
 

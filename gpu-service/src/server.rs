@@ -2,7 +2,8 @@
 //! - `POST /embed/batch`: Doctown's batch endpoint (see `doctown_core::embed::wire`);
 //! - `POST /embed`: text-embeddings-inference's API (`inputs`, `normalize`, `truncate`);
 //! - `POST /v1/embeddings`: OpenAI's API (`input`, `model`, `encoding_format`);
-//! - `GET /health` (never behind auth: load balancers probe it) and `GET /metrics`.
+//! - `GET /health` and `GET /ping` (never behind auth: load balancers probe them), and
+//!   `GET /metrics`.
 //!
 //! With an API key set, every route but `/health` wants `Authorization: Bearer KEY`. Every reply
 //! carries TEI's timing headers; every error is JSON in the flavour of its endpoint, and a full
@@ -61,6 +62,8 @@ pub fn router(embedder: LocalEmbedder, api_key: Option<String>) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
     Router::new()
         .route("/health", get(health))
+        // RunPod's load balancer probes /ping on PORT_HEALTH.
+        .route("/ping", get(health))
         .merge(protected)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

@@ -26,9 +26,13 @@ fn reference() -> Reference {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// The CPU, unless `DOCTOWN_DEVICE=auto` asks for the GPU (scripts/cuda-check.sh).
 async fn embedder() -> LocalEmbedder {
     let dir = model::resolve(None).await.unwrap_or_else(|e| panic!("{e}"));
-    LocalEmbedder::load(&dir, candle_core::Device::Cpu, SchedulerConfig::default())
+    let gpu = std::env::var("DOCTOWN_DEVICE").is_ok_and(|d| d == "auto");
+    let device = doctown_gpu_service::minilm::pick_device(gpu);
+    eprintln!("device: {device:?}");
+    LocalEmbedder::load(&dir, device, SchedulerConfig::default())
         .await
         .unwrap()
 }
