@@ -18,6 +18,10 @@ use doctown_core::policy::Limits;
 
 use crate::sources::SourceOptions;
 
+/// See the workspace manifest: the model's tensors page-fault under glibc's allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "doctown",

@@ -2,6 +2,7 @@
 //! the CLI uses) and as gpu-service, the HTTP server the edge and the CLI call. Both go through
 //! one [`scheduler::Scheduler`], which re-cuts requests into batches by a token budget.
 
+pub mod bert;
 pub mod local;
 pub mod metrics;
 pub mod minilm;

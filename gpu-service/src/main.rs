@@ -11,6 +11,10 @@ use doctown_gpu_service::model;
 use doctown_gpu_service::scheduler::SchedulerConfig;
 use doctown_gpu_service::server::router;
 
+/// See the workspace manifest: the model's tensors page-fault under glibc's allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "gpu-service",

@@ -1,12 +1,12 @@
-//! all-MiniLM-L6-v2 with candle: BERT from candle-transformers, the `tokenizers` crate, mean
+//! all-MiniLM-L6-v2 with candle: BERT ([`crate::bert`]), the `tokenizers` crate, mean
 //! pooling over the attention mask and L2 normalisation, as sentence-transformers computes it.
 
 use std::path::Path;
 
+use crate::bert::{Bert, Config};
 use anyhow::{Context, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
 use doctown_core::embed::MAX_TOKENS;
 use tokenizers::{
     PaddingParams, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
@@ -63,7 +63,7 @@ pub struct Encoded {
 
 /// The BERT encoder and its pooling.
 pub struct MiniLm {
-    model: BertModel,
+    model: Bert,
     device: Device,
 }
 
@@ -89,7 +89,7 @@ impl MiniLm {
             std::fs::read(&weights_path).with_context(|| weights_path.display().to_string())?;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
             .with_context(|| format!("{}: not safetensors", weights_path.display()))?;
-        let model = BertModel::load(vb, &config).with_context(|| {
+        let model = Bert::load(vb, &config).with_context(|| {
             format!("{}: not all-MiniLM-L6-v2's weights", weights_path.display())
         })?;
         Ok(MiniLm { model, device })
@@ -118,8 +118,7 @@ impl MiniLm {
         let shape = (batch.len(), longest);
         let ids = Tensor::from_vec(ids, shape, &self.device)?;
         let mask = Tensor::from_vec(mask, shape, &self.device)?;
-        let types = ids.zeros_like()?;
-        let hidden = self.model.forward(&ids, &types, Some(&mask))?;
+        let hidden = self.model.forward(&ids, &mask)?;
         let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
         let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
         let counts = mask.sum(1)?;

@@ -1,0 +1,158 @@
+//! BERT's encoder for inference, on candle's tensors, reading the weights of Hugging Face's
+//! `BertModel`. It computes what candle-transformers' BERT computes, with less work per layer:
+//! one fused matmul for query, key and value; the 1/√d scale folded into the query weights
+//! instead of a pass over the s×s scores; candle-nn's fused last-dim softmax; the padding mask
+//! built once per batch. No dropout, no token types beyond the first (sentence embeddings use
+//! one segment).
+
+use candle_core::{DType, Module, Result, Tensor};
+use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, Linear, VarBuilder};
+use serde::Deserialize;
+
+/// The fields of config.json this encoder reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    pub max_position_embeddings: usize,
+    pub type_vocab_size: usize,
+    pub layer_norm_eps: f64,
+    pub hidden_act: String,
+}
+
+#[derive(Debug)]
+struct Layer {
+    qkv: Linear,
+    attention_out: Linear,
+    attention_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    output_norm: LayerNorm,
+}
+
+#[derive(Debug)]
+pub struct Bert {
+    words: Embedding,
+    positions: Tensor,
+    segment: Tensor,
+    embedding_norm: LayerNorm,
+    layers: Vec<Layer>,
+    heads: usize,
+    head_size: usize,
+}
+
+impl Bert {
+    pub fn load(vb: VarBuilder, config: &Config) -> Result<Self> {
+        if config.hidden_act != "gelu" {
+            candle_core::bail!(
+                "hidden_act {:?} is not supported (only BERT's erf GELU)",
+                config.hidden_act
+            );
+        }
+        let vb = if vb.contains_tensor("bert.embeddings.word_embeddings.weight") {
+            vb.pp("bert")
+        } else {
+            vb
+        };
+        let h = config.hidden_size;
+        let e = vb.pp("embeddings");
+        let words = embedding(config.vocab_size, h, e.pp("word_embeddings"))?;
+        let positions = e.get(
+            (config.max_position_embeddings, h),
+            "position_embeddings.weight",
+        )?;
+        let segment = e
+            .get((config.type_vocab_size, h), "token_type_embeddings.weight")?
+            .get(0)?;
+        let embedding_norm = layer_norm(h, config.layer_norm_eps, e.pp("LayerNorm"))?;
+        let heads = config.num_attention_heads;
+        let head_size = h / heads;
+        let scale = 1.0 / (head_size as f64).sqrt();
+        let layers = (0..config.num_hidden_layers)
+            .map(|i| {
+                let l = vb.pp(format!("encoder.layer.{i}"));
+                let a = l.pp("attention.self");
+                let (qw, qb) = (a.get((h, h), "query.weight")?, a.get(h, "query.bias")?);
+                let (kw, kb) = (a.get((h, h), "key.weight")?, a.get(h, "key.bias")?);
+                let (vw, vb_) = (a.get((h, h), "value.weight")?, a.get(h, "value.bias")?);
+                let weight = Tensor::cat(&[(qw * scale)?, kw, vw], 0)?;
+                let bias = Tensor::cat(&[(qb * scale)?, kb, vb_], 0)?;
+                Ok(Layer {
+                    qkv: Linear::new(weight, Some(bias)),
+                    attention_out: linear(h, h, l.pp("attention.output.dense"))?,
+                    attention_norm: layer_norm(
+                        h,
+                        config.layer_norm_eps,
+                        l.pp("attention.output.LayerNorm"),
+                    )?,
+                    intermediate: linear(h, config.intermediate_size, l.pp("intermediate.dense"))?,
+                    output: linear(config.intermediate_size, h, l.pp("output.dense"))?,
+                    output_norm: layer_norm(h, config.layer_norm_eps, l.pp("output.LayerNorm"))?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Bert {
+            words,
+            positions,
+            segment,
+            embedding_norm,
+            layers,
+            heads,
+            head_size,
+        })
+    }
+
+    /// The last hidden states `(batch, seq, hidden)` of `ids` `(batch, seq)`, where `mask`
+    /// `(batch, seq)` is 1 for real tokens and 0 for padding.
+    pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        let (batch, seq) = ids.dims2()?;
+        let x = self
+            .words
+            .forward(ids)?
+            .broadcast_add(&self.positions.narrow(0, 0, seq)?)?
+            .broadcast_add(&self.segment)?;
+        let mut x = self.embedding_norm.forward(&x)?;
+        // Padding gets a large negative score before the softmax: (batch, 1, 1, seq).
+        let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?.reshape((batch, 1, 1, seq))?;
+        for layer in &self.layers {
+            x = self.layer(layer, &x, &bias, batch, seq)?;
+        }
+        Ok(x)
+    }
+
+    fn layer(
+        &self,
+        layer: &Layer,
+        x: &Tensor,
+        bias: &Tensor,
+        batch: usize,
+        seq: usize,
+    ) -> Result<Tensor> {
+        let (heads, d) = (self.heads, self.head_size);
+        // (batch, seq, 3, heads, d) → three (batch, heads, seq, d)
+        let qkv = layer.qkv.forward(x)?.reshape((batch, seq, 3, heads, d))?;
+        let part = |i: usize| {
+            qkv.narrow(2, i, 1)?
+                .squeeze(2)?
+                .transpose(1, 2)?
+                .contiguous()
+        };
+        let (q, k, v) = (part(0)?, part(1)?, part(2)?);
+        let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let context = probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((batch, seq, heads * d))?;
+        let attended = layer
+            .attention_norm
+            .forward(&(layer.attention_out.forward(&context)? + x)?)?;
+        let inner = layer.intermediate.forward(&attended)?.gelu_erf()?;
+        layer
+            .output_norm
+            .forward(&(layer.output.forward(&inner)? + &attended)?)
+    }
+}
