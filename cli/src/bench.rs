@@ -8,7 +8,7 @@ use doctown_core::events::{Clock, Emitter, Event, EventSink};
 use doctown_core::extract::Extractor;
 use doctown_core::ingest::ingest;
 use doctown_core::lang::Language;
-use doctown_core::policy::{classify_content, classify_path, Limits};
+use doctown_core::policy::{classify_content, classify_path};
 use doctown_core::source::Entry;
 
 use crate::sources::{self, SourceOptions};
@@ -59,12 +59,7 @@ impl Clock for ZeroClock {
 }
 
 async fn bench_ingest(source: &str, rounds: usize) -> Result<()> {
-    let options = SourceOptions {
-        git_ref: None,
-        github_token: None,
-        github_api_url: doctown_core::github::DEFAULT_API_BASE.to_owned(),
-        limits: Limits::default(),
-    };
+    let options = SourceOptions::default();
     let snapshot = sources::load(source, &options).await?;
     let limits = options.limits;
     // The bare side parses the files that pass the path and content checks (the per-job limits

@@ -144,12 +144,7 @@ pub async fn run(args: EmbedBench) -> Result<()> {
 }
 
 async fn source_lines(source: &str) -> Result<Vec<String>> {
-    let options = SourceOptions {
-        git_ref: None,
-        github_token: None,
-        github_api_url: doctown_core::github::DEFAULT_API_BASE.to_owned(),
-        limits: Default::default(),
-    };
+    let options = SourceOptions::default();
     let snapshot = sources::load(source, &options).await?;
     let mut lines = Vec::new();
     for entry in &snapshot.entries {

@@ -27,6 +27,18 @@ pub struct SourceOptions {
     pub limits: Limits,
 }
 
+impl Default for SourceOptions {
+    /// The working tree, public GitHub, the default limits.
+    fn default() -> Self {
+        SourceOptions {
+            git_ref: None,
+            github_token: None,
+            github_api_url: doctown_core::github::DEFAULT_API_BASE.to_owned(),
+            limits: Limits::default(),
+        }
+    }
+}
+
 /// Reads `source` into a snapshot.
 pub async fn load(source: &str, options: &SourceOptions) -> Result<Snapshot> {
     if let Some(mut repo) = GitHubRepo::parse(source) {

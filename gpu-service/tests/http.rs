@@ -24,6 +24,17 @@ async fn serve(config: SchedulerConfig, api_key: Option<&str>) -> String {
     format!("http://{addr}")
 }
 
+/// POSTs `body` as JSON and reads the reply as `T`.
+async fn post<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    url: String,
+    body: &impl serde::Serialize,
+) -> T {
+    let response = client.post(url).json(body).send().await.unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.unwrap()
+}
+
 fn batch(id: &str, texts: &[&str], encoding: VectorEncoding) -> BatchRequest {
     BatchRequest {
         batch_id: id.into(),
@@ -88,15 +99,12 @@ async fn every_endpoint_answers_in_its_own_api() {
         .collect();
     assert_eq!(plain.vectors[2].chunk_id, "c2");
 
-    let packed: BatchResponse = client
-        .post(format!("{base}/embed/batch"))
-        .json(&batch("b2", &TEXTS, VectorEncoding::F16Base64))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let packed: BatchResponse = post(
+        &client,
+        format!("{base}/embed/batch"),
+        &batch("b2", &TEXTS, VectorEncoding::F16Base64),
+    )
+    .await;
     assert_eq!(packed.encoding, VectorEncoding::F16Base64);
     for (v, reference) in packed.vectors.iter().zip(&f32s) {
         assert!(cosine(&v.vector.decode(DIMENSIONS).unwrap(), reference) > 0.9999);
@@ -104,25 +112,19 @@ async fn every_endpoint_answers_in_its_own_api() {
 
     // TEI: one string or many; normalize=false gives the raw mean; long input refused unless
     // truncate=true.
-    let tei: Vec<Vec<f32>> = client
-        .post(format!("{base}/embed"))
-        .json(&json!({ "inputs": TEXTS }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tei: Vec<Vec<f32>> = post(
+        &client,
+        format!("{base}/embed"),
+        &json!({ "inputs": TEXTS }),
+    )
+    .await;
     assert!(cosine(&tei[1], &f32s[1]) > 0.99999);
-    let one: Vec<Vec<f32>> = client
-        .post(format!("{base}/embed"))
-        .json(&json!({ "inputs": TEXTS[0], "normalize": false }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one: Vec<Vec<f32>> = post(
+        &client,
+        format!("{base}/embed"),
+        &json!({ "inputs": TEXTS[0], "normalize": false }),
+    )
+    .await;
     let norm: f32 = one[0].iter().map(|x| x * x).sum::<f32>().sqrt();
     assert!(
         (norm - 1.0).abs() > 0.01,
@@ -152,31 +154,23 @@ async fn every_endpoint_answers_in_its_own_api() {
     assert_eq!(truncated.headers()["x-compute-tokens"], "256");
 
     // OpenAI: floats, base64 f32, usage, and an unknown model.
-    let openai: Value = client
-        .post(format!("{base}/v1/embeddings"))
-        .json(&json!({ "input": TEXTS, "model": "sentence-transformers/all-MiniLM-L6-v2" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let openai: Value = post(
+        &client,
+        format!("{base}/v1/embeddings"),
+        &json!({ "input": TEXTS, "model": "sentence-transformers/all-MiniLM-L6-v2" }),
+    )
+    .await;
     assert_eq!(openai["object"], "list");
     assert_eq!(openai["data"][2]["index"], 2);
     assert_eq!(openai["usage"]["prompt_tokens"], plain.tokens);
     let first: Vec<f32> = serde_json::from_value(openai["data"][0]["embedding"].clone()).unwrap();
     assert!(cosine(&first, &f32s[0]) > 0.99999);
-    let b64: Value = client
-        .post(format!("{base}/v1/embeddings"))
-        .json(
-            &json!({ "input": TEXTS[2], "model": "all-MiniLM-L6-v2", "encoding_format": "base64" }),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let b64: Value = post(
+        &client,
+        format!("{base}/v1/embeddings"),
+        &&json!({ "input": TEXTS[2], "model": "all-MiniLM-L6-v2", "encoding_format": "base64" }),
+    )
+    .await;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64["data"][0]["embedding"].as_str().unwrap())
         .unwrap();
@@ -336,15 +330,12 @@ async fn bad_input_gets_clear_client_errors() {
 async fn concurrent_clients_get_their_own_vectors() {
     let base = serve(SchedulerConfig::default(), None).await;
     let client = reqwest::Client::new();
-    let alone: Vec<Vec<f32>> = client
-        .post(format!("{base}/embed"))
-        .json(&json!({ "inputs": TEXTS }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let alone: Vec<Vec<f32>> = post(
+        &client,
+        format!("{base}/embed"),
+        &json!({ "inputs": TEXTS }),
+    )
+    .await;
     // 8 clients, each sending the texts in its own order with its own extra text; the service
     // mixes them into shared batches, and each must get back exactly its own vectors.
     let clients = (0..8).map(|c| {
@@ -365,15 +356,8 @@ async fn concurrent_clients_get_their_own_vectors() {
                     .collect(),
                 encoding: VectorEncoding::F32,
             };
-            let response: BatchResponse = client
-                .post(format!("{base}/embed/batch"))
-                .json(&request)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let response: BatchResponse =
+                post(&client, format!("{base}/embed/batch"), &request).await;
             (c, response)
         }
     });
