@@ -2,19 +2,14 @@
 //! its events here; every chunk goes to the client batcher at once, and batches go to the
 //! embedder (the model in-process, or gpu-service over HTTP) while parsing continues.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use doctown_core::embed::batcher::{Batch, BatchPolicy, Batcher, Failure, Pushed};
-use doctown_core::embed::wire::{
-    BatchChunk, BatchRequest, BatchResponse, ErrorBody, VectorEncoding, BATCH_PATH,
-};
+use doctown_core::embed::batcher::BatchPolicy;
+use doctown_core::embed::stage::{EmbedStage, Embeddings};
+use doctown_core::embed::wire::{BatchRequest, BatchResponse, VectorEncoding, BATCH_PATH};
 use doctown_core::embed::{EmbedError, Embedder, DIMENSIONS, MODEL_ID};
-use doctown_core::events::{
-    ChunkVector, Clock, EmbeddingBatchCompleted, EmbeddingBatchStarted, EmbeddingCompleted,
-    EmbeddingStarted, Emitter, Event, EventBody, EventSink, Status,
-};
+use doctown_core::events::{Clock, Emitter, Event, EventBody, EventSink};
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -57,81 +52,43 @@ impl Embedder for HttpEmbedder {
     }
 
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let unavailable = |message: String, retry_after_ms| EmbedError::Unavailable {
-            message,
-            retry_after_ms,
+        let unavailable = |message: String| {
+            EmbedError::Unavailable {
+                message,
+                retry_after_ms: None,
+            }
+            .context(&self.endpoint)
         };
-        let request = BatchRequest {
-            batch_id: format!("http-{}", self.next_batch.fetch_add(1, Ordering::Relaxed)),
-            chunks: texts
-                .iter()
-                .enumerate()
-                .map(|(i, t)| BatchChunk {
-                    chunk_id: i.to_string(),
-                    content: t.clone(),
-                })
-                .collect(),
-            encoding: VectorEncoding::F16Base64,
-        };
+        let batch_id = format!("http-{}", self.next_batch.fetch_add(1, Ordering::Relaxed));
+        let request = BatchRequest::of_texts(batch_id, texts, VectorEncoding::F16Base64);
         let mut call = self.client.post(&self.endpoint).json(&request);
         if let Some(key) = &self.api_key {
             call = call.bearer_auth(key);
         }
-        let response = call
-            .send()
-            .await
-            .map_err(|e| unavailable(format!("{}: {e}", self.endpoint), None))?;
+        let response = call.send().await.map_err(|e| unavailable(e.to_string()))?;
         let status = response.status();
         if !status.is_success() {
-            let retry_after_ms = response
+            let retry_after = response
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(|s| s * 1000);
+                .map(str::to_owned);
             let body = response.text().await.unwrap_or_default();
-            let message = serde_json::from_str::<ErrorBody>(&body)
-                .map(|e| e.error)
-                .unwrap_or(body);
-            let message = format!("{}: {status}: {message}", self.endpoint);
-            return Err(if status.as_u16() == 429 || status.is_server_error() {
-                unavailable(message, retry_after_ms)
-            } else {
-                EmbedError::Rejected(message)
-            });
+            let error = EmbedError::from_response(status.as_u16(), retry_after.as_deref(), &body);
+            return Err(error.context(&self.endpoint));
         }
         let reply: BatchResponse = response
             .json()
             .await
-            .map_err(|e| unavailable(format!("{}: unreadable reply: {e}", self.endpoint), None))?;
-        let mut vectors = vec![None; texts.len()];
-        for v in reply.vectors {
-            let slot = v
-                .chunk_id
-                .parse::<usize>()
-                .ok()
-                .filter(|i| *i < texts.len());
-            let vector = v.vector.decode(DIMENSIONS);
-            if let (Some(i), Ok(vector)) = (slot, vector) {
-                vectors[i] = Some(vector);
-            }
-        }
-        vectors
-            .into_iter()
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| unavailable(format!("{}: reply lacks vectors", self.endpoint), None))
+            .map_err(|e| unavailable(format!("unreadable reply: {e}")))?;
+        reply
+            .into_ordered(texts.len(), DIMENSIONS)
+            .map_err(unavailable)
     }
 }
 
-/// What embedding produced: a vector per chunk id, and the chunks given up.
-#[derive(Debug, Default)]
-pub struct Embeddings {
-    pub vectors: BTreeMap<String, Vec<f32>>,
-    pub skipped: Vec<String>,
-}
-
 /// Forwards ingest's events (from `events`, until it closes) and embeds their chunks as they
-/// come, emitting the `embedding.*` events.
+/// come, through the core's [`EmbedStage`]; this host only supplies time and the requests.
 pub async fn embed_stream<E: Embedder, S: EventSink, C: Clock>(
     mut events: UnboundedReceiver<Event>,
     embedder: &E,
@@ -140,22 +97,11 @@ pub async fn embed_stream<E: Embedder, S: EventSink, C: Clock>(
 ) -> Embeddings {
     let started = Instant::now();
     let now = || started.elapsed().as_millis() as u64;
-    let mut batcher = Batcher::new(policy);
+    let mut stage = EmbedStage::new(policy, embedder.model(), embedder.dimensions());
     let mut in_flight = FuturesUnordered::new();
-    let mut out = Embeddings::default();
     let mut input_open = true;
-    let mut announced = false;
-    let mut announce = |emitter: &mut Emitter<S, C>| {
-        if !std::mem::replace(&mut announced, true) {
-            emitter.emit(EmbeddingStarted {
-                model: embedder.model().to_owned(),
-                dimensions: embedder.dimensions() as u32,
-                chunks: 0,
-            });
-        }
-    };
     loop {
-        let wake = batcher
+        let wake = stage
             .wake_at()
             .map(|at| started + Duration::from_millis(at));
         tokio::select! {
@@ -167,98 +113,30 @@ pub async fn embed_stream<E: Embedder, S: EventSink, C: Clock>(
                     };
                     emitter.forward(event);
                     if let Some((chunk_id, text)) = chunk {
-                        announce(emitter);
-                        match batcher.push(chunk_id.clone(), text, now()) {
-                            Pushed::Ready(vector) => {
-                                emit_vector(emitter, &mut out, chunk_id, "dedup".into(), vector);
-                            }
-                            Pushed::Skipped => out.skipped.push(chunk_id),
-                            Pushed::Queued | Pushed::Duplicate => {}
-                        }
+                        stage.chunk(chunk_id, text, now(), emitter);
                     }
                 }
                 None => {
                     input_open = false;
-                    batcher.close();
+                    stage.close();
                 }
             },
             Some((batch, result)) = in_flight.next(), if !in_flight.is_empty() => {
-                let (batch, result): (Batch, Result<Vec<Vec<f32>>, EmbedError>) = (batch, result);
-                match result {
-                    Ok(vectors) => {
-                        let done = batcher.complete(&batch, vectors);
-                        let count = done.len() as u64;
-                        for (chunk_id, vector) in done {
-                            emit_vector(emitter, &mut out, chunk_id, batch.id.clone(), vector);
-                        }
-                        emitter.emit(EmbeddingBatchCompleted {
-                            batch_id: batch.id,
-                            status: Status::Ok,
-                            vectors: count,
-                            attempt: batch.attempt,
-                            error: None,
-                        });
-                    }
-                    Err(error) => {
-                        let (id, attempt) = (batch.id.clone(), batch.attempt);
-                        let failure = batcher.fail(batch, &error, now());
-                        emitter.emit(EmbeddingBatchCompleted {
-                            batch_id: id,
-                            status: Status::Failed,
-                            vectors: 0,
-                            attempt,
-                            error: Some(error.to_string()),
-                        });
-                        if let Failure::GaveUp { chunk_ids } = failure {
-                            out.skipped.extend(chunk_ids);
-                        }
-                    }
-                }
+                stage.completed(batch, result, now(), emitter);
             },
             _ = sleep_until(wake), if wake.is_some() => {},
         }
-        while let Some(batch) = batcher.poll(now()) {
-            emitter.emit(EmbeddingBatchStarted {
-                batch_id: batch.id.clone(),
-                chunk_ids: batch.chunk_ids.clone(),
-                attempt: batch.attempt,
-            });
+        while let Some(batch) = stage.poll(now(), emitter) {
             in_flight.push(async move {
                 let result = embedder.embed(&batch.texts).await;
                 (batch, result)
             });
         }
-        if !input_open && batcher.is_done() {
+        if !input_open && stage.is_done() {
             break;
         }
     }
-    announce(emitter);
-    out.skipped.sort();
-    emitter.emit(EmbeddingCompleted {
-        status: if out.skipped.is_empty() {
-            Status::Ok
-        } else {
-            Status::Partial
-        },
-        vectors: out.vectors.len() as u64,
-        skipped_chunks: out.skipped.clone(),
-    });
-    out
-}
-
-fn emit_vector<S: EventSink, C: Clock>(
-    emitter: &mut Emitter<S, C>,
-    out: &mut Embeddings,
-    chunk_id: String,
-    batch_id: String,
-    vector: Vec<f32>,
-) {
-    out.vectors.insert(chunk_id.clone(), vector.clone());
-    emitter.emit(ChunkVector {
-        chunk_id,
-        batch_id,
-        vector,
-    });
+    stage.finish(emitter)
 }
 
 async fn sleep_until(at: Option<Instant>) {

@@ -7,7 +7,13 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
+
+/// Registers a handle to `metric` and returns the metric.
+fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
 
 /// The prefix of every metric name.
 pub const PREFIX: &str = "doctown_gpu";
@@ -36,74 +42,71 @@ impl Metrics {
             PREFIX,
             [("device".into(), device.to_owned().into())].into_iter(),
         );
-        let metrics = Metrics {
-            queue_texts: Gauge::default(),
-            queue_tokens: Gauge::default(),
-            batch_texts: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
-            batch_tokens: Histogram::new(exponential_buckets(64.0, 2.0, 12)),
-            queue_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
-            inference_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
-            device_busy_seconds: Counter::default(),
-            texts: Counter::default(),
-            tokens: Counter::default(),
-            rejected: Counter::default(),
-            requests: Family::default(),
-            registry: Registry::default(),
-        };
-        registry.register(
-            "queue_texts",
-            "Texts waiting for the device",
-            metrics.queue_texts.clone(),
-        );
-        registry.register(
-            "queue_tokens",
-            "Tokens waiting for the device",
-            metrics.queue_tokens.clone(),
-        );
-        registry.register(
-            "batch_texts",
-            "Texts per forward pass",
-            metrics.batch_texts.clone(),
-        );
-        registry.register(
-            "batch_tokens",
-            "Padded tokens (texts x longest) per forward pass",
-            metrics.batch_tokens.clone(),
-        );
-        registry.register(
-            "queue_seconds",
-            "Time a request waited before its first forward pass",
-            metrics.queue_seconds.clone(),
-        );
-        registry.register(
-            "inference_seconds",
-            "Time of one forward pass",
-            metrics.inference_seconds.clone(),
-        );
-        registry.register(
-            "device_busy_seconds",
-            "Time the device spent in forward passes (its rate is the utilisation)",
-            metrics.device_busy_seconds.clone(),
-        );
-        registry.register("texts", "Texts embedded", metrics.texts.clone());
-        registry.register(
-            "tokens",
-            "Tokens embedded (after truncation)",
-            metrics.tokens.clone(),
-        );
-        registry.register(
-            "rejected",
-            "Requests refused because the queue was full",
-            metrics.rejected.clone(),
-        );
-        registry.register(
-            "requests",
-            "HTTP requests by endpoint and status",
-            metrics.requests.clone(),
-        );
+        let r = &mut registry;
+        let seconds = || Histogram::new(exponential_buckets(0.001, 2.0, 16));
         Metrics {
+            queue_texts: registered(
+                r,
+                "queue_texts",
+                "Texts waiting for the device",
+                Gauge::default(),
+            ),
+            queue_tokens: registered(
+                r,
+                "queue_tokens",
+                "Tokens waiting for the device",
+                Gauge::default(),
+            ),
+            batch_texts: registered(
+                r,
+                "batch_texts",
+                "Texts per forward pass",
+                Histogram::new(exponential_buckets(1.0, 2.0, 10)),
+            ),
+            batch_tokens: registered(
+                r,
+                "batch_tokens",
+                "Padded tokens (texts x longest) per forward pass",
+                Histogram::new(exponential_buckets(64.0, 2.0, 12)),
+            ),
+            queue_seconds: registered(
+                r,
+                "queue_seconds",
+                "Time a request waited before its first forward pass",
+                seconds(),
+            ),
+            inference_seconds: registered(
+                r,
+                "inference_seconds",
+                "Time of one forward pass",
+                seconds(),
+            ),
+            device_busy_seconds: registered(
+                r,
+                "device_busy_seconds",
+                "Time the device spent in forward passes (its rate is the utilisation)",
+                Counter::default(),
+            ),
+            texts: registered(r, "texts", "Texts embedded", Counter::default()),
+            tokens: registered(
+                r,
+                "tokens",
+                "Tokens embedded (after truncation)",
+                Counter::default(),
+            ),
+            rejected: registered(
+                r,
+                "rejected",
+                "Requests refused because the queue was full",
+                Counter::default(),
+            ),
+            requests: registered(
+                r,
+                "requests",
+                "HTTP requests by endpoint and status",
+                Family::default(),
+            ),
             registry,
-            ..metrics
         }
     }
 

@@ -95,10 +95,6 @@ impl MiniLm {
         Ok(MiniLm { model, device })
     }
 
-    pub fn device(&self) -> &Device {
-        &self.device
-    }
-
     /// One forward pass over `batch` (token ids per text, each at most [`MAX_TOKENS`]), padded
     /// to its longest text: the mean of each text's token states over its real tokens, in
     /// order. Callers normalise (TEI's endpoint may ask for the raw mean).

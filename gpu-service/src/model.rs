@@ -31,7 +31,7 @@ pub enum ModelError {
 }
 
 /// The model directory given explicitly (argument first, then the environment), if any.
-pub fn explicit_dir(arg: Option<&Path>) -> Option<PathBuf> {
+fn explicit_dir(arg: Option<&Path>) -> Option<PathBuf> {
     arg.map(Path::to_path_buf).or_else(|| {
         std::env::var_os(MODEL_DIR_ENV)
             .filter(|v| !v.is_empty())
@@ -57,7 +57,7 @@ pub fn check_dir(dir: &Path) -> Result<PathBuf, ModelError> {
 }
 
 /// The snapshot directory of the model in the Hugging Face cache, when every file is there.
-pub fn cached_dir(cache: &Cache) -> Option<PathBuf> {
+fn cached_dir(cache: &Cache) -> Option<PathBuf> {
     let repo = cache.model(MODEL_ID.to_owned());
     let paths: Option<Vec<PathBuf>> = MODEL_FILES.iter().map(|f| repo.get(f)).collect();
     let dir = paths?.first()?.parent()?.to_path_buf();

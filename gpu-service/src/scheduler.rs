@@ -92,6 +92,14 @@ struct State {
     tokens_per_second: f64,
 }
 
+impl State {
+    /// The queue's size into the gauges.
+    fn publish(&self, metrics: &Metrics) {
+        metrics.queue_texts.set(self.queue.len() as i64);
+        metrics.queue_tokens.set(self.queued_tokens as i64);
+    }
+}
+
 #[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
@@ -154,8 +162,10 @@ impl Scheduler {
 
     fn submit(
         &self,
-        texts: Vec<Vec<u32>>,
+        mut texts: Vec<Vec<u32>>,
     ) -> Result<oneshot::Receiver<Result<Embedded, ScheduleError>>, ScheduleError> {
+        // Counted after truncation, as the inference thread counts them off.
+        texts.iter_mut().for_each(|t| t.truncate(MAX_TOKENS));
         let tokens: usize = texts.iter().map(Vec::len).sum();
         let (sender, receiver) = oneshot::channel();
         let mut state = self.shared.lock();
@@ -184,8 +194,7 @@ impl Scheduler {
             inference: Duration::ZERO,
             reply: Some(sender),
         }));
-        for (slot, mut text) in texts.into_iter().enumerate() {
-            text.truncate(MAX_TOKENS);
+        for (slot, text) in texts.into_iter().enumerate() {
             state.queue.push(Entry {
                 tokens: text,
                 slot,
@@ -193,14 +202,7 @@ impl Scheduler {
             });
         }
         state.queued_tokens += tokens;
-        self.shared
-            .metrics
-            .queue_texts
-            .set(state.queue.len() as i64);
-        self.shared
-            .metrics
-            .queue_tokens
-            .set(state.queued_tokens as i64);
+        state.publish(&self.shared.metrics);
         drop(state);
         self.shared.wake.notify_one();
         Ok(receiver)
@@ -235,8 +237,7 @@ fn run(shared: &Shared, model: &MiniLm) {
             }
             let batch = take_batch(&mut state.queue, &shared.config);
             state.queued_tokens -= batch.iter().map(|e| e.tokens.len()).sum::<usize>();
-            shared.metrics.queue_texts.set(state.queue.len() as i64);
-            shared.metrics.queue_tokens.set(state.queued_tokens as i64);
+            state.publish(&shared.metrics);
             batch
         };
         let started = Instant::now();

@@ -66,7 +66,29 @@ pub fn router(embedder: LocalEmbedder, api_key: Option<String>) -> Router {
         .route("/ping", get(health))
         .merge(protected)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), count))
         .with_state(state)
+}
+
+/// The metric label of a request's path.
+fn endpoint_of(path: &str) -> &'static str {
+    match path {
+        BATCH_PATH => "batch",
+        "/embed" => "tei",
+        "/v1/embeddings" => "openai",
+        "/health" | "/ping" => "health",
+        "/metrics" => "metrics",
+        _ => "other",
+    }
+}
+
+/// Counts every request by endpoint and status (`doctown_gpu_requests_total`).
+async fn count(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let endpoint = endpoint_of(request.uri().path());
+    let response = next.run(request).await;
+    let metrics = state.embedder.scheduler().metrics();
+    metrics.request(endpoint, response.status().as_u16());
+    response
 }
 
 /// The error shapes of the three APIs.
@@ -179,9 +201,9 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
     if given.is_some_and(|g| constant_time_eq(g.as_bytes(), key.as_bytes())) {
         return next.run(request).await;
     }
-    let flavor = match request.uri().path() {
-        "/embed" => Flavor::Tei,
-        "/v1/embeddings" => Flavor::OpenAi,
+    let flavor = match endpoint_of(request.uri().path()) {
+        "tei" => Flavor::Tei,
+        "openai" => Flavor::OpenAi,
         _ => Flavor::Doctown,
     };
     let mut response = ApiError::new(

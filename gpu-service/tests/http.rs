@@ -204,6 +204,7 @@ async fn every_endpoint_answers_in_its_own_api() {
         "doctown_gpu_inference_seconds_bucket",
         "doctown_gpu_queue_seconds_count",
         "doctown_gpu_device_busy_seconds_total",
+        "endpoint=\"openai\",status=\"404\"} 1",
     ] {
         assert!(metrics.contains(name), "no {name} in\n{metrics}");
     }

@@ -241,10 +241,6 @@ impl Batcher {
     pub fn is_done(&self) -> bool {
         self.closed && self.waiting.is_empty() && self.retries.is_empty() && self.in_flight == 0
     }
-
-    pub fn in_flight(&self) -> usize {
-        self.in_flight
-    }
 }
 
 #[cfg(test)]

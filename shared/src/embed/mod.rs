@@ -3,6 +3,7 @@
 //! batching policy, and a deterministic embedder for the tests of other stages.
 
 pub mod batcher;
+pub mod stage;
 pub mod wire;
 
 use std::future::Future;
@@ -35,6 +36,20 @@ pub enum EmbedError {
 impl EmbedError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, EmbedError::Unavailable { .. })
+    }
+
+    /// The same error, its message prefixed with `what` failed (an endpoint, a backend).
+    pub fn context(self, what: &str) -> Self {
+        match self {
+            EmbedError::Rejected(m) => EmbedError::Rejected(format!("{what}: {m}")),
+            EmbedError::Unavailable {
+                message,
+                retry_after_ms,
+            } => EmbedError::Unavailable {
+                message: format!("{what}: {message}"),
+                retry_after_ms,
+            },
+        }
     }
 }
 
@@ -87,20 +102,25 @@ impl Default for TestEmbedder {
 
 impl TestEmbedder {
     pub fn vector(&self, text: &str) -> Vec<f32> {
+        // Each block of the seed's hash chain gives 8 dimensions.
         let seed = Sha256::digest(text.as_bytes());
-        let mut vector: Vec<f32> = (0..self.dimensions)
-            .map(|i| {
-                let block = Sha256::new()
+        let mut vector: Vec<f32> = (0..self.dimensions.div_ceil(8) as u64)
+            .flat_map(|block| {
+                let digest = Sha256::new()
                     .chain_update(seed)
-                    .chain_update((i / 8).to_le_bytes())
+                    .chain_update(block.to_le_bytes())
                     .finalize();
-                let word = u32::from_le_bytes(
-                    block[(i % 8) * 4..(i % 8) * 4 + 4]
-                        .try_into()
-                        .unwrap_or_default(),
-                );
-                (word as f32 / u32::MAX as f32) * 2.0 - 1.0
+                (0..8).map(move |w| {
+                    let word = u32::from_le_bytes([
+                        digest[w * 4],
+                        digest[w * 4 + 1],
+                        digest[w * 4 + 2],
+                        digest[w * 4 + 3],
+                    ]);
+                    (word as f32 / u32::MAX as f32) * 2.0 - 1.0
+                })
             })
+            .take(self.dimensions)
             .collect();
         normalize(&mut vector);
         vector

@@ -6,6 +6,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+use super::EmbedError;
+
 /// The path of the batch endpoint.
 pub const BATCH_PATH: &str = "/embed/batch";
 
@@ -21,6 +23,25 @@ pub struct BatchRequest {
 pub struct BatchChunk {
     pub chunk_id: String,
     pub content: String,
+}
+
+impl BatchRequest {
+    /// A request for `texts`, each chunk named by its position (what
+    /// [`BatchResponse::into_ordered`] reads back).
+    pub fn of_texts(batch_id: String, texts: &[String], encoding: VectorEncoding) -> Self {
+        BatchRequest {
+            batch_id,
+            chunks: texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| BatchChunk {
+                    chunk_id: i.to_string(),
+                    content: t.clone(),
+                })
+                .collect(),
+            encoding,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +62,25 @@ pub struct BatchResponse {
     /// Model tokens of the batch after truncation.
     pub tokens: u64,
     pub vectors: Vec<ChunkEmbedding>,
+}
+
+impl BatchResponse {
+    /// The vectors of a request made by [`BatchRequest::of_texts`] for `count` texts, in order.
+    pub fn into_ordered(self, count: usize, dimensions: usize) -> Result<Vec<Vec<f32>>, String> {
+        let mut vectors = vec![None; count];
+        for v in self.vectors {
+            let slot = v.chunk_id.parse::<usize>().ok().filter(|i| *i < count);
+            let Some(slot) = slot else {
+                return Err(format!("reply names an unknown chunk {:?}", v.chunk_id));
+            };
+            vectors[slot] = Some(v.vector.decode(dimensions)?);
+        }
+        vectors
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| v.ok_or_else(|| format!("reply lacks the vector of chunk {i}")))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,6 +145,26 @@ pub struct ErrorBody {
     pub code: String,
 }
 
+impl EmbedError {
+    /// What a failed HTTP reply from an embedding service means: 429 and 5xx are worth retrying
+    /// (after `Retry-After` seconds when given), any other status rejects the request. The
+    /// message is the service's [`ErrorBody`] when it sent one, else its body.
+    pub fn from_response(status: u16, retry_after: Option<&str>, body: &str) -> Self {
+        let detail = serde_json::from_str::<ErrorBody>(body).map_or(body.to_owned(), |e| e.error);
+        let message = format!("HTTP {status}: {detail}");
+        if status == 429 || (500..600).contains(&status) {
+            EmbedError::Unavailable {
+                message,
+                retry_after_ms: retry_after
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(|s| s * 1000),
+            }
+        } else {
+            EmbedError::Rejected(message)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +184,59 @@ mod tests {
             plain.len()
         );
         assert!(packed.decode(383).is_err());
+    }
+
+    #[test]
+    fn replies_come_back_in_request_order() {
+        let texts = vec!["a".to_string(), "b".to_string()];
+        let request = BatchRequest::of_texts("b1".into(), &texts, VectorEncoding::F32);
+        let reply = BatchResponse {
+            batch_id: request.batch_id,
+            model: "m".into(),
+            dimensions: 2,
+            encoding: VectorEncoding::F32,
+            tokens: 4,
+            vectors: request
+                .chunks
+                .iter()
+                .rev()
+                .map(|c| ChunkEmbedding {
+                    chunk_id: c.chunk_id.clone(),
+                    vector: WireVector::F32(vec![c.chunk_id.parse::<f32>().unwrap(); 2]),
+                })
+                .collect(),
+        };
+        assert_eq!(
+            reply.clone().into_ordered(2, 2).unwrap(),
+            [[0.0, 0.0], [1.0, 1.0]]
+        );
+        assert!(reply
+            .clone()
+            .into_ordered(3, 2)
+            .unwrap_err()
+            .contains("chunk 2"));
+        assert!(reply
+            .into_ordered(1, 2)
+            .unwrap_err()
+            .contains("unknown chunk"));
+    }
+
+    #[test]
+    fn statuses_say_whether_to_retry() {
+        let busy =
+            EmbedError::from_response(503, Some("7"), r#"{"error":"full","code":"queue_full"}"#);
+        assert_eq!(
+            busy,
+            EmbedError::Unavailable {
+                message: "HTTP 503: full".into(),
+                retry_after_ms: Some(7000)
+            }
+        );
+        assert!(EmbedError::from_response(429, None, "slow down").is_retryable());
+        assert_eq!(
+            EmbedError::from_response(400, None, "bad"),
+            EmbedError::Rejected("HTTP 400: bad".into())
+        );
     }
 
     #[test]
