@@ -146,6 +146,94 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
+/// The embedder a run uses: the model in-process, or gpu-service over HTTP.
+pub enum Backend {
+    Local(doctown_gpu_service::local::LocalEmbedder),
+    Http(HttpEmbedder),
+}
+
+impl Backend {
+    /// `local` (the model on the CPU, from `model_dir` or the Hugging Face cache) or a
+    /// gpu-service URL. A missing model or a bad URL is reported here, before any work.
+    pub async fn open(
+        embedder: &str,
+        model_dir: Option<&std::path::Path>,
+        api_key: Option<String>,
+    ) -> anyhow::Result<Self> {
+        if embedder == "local" {
+            let dir = doctown_gpu_service::model::resolve(model_dir).await?;
+            let local = doctown_gpu_service::local::LocalEmbedder::load(
+                &dir,
+                candle_core::Device::Cpu,
+                Default::default(),
+            )
+            .await?;
+            Ok(Backend::Local(local))
+        } else if embedder.starts_with("http://") || embedder.starts_with("https://") {
+            Ok(Backend::Http(HttpEmbedder::new(embedder, api_key)?))
+        } else {
+            anyhow::bail!(
+                "--embedder {embedder:?} is neither `local` nor a gpu-service URL (http://host:port)"
+            )
+        }
+    }
+
+    /// [`embed_stream`] with this backend and the seed's batching policy.
+    pub async fn stream<S: EventSink, C: Clock>(
+        &self,
+        events: UnboundedReceiver<Event>,
+        emitter: &mut Emitter<S, C>,
+    ) -> Embeddings {
+        let policy = BatchPolicy::default();
+        match self {
+            Backend::Local(e) => embed_stream(events, e, emitter, policy).await,
+            Backend::Http(e) => embed_stream(events, e, emitter, policy).await,
+        }
+    }
+
+    pub fn model(&self) -> &str {
+        match self {
+            Backend::Local(e) => e.model(),
+            Backend::Http(e) => e.model(),
+        }
+    }
+
+    pub fn dimensions(&self) -> usize {
+        match self {
+            Backend::Local(e) => e.dimensions(),
+            Backend::Http(e) => e.dimensions(),
+        }
+    }
+}
+
+/// Ingest running on its own thread.
+pub struct IngestThread(std::thread::JoinHandle<()>);
+
+impl IngestThread {
+    pub fn join(self) -> anyhow::Result<()> {
+        self.0
+            .join()
+            .map_err(|_| anyhow::anyhow!("the ingest thread panicked"))
+    }
+}
+
+/// Starts ingest of `snapshot` on its own thread, so parsing overlaps embedding; its events
+/// arrive on the receiver.
+pub fn spawn_ingest(
+    snapshot: doctown_core::source::Snapshot,
+    limits: doctown_core::policy::Limits,
+    job_id: &str,
+    trace_id: &str,
+) -> (UnboundedReceiver<Event>, IngestThread) {
+    let (sender, events) = tokio::sync::mpsc::unbounded_channel();
+    let (job_id, trace_id) = (job_id.to_owned(), trace_id.to_owned());
+    let thread = std::thread::spawn(move || {
+        let mut emitter = Emitter::new(job_id, trace_id, ChannelSink(sender), crate::SystemClock);
+        doctown_core::ingest::ingest(snapshot, &limits, &mut emitter);
+    });
+    (events, IngestThread(thread))
+}
+
 /// Sends each event to the embedding side (the ingest thread's sink).
 #[derive(Debug)]
 pub struct ChannelSink(pub tokio::sync::mpsc::UnboundedSender<Event>);

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_embed;
 mod embed;
+mod generate;
 mod sources;
 
 use std::io::Write;
@@ -76,8 +77,27 @@ struct EmbedArgs {
     api_key: Option<String>,
 }
 
+#[derive(clap::Args, Debug)]
+struct GenerateArgs {
+    #[command(flatten)]
+    embed: EmbedArgs,
+    /// Where to write the docpack.
+    #[arg(short, long, default_value = "repo.docpack")]
+    out: std::path::PathBuf,
+    /// Print every event as a JSON line on stdout instead of progress on stderr.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Document a repository: ingest → embed → assemble → generate → pack, in-process; writes
+    /// a .docpack and prints its id and summary.
+    Generate(GenerateArgs),
+    /// Check a docpack's checksums and schema; names the part that is wrong.
+    Verify { file: std::path::PathBuf },
+    /// Print a docpack's summary: counts, top symbols by PageRank, clusters, skipped files.
+    Show { file: std::path::PathBuf },
     /// Read a repository and stream the ingest events (`ingest.*.v1`) as JSON lines.
     Ingest(SourceArgs),
     /// Ingest and embed, overlapped: streams the `ingest.*` and `embedding.*` events as JSON
@@ -114,13 +134,42 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Ingest(args) => {
             let options = args.options();
             let snapshot = sources::load(&args.source, &options).await?;
-            let job_id = uuid::Uuid::new_v4().to_string();
-            let trace_id = uuid::Uuid::new_v4().simple().to_string();
+            let (job_id, trace_id) = new_job();
             let mut emitter = Emitter::new(job_id, trace_id, JsonLines::default(), SystemClock);
             ingest(snapshot, &options.limits, &mut emitter);
             emitter.into_sink().finish()
         }
         Command::Embed(args) => run_embed(args).await,
+        Command::Generate(args) => {
+            let embed = &args.embed;
+            let options = embed.source.options();
+            let backend = embed::Backend::open(
+                &embed.embedder,
+                embed.model_dir.as_deref(),
+                embed.api_key.clone(),
+            )
+            .await?;
+            generate::run(&embed.source.source, &options, &backend, &args.out, args.json).await?;
+            let docpack = generate::open(&args.out)?;
+            if !args.json {
+                println!("{}", generate::summary(&docpack));
+            }
+            Ok(())
+        }
+        Command::Verify { file } => {
+            let docpack = generate::open(&file)?;
+            println!(
+                "{}: ok, docpack id {} ({} parts verified)",
+                file.display(),
+                docpack.id,
+                docpack.manifest.parts.len() + 1
+            );
+            Ok(())
+        }
+        Command::Show { file } => {
+            print!("{}", generate::summary(&generate::open(&file)?));
+            Ok(())
+        }
         Command::Bench(command) => bench::run(command).await,
     }
 }
@@ -128,45 +177,14 @@ async fn run(cli: Cli) -> Result<()> {
 async fn run_embed(args: EmbedArgs) -> Result<()> {
     let options = args.source.options();
     // The backend first: a missing model or a bad URL is reported before any work.
-    let backend = if args.embedder == "local" {
-        let dir = doctown_gpu_service::model::resolve(args.model_dir.as_deref()).await?;
-        let embedder = doctown_gpu_service::local::LocalEmbedder::load(
-            &dir,
-            candle_core::Device::Cpu,
-            Default::default(),
-        )
-        .await?;
-        Backend::Local(embedder)
-    } else if args.embedder.starts_with("http://") || args.embedder.starts_with("https://") {
-        Backend::Http(embed::HttpEmbedder::new(&args.embedder, args.api_key)?)
-    } else {
-        anyhow::bail!(
-            "--embedder {:?} is neither `local` nor a gpu-service URL (http://host:port)",
-            args.embedder
-        );
-    };
+    let backend = embed::Backend::open(&args.embedder, args.model_dir.as_deref(), args.api_key).await?;
     let snapshot = sources::load(&args.source.source, &options).await?;
-    let job_id = uuid::Uuid::new_v4().to_string();
-    let trace_id = uuid::Uuid::new_v4().simple().to_string();
-    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
-    let ingest_thread = {
-        let (job_id, trace_id) = (job_id.clone(), trace_id.clone());
-        std::thread::spawn(move || {
-            let sink = embed::ChannelSink(sender);
-            let mut emitter = Emitter::new(job_id, trace_id, sink, SystemClock);
-            ingest(snapshot, &options.limits, &mut emitter);
-        })
-    };
+    let (job_id, trace_id) = new_job();
+    let (events, ingest) = embed::spawn_ingest(snapshot, options.limits, &job_id, &trace_id);
     let sink = embed::Timeline::new(JsonLines::default());
     let mut emitter = Emitter::new(job_id, trace_id, sink, SystemClock);
-    let policy = Default::default();
-    let embeddings = match &backend {
-        Backend::Local(e) => embed::embed_stream(receiver, e, &mut emitter, policy).await,
-        Backend::Http(e) => embed::embed_stream(receiver, e, &mut emitter, policy).await,
-    };
-    ingest_thread
-        .join()
-        .map_err(|_| anyhow::anyhow!("the ingest thread panicked"))?;
+    let embeddings = backend.stream(events, &mut emitter).await;
+    ingest.join()?;
     let timeline = emitter.into_sink();
     eprintln!(
         "embedded {} chunks ({} skipped); timeline:\n{}",
@@ -177,14 +195,17 @@ async fn run_embed(args: EmbedArgs) -> Result<()> {
     timeline.inner.finish()
 }
 
-enum Backend {
-    Local(doctown_gpu_service::local::LocalEmbedder),
-    Http(embed::HttpEmbedder),
+/// A fresh job id and trace id.
+fn new_job() -> (String, String) {
+    (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().simple().to_string(),
+    )
 }
 
 /// Writes each event to stdout as one JSON line as soon as it is emitted.
 #[derive(Debug, Default)]
-struct JsonLines {
+pub(crate) struct JsonLines {
     error: Option<std::io::Error>,
 }
 
@@ -204,7 +225,7 @@ impl EventSink for JsonLines {
 }
 
 impl JsonLines {
-    fn finish(self) -> Result<()> {
+    pub(crate) fn finish(self) -> Result<()> {
         match self.error {
             // The reader went away (`doctown ingest … | head`): not an error of ours.
             Some(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -216,7 +237,7 @@ impl JsonLines {
 
 /// Wall-clock time for event timestamps.
 #[derive(Debug, Clone, Copy)]
-struct SystemClock;
+pub(crate) struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> u64 {

@@ -347,6 +347,14 @@ impl<S: EventSink, C: Clock> Emitter<S, C> {
         self.sink.emit(event);
     }
 
+    pub fn sink(&self) -> &S {
+        &self.sink
+    }
+
+    pub fn sink_mut(&mut self) -> &mut S {
+        &mut self.sink
+    }
+
     pub fn into_sink(self) -> S {
         self.sink
     }
@@ -441,6 +449,7 @@ mod tests {
                 qualifier: Some("self".into()),
                 line: 1,
             }],
+            complexity: 1,
         };
         let chunk = Chunk {
             id: "c1".into(),

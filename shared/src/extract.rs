@@ -59,6 +59,8 @@ struct Scan<'t> {
     references: Vec<(Node<'t>, ReferenceKind, Option<Node<'t>>)>,
     /// Comments (`true`) and attributes, sorted by position.
     trivia: Vec<(Node<'t>, bool)>,
+    /// Where each branch node (`LanguageSpec::branch_kinds`) starts, in tree order.
+    branches: Vec<usize>,
 }
 
 /// Definitions by (node, name), with the index of the first pattern that found each.
@@ -225,6 +227,7 @@ impl<'a, 't> FileWalk<'a, 't> {
             module_doc,
             references,
             trivia,
+            branches,
         } = self.scan();
         let package = defs
             .iter()
@@ -265,6 +268,7 @@ impl<'a, 't> FileWalk<'a, 't> {
             doc: file_doc,
             visibility: None,
             references: Vec::new(),
+            complexity: 1,
         }];
         // Per symbol: its def index (None for the file), and per def its symbol index.
         let mut symbol_def: Vec<Option<usize>> = vec![None];
@@ -382,6 +386,7 @@ impl<'a, 't> FileWalk<'a, 't> {
                 doc,
                 visibility,
                 references: Vec::new(),
+                complexity: 1,
             });
             symbol_def.push(Some(i));
             def_symbol[i] = Some(symbols.len() - 1);
@@ -407,6 +412,9 @@ impl<'a, 't> FileWalk<'a, 't> {
         }
 
         self.references(references, &defs, &def_symbol, &enclosing, &mut symbols);
+        for pos in branches {
+            symbols[owner_at(pos, &defs, &def_symbol, &enclosing)].complexity += 1;
+        }
 
         let chunks = self.chunks(
             &defs,
@@ -432,35 +440,36 @@ impl<'a, 't> FileWalk<'a, 't> {
         let mut by_node: DefsByNode<'t> = HashMap::new();
         let mut scan = Scan::default();
         let source = self.source.as_bytes();
-        match &queries.roots {
-            Some(roots) => {
-                // Start the query only at nodes whose kind begins a pattern: a plain tree walk
-                // costs far less per node than a query cursor's.
-                self.cursor.set_max_start_depth(Some(0));
-                let mut walk = self.root.walk();
-                'walk: loop {
-                    let node = walk.node();
-                    if roots.get(usize::from(node.kind_id())) == Some(&true) {
-                        let mut matches = self.cursor.matches(&queries.query, node, source);
-                        while let Some(m) = matches.next() {
-                            absorb(m, &queries.captures, &mut scan, &mut by_node);
-                        }
-                    }
-                    if walk.goto_first_child() {
-                        continue;
-                    }
-                    while !walk.goto_next_sibling() {
-                        if !walk.goto_parent() {
-                            break 'walk;
-                        }
-                    }
-                }
+        // Start the query only at nodes whose kind begins a pattern: a plain tree walk costs far
+        // less per node than a query cursor's. The same walk finds the branch nodes.
+        let roots = queries.roots.as_deref();
+        if roots.is_none() {
+            self.cursor.set_max_start_depth(None);
+            let mut matches = self.cursor.matches(&queries.query, self.root, source);
+            while let Some(m) = matches.next() {
+                absorb(m, &queries.captures, &mut scan, &mut by_node);
             }
-            None => {
-                self.cursor.set_max_start_depth(None);
-                let mut matches = self.cursor.matches(&queries.query, self.root, source);
+        }
+        self.cursor.set_max_start_depth(Some(0));
+        let mut walk = self.root.walk();
+        'walk: loop {
+            let node = walk.node();
+            let kind = usize::from(node.kind_id());
+            if queries.branches.get(kind) == Some(&true) {
+                scan.branches.push(node.start_byte());
+            }
+            if roots.is_some_and(|r| r.get(kind) == Some(&true)) {
+                let mut matches = self.cursor.matches(&queries.query, node, source);
                 while let Some(m) = matches.next() {
                     absorb(m, &queries.captures, &mut scan, &mut by_node);
+                }
+            }
+            if walk.goto_first_child() {
+                continue;
+            }
+            while !walk.goto_next_sibling() {
+                if !walk.goto_parent() {
+                    break 'walk;
                 }
             }
         }
@@ -711,7 +720,6 @@ impl<'a, 't> FileWalk<'a, 't> {
     ) {
         let name_nodes: HashSet<usize> =
             defs.iter().filter_map(|d| d.name.map(|n| n.id())).collect();
-        let starts: Vec<usize> = defs.iter().map(|d| d.node.start_byte()).collect();
         let source = self.source;
         let text = |node: Node| &source[node.byte_range()];
         // A node captured twice keeps its most specific kind (a trait in `impl Trait for T` is
@@ -756,16 +764,7 @@ impl<'a, 't> FileWalk<'a, 't> {
             if target.is_empty() {
                 continue;
             }
-            // The innermost enclosing def, then up to the nearest one that is a symbol.
-            let pos = node.start_byte();
-            let mut candidate = starts.partition_point(|&s| s <= pos).checked_sub(1);
-            while let Some(c) = candidate {
-                if defs[c].node.end_byte() > pos {
-                    break;
-                }
-                candidate = enclosing[c];
-            }
-            let owner = nearest_symbol(candidate, enclosing, def_symbol).unwrap_or(0);
+            let owner = owner_at(node.start_byte(), defs, def_symbol, enclosing);
             symbols[owner].references.push(RawReference {
                 kind,
                 target,
@@ -923,6 +922,26 @@ fn sole_declaration(wrapper: Node, trivia: &[(Node, bool)]) -> bool {
         .filter(|c| !is_trivia(c))
         .count()
         == 1
+}
+
+/// The symbol whose own code holds byte `pos`: the innermost def around it, then up to the
+/// nearest one that is a symbol; the file (0) when none is.
+fn owner_at(
+    pos: usize,
+    defs: &[Def],
+    def_symbol: &[Option<usize>],
+    enclosing: &[Option<usize>],
+) -> usize {
+    let mut candidate = defs
+        .partition_point(|d| d.node.start_byte() <= pos)
+        .checked_sub(1);
+    while let Some(c) = candidate {
+        if defs[c].node.end_byte() > pos {
+            break;
+        }
+        candidate = enclosing[c];
+    }
+    nearest_symbol(candidate, enclosing, def_symbol).unwrap_or(0)
 }
 
 /// The nearest def at or above `start` (following lexical nesting) that became a symbol.

@@ -5,10 +5,13 @@
 //! versioned events and, later, docpacks. It builds for the host and for `wasm32-unknown-unknown`.
 
 pub mod archive;
+pub mod assemble;
 pub mod chunk;
+pub mod docpack;
 pub mod embed;
 pub mod events;
 pub mod extract;
+pub mod generate;
 pub mod github;
 pub mod hash;
 pub mod ingest;

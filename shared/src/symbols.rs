@@ -140,6 +140,9 @@ pub struct Symbol {
     /// Raw references in source order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<RawReference>,
+    /// Cyclomatic complexity of the symbol's own code (nested symbols excluded): one plus its
+    /// branches, loops, cases and short-circuit operators (`LanguageSpec::branch_kinds`).
+    pub complexity: u32,
 }
 
 impl Symbol {
@@ -158,6 +161,7 @@ impl Symbol {
             doc: None,
             visibility: self.visibility,
             references: Vec::new(),
+            complexity: self.complexity,
         }
     }
 }

@@ -79,6 +79,10 @@ pub struct LanguageSpec {
     pub wrapper_kinds: &'static [&'static str],
     /// The field that holds a definition's body; the signature is the text before it.
     pub body_fields: &'static [&'static str],
+    /// Node kinds that add a path through the code (branches, loops, cases, short-circuit
+    /// operators): each adds one to the cyclomatic complexity of the symbol it sits in.
+    /// Anonymous tokens (`&&`) are written as they appear in the grammar.
+    pub branch_kinds: &'static [&'static str],
     /// Query sources, concatenated: a family's shared file (`queries/ecma/`) then the language's.
     symbols_query: &'static [&'static str],
     references_query: &'static [&'static str],
@@ -208,6 +212,8 @@ pub struct Queries {
     /// pattern can start anywhere (a wildcard or alternation at its root). Running the query
     /// only at such nodes finds the same matches at a fraction of a full query walk's cost.
     pub roots: Option<Vec<bool>>,
+    /// Per node kind id, whether the kind is one of the spec's `branch_kinds`.
+    pub branches: Vec<bool>,
 }
 
 /// The node kinds that top-level patterns of a query source start with, or `None` if one
@@ -284,10 +290,20 @@ impl Queries {
                 })
                 .collect()
         });
+        let branches = (0..grammar.node_kind_count())
+            .map(|id| {
+                let id = id as u16;
+                grammar.node_kind_for_id(id).is_some_and(|kind| {
+                    spec.branch_kinds.contains(&kind)
+                        && grammar.id_for_node_kind(kind, grammar.node_kind_is_named(id)) == id
+                })
+            })
+            .collect();
         Queries {
             query,
             captures,
             roots,
+            branches,
         }
     }
 }
@@ -301,6 +317,15 @@ static RUST: LanguageSpec = LanguageSpec {
     doc_comments: DocComments::RustOuter,
     wrapper_kinds: &[],
     body_fields: &["body"],
+    branch_kinds: &[
+        "if_expression",
+        "match_arm",
+        "while_expression",
+        "loop_expression",
+        "for_expression",
+        "&&",
+        "||",
+    ],
     symbols_query: &[include_str!("queries/rust/symbols.scm")],
     references_query: &[include_str!("queries/rust/references.scm")],
 };
@@ -314,6 +339,19 @@ static PYTHON: LanguageSpec = LanguageSpec {
     doc_comments: DocComments::None,
     wrapper_kinds: &["decorated_definition"],
     body_fields: &["body"],
+    branch_kinds: &[
+        "if_statement",
+        "elif_clause",
+        "for_statement",
+        "while_statement",
+        "except_clause",
+        "case_clause",
+        "conditional_expression",
+        "for_in_clause",
+        "if_clause",
+        "and",
+        "or",
+    ],
     symbols_query: &[include_str!("queries/python/symbols.scm")],
     references_query: &[include_str!("queries/python/references.scm")],
 };
@@ -327,6 +365,15 @@ static GO: LanguageSpec = LanguageSpec {
     doc_comments: DocComments::LineComments,
     wrapper_kinds: &["type_declaration", "const_declaration", "var_declaration"],
     body_fields: &["body"],
+    branch_kinds: &[
+        "if_statement",
+        "for_statement",
+        "expression_case",
+        "type_case",
+        "communication_case",
+        "&&",
+        "||",
+    ],
     symbols_query: &[include_str!("queries/go/symbols.scm")],
     references_query: &[include_str!("queries/go/references.scm")],
 };
@@ -347,6 +394,19 @@ static JAVASCRIPT: LanguageSpec = LanguageSpec {
         "variable_declaration",
     ],
     body_fields: &["body", "value"],
+    branch_kinds: &[
+        "if_statement",
+        "for_statement",
+        "for_in_statement",
+        "while_statement",
+        "do_statement",
+        "switch_case",
+        "catch_clause",
+        "ternary_expression",
+        "&&",
+        "||",
+        "??",
+    ],
     symbols_query: &[
         include_str!("queries/ecma/symbols.scm"),
         include_str!("queries/javascript/symbols.scm"),
@@ -414,6 +474,15 @@ mod tests {
         );
         assert_eq!(pattern_roots("(_) @any"), None);
         assert_eq!(pattern_roots("[(a) (b)] @x"), None);
+    }
+
+    #[test]
+    fn every_branch_kind_exists_in_its_grammar() {
+        for lang in Language::ALL {
+            let branches = &lang.queries().branches;
+            let found = branches.iter().filter(|b| **b).count();
+            assert_eq!(found, lang.spec().branch_kinds.len(), "{lang:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,920 @@
+//! Raw references → graph edges, by each language's rules of scope, imports and qualified
+//! names; bare-name matching only as the last resort, at a lower confidence.
+//!
+//! A reference from symbol `S` to `name` is looked up, in order: in the lexical scopes around
+//! `S` (its own children, its parent's, … up to its file), in its file's imports, in its Go
+//! package, and only then by name across the repository (confidence
+//! [`GLOBAL_NAME_CONFIDENCE`] split among at most [`MAX_CANDIDATES`]). `self.m()` resolves in
+//! the enclosing type and what it implements; `a::b::c` resolves `a` and walks down. What is not
+//! in the repository becomes an external node named by its path (`std::env::var`, `fmt.Println`),
+//! or by `.method` (`::method` in Rust) when the receiver's type is unknown.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::hash::stable_id;
+use crate::lang::{LanguageSpec, ModulePath};
+use crate::symbols::{RawReference, ReferenceKind, Symbol, SymbolKind};
+
+use super::graph::{Edge, EdgeKind, ExternalNode};
+
+/// A target found by name anywhere in the repository, not through scope or imports: likely but
+/// unproven, so edges to it carry this confidence (split among the candidates).
+pub const GLOBAL_NAME_CONFIDENCE: f32 = 0.5;
+/// A method called on a receiver of unknown type, matched by its name alone.
+pub const METHOD_NAME_CONFIDENCE: f32 = 0.6;
+/// A path found by its trailing segments only (`kvlite::config::Config` for
+/// `crate::config::Config`: the crate's own name is not known to the core).
+pub const SUFFIX_CONFIDENCE: f32 = 0.9;
+/// Past this many equally plausible targets a name says nothing about which one is meant, and
+/// an edge to each would only add noise: the reference is recorded as external instead.
+pub const MAX_CANDIDATES: usize = 3;
+
+/// Where a name leads.
+#[derive(Debug, Clone, PartialEq)]
+enum Target {
+    /// Symbols of the repository (several when ambiguous), with the confidence of each.
+    Symbols(Vec<usize>, f32),
+    /// A Go package of the repository: the directory of its files.
+    Package(String),
+    /// Outside the repository: the path as written, made absolute where imports tell.
+    External(String),
+}
+
+struct Index<'a> {
+    symbols: &'a [Symbol],
+    by_id: HashMap<&'a str, usize>,
+    children: Vec<Vec<usize>>,
+    by_qualified: HashMap<&'a str, Vec<usize>>,
+    by_name: HashMap<&'a str, Vec<usize>>,
+    /// Per symbol, its file symbol.
+    file_of: Vec<usize>,
+    /// Per file symbol, the module prefix of its items (`crate::store`, `inventory.models`).
+    prefix_of: HashMap<usize, String>,
+    file_by_path: HashMap<&'a str, usize>,
+    /// Top-level files by directory (Go packages, ECMAScript module resolution).
+    files_in_dir: HashMap<&'a str, Vec<usize>>,
+    /// Per file symbol, its imports: local name → target.
+    imports: HashMap<usize, HashMap<String, Target>>,
+    /// Per type, what it implements (resolved), for `self.m()` through a trait or base class.
+    supertypes: HashMap<usize, Vec<usize>>,
+}
+
+/// Resolves every raw reference of `symbols` (sorted by id) into edges, plus the `contains`
+/// edges of the symbol tree; returns them unsorted with the external nodes they reach (sorted).
+pub fn resolve_edges(symbols: &[Symbol]) -> (Vec<Edge>, Vec<ExternalNode>) {
+    let mut index = Index::new(symbols);
+    let mut out = Edges::default();
+    for (i, s) in symbols.iter().enumerate() {
+        if let Some(&p) = s.parent.as_deref().and_then(|p| index.by_id.get(p)) {
+            out.push(symbols, p, Node::Symbol(i), EdgeKind::Contains, 1.0);
+        }
+    }
+    index.module_declarations(&mut out);
+    index.imports = (0..symbols.len())
+        .filter(|&i| symbols[i].parent.is_none())
+        .map(|f| (f, index.file_imports(f, &mut out)))
+        .collect();
+    // Implements first: `self.m()` may resolve through a supertype.
+    for (i, s) in symbols.iter().enumerate() {
+        for r in s.references.iter().filter(|r| r.kind == ReferenceKind::Implements) {
+            let source = match &r.qualifier {
+                Some(q) => match index.lookup_path(i, q, true) {
+                    Target::Symbols(found, _) if found.len() == 1 => found[0],
+                    _ => i,
+                },
+                None => i,
+            };
+            let target = index.lookup_path(source, strip_generics(&r.target), true);
+            if let Target::Symbols(found, _) = &target {
+                index
+                    .supertypes
+                    .entry(source)
+                    .or_default()
+                    .extend(found.iter().copied());
+            }
+            out.target(symbols, source, target, EdgeKind::Implements);
+        }
+    }
+    index.go_interfaces(&mut out);
+    for (i, s) in symbols.iter().enumerate() {
+        for r in &s.references {
+            match r.kind {
+                ReferenceKind::Call => {
+                    let target = index.resolve_call(i, r);
+                    out.target(symbols, i, target, EdgeKind::Calls);
+                }
+                ReferenceKind::Type => {
+                    let name = strip_generics(&r.target);
+                    if is_type_parameter(name) {
+                        continue;
+                    }
+                    let target = index.lookup_path(i, name, true);
+                    out.target(symbols, i, target, EdgeKind::ReferencesType);
+                }
+                ReferenceKind::Import | ReferenceKind::Implements => {}
+            }
+        }
+    }
+    let Edges { edges, externals } = out;
+    let mut externals: Vec<ExternalNode> = externals.into_values().collect();
+    externals.sort_by(|a, b| a.id.cmp(&b.id));
+    (edges, externals)
+}
+
+#[derive(Default)]
+struct Edges {
+    edges: Vec<Edge>,
+    externals: HashMap<String, ExternalNode>,
+}
+
+enum Node {
+    Symbol(usize),
+    External(String),
+}
+
+impl Edges {
+    fn push(&mut self, symbols: &[Symbol], from: usize, to: Node, kind: EdgeKind, confidence: f32) {
+        let target = match to {
+            Node::Symbol(t) if t == from => return,
+            Node::Symbol(t) => symbols[t].id.clone(),
+            Node::External(name) => {
+                let id = external_id(&name);
+                self.externals
+                    .entry(id.clone())
+                    .or_insert_with(|| ExternalNode {
+                        id: id.clone(),
+                        name,
+                    });
+                id
+            }
+        };
+        self.edges.push(Edge {
+            source: symbols[from].id.clone(),
+            target,
+            kind,
+            confidence: super::graph::round3(confidence),
+        });
+    }
+
+    fn target(&mut self, symbols: &[Symbol], from: usize, target: Target, kind: EdgeKind) {
+        match target {
+            Target::Symbols(found, confidence) => {
+                for t in found {
+                    self.push(symbols, from, Node::Symbol(t), kind, confidence);
+                }
+            }
+            Target::Package(_) => {}
+            Target::External(name) => self.push(symbols, from, Node::External(name), kind, 1.0),
+        }
+    }
+}
+
+/// The id of an external node: stable, and apart from symbol ids (which hash a path first).
+pub fn external_id(name: &str) -> String {
+    stable_id(&["external", name])
+}
+
+impl<'a> Index<'a> {
+    fn new(symbols: &'a [Symbol]) -> Self {
+        let by_id: HashMap<&str, usize> = symbols
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.as_str(), i))
+            .collect();
+        let mut children = vec![Vec::new(); symbols.len()];
+        let mut by_qualified: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut file_by_path = HashMap::new();
+        let mut files_in_dir: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, s) in symbols.iter().enumerate() {
+            match s.parent.as_deref().and_then(|p| by_id.get(p)) {
+                Some(&p) => children[p].push(i),
+                None => {
+                    file_by_path.insert(s.path.as_str(), i);
+                    files_in_dir.entry(dir_of(&s.path)).or_default().push(i);
+                }
+            }
+            by_qualified.entry(&s.qualified_name).or_default().push(i);
+            by_name.entry(&s.name).or_default().push(i);
+        }
+        let file_of: Vec<usize> = symbols
+            .iter()
+            .map(|s| file_by_path.get(s.path.as_str()).copied().unwrap_or(0))
+            .collect();
+        let mut prefix_of = HashMap::new();
+        for (&path, &f) in &file_by_path {
+            let file = &symbols[f];
+            let prefix = if file.kind == SymbolKind::Module {
+                Some(file.qualified_name.clone())
+            } else {
+                let sep = file.language.spec().separator;
+                children[f].iter().find_map(|&c| {
+                    let child = &symbols[c];
+                    child
+                        .qualified_name
+                        .strip_suffix(child.name.as_str())
+                        .and_then(|p| p.strip_suffix(sep))
+                        .map(str::to_owned)
+                })
+            };
+            if let Some(prefix) = prefix {
+                prefix_of.insert(f, prefix);
+            }
+            let _ = path;
+        }
+        Index {
+            symbols,
+            by_id,
+            children,
+            by_qualified,
+            by_name,
+            file_of,
+            prefix_of,
+            file_by_path,
+            files_in_dir,
+            imports: HashMap::new(),
+            supertypes: HashMap::new(),
+        }
+    }
+
+    fn spec(&self, i: usize) -> &'static LanguageSpec {
+        self.symbols[i].language.spec()
+    }
+
+    fn parent(&self, i: usize) -> Option<usize> {
+        self.symbols[i]
+            .parent
+            .as_deref()
+            .and_then(|p| self.by_id.get(p).copied())
+    }
+
+    fn child_named(&self, of: usize, name: &str, methods: bool) -> Vec<usize> {
+        self.children[of]
+            .iter()
+            .copied()
+            .filter(|&c| {
+                let s = &self.symbols[c];
+                s.name == name && (methods || s.kind != SymbolKind::Method)
+            })
+            .collect()
+    }
+
+    /// Rust `mod store;` → the file of module `crate::store` (the declaration contains it).
+    fn module_declarations(&self, out: &mut Edges) {
+        let mut files_by_prefix: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (&f, prefix) in &self.prefix_of {
+            files_by_prefix.entry(prefix).or_default().push(f);
+        }
+        for (i, s) in self.symbols.iter().enumerate() {
+            if s.kind != SymbolKind::Module || s.parent.is_none() {
+                continue;
+            }
+            if let Some(files) = files_by_prefix.get(s.qualified_name.as_str()) {
+                if let [f] = files[..] {
+                    if f != self.file_of[i] {
+                        out.push(self.symbols, i, Node::Symbol(f), EdgeKind::Contains, 1.0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A file's import table, and its `imports` edges (from the symbol that holds each import).
+    fn file_imports(&self, file: usize, out: &mut Edges) -> HashMap<String, Target> {
+        let mut table = HashMap::new();
+        let mut holders = vec![file];
+        let mut k = 0;
+        while k < holders.len() {
+            holders.extend(self.children[holders[k]].iter().copied());
+            k += 1;
+        }
+        holders.sort_unstable();
+        for holder in holders {
+            for r in &self.symbols[holder].references {
+                if r.kind != ReferenceKind::Import {
+                    continue;
+                }
+                for (alias, target) in self.import(file, r) {
+                    out.target(self.symbols, holder, target.clone(), EdgeKind::Imports);
+                    if let Some(alias) = alias {
+                        table.insert(alias, target);
+                    }
+                }
+            }
+        }
+        table
+    }
+
+    /// One import reference → (the local name it binds, if any; where it leads), by the
+    /// language's import syntax.
+    fn import(&self, file: usize, r: &RawReference) -> Vec<(Option<String>, Target)> {
+        let spec = self.spec(file);
+        match spec.module_path {
+            ModulePath::RustCrate => expand_use(&r.target)
+                .into_iter()
+                .filter_map(|(path, alias)| {
+                    let path = self.rust_absolute(file, &path)?;
+                    let target = self.lookup_absolute(&path, spec.separator);
+                    Some((alias.filter(|a| a != "*"), target))
+                })
+                .collect(),
+            ModulePath::PythonDotted => {
+                let (name, alias) = split_alias(&r.target);
+                match r.qualifier.as_deref() {
+                    Some(module) => {
+                        let module = self.python_absolute(file, module);
+                        let path = format!("{module}.{name}");
+                        vec![(Some(alias), self.lookup_absolute(&path, "."))]
+                    }
+                    None => {
+                        // `import a.b` binds `a`; `import a.b as c` binds `c` to `a.b`.
+                        let bound = if alias != name {
+                            name.to_owned()
+                        } else {
+                            name.split('.').next().unwrap_or(name).to_owned()
+                        };
+                        let local = alias.split('.').next().unwrap_or(&alias).to_owned();
+                        vec![(Some(local), self.lookup_absolute(&bound, "."))]
+                    }
+                }
+            }
+            ModulePath::GoPackage => {
+                let path = r.target.trim_matches('"');
+                let name = r
+                    .qualifier
+                    .clone()
+                    .unwrap_or_else(|| path.rsplit('/').next().unwrap_or(path).to_owned());
+                let package = self
+                    .files_in_dir
+                    .keys()
+                    .filter(|dir| !dir.is_empty() && (path == **dir || path.ends_with(&format!("/{dir}"))))
+                    .max_by_key(|dir| dir.len());
+                let target = match package {
+                    Some(dir) => Target::Package((*dir).to_owned()),
+                    None => Target::External(path.to_owned()),
+                };
+                vec![(Some(name), target)]
+            }
+            ModulePath::FilePath => {
+                let (name, alias) = split_alias(&r.target);
+                match r.qualifier.as_deref() {
+                    // `import './x.js'`: the module itself.
+                    None => vec![(None, self.ecma_module(file, name))],
+                    Some(module) => {
+                        let target = match self.ecma_module(file, module) {
+                            Target::Symbols(files, _) => {
+                                let found: Vec<usize> = files
+                                    .iter()
+                                    .flat_map(|&f| self.child_named(f, name, false))
+                                    .collect();
+                                if found.is_empty() {
+                                    Target::Symbols(files, 1.0)
+                                } else {
+                                    Target::Symbols(found, 1.0)
+                                }
+                            }
+                            _ => Target::External(format!("{module}.{name}")),
+                        };
+                        vec![(Some(alias), target)]
+                    }
+                }
+            }
+        }
+    }
+
+    /// A `use` path made absolute (`crate::…`), or `None` for a glob of an unknown module.
+    fn rust_absolute(&self, file: usize, path: &str) -> Option<String> {
+        let own = self.prefix_of.get(&file).cloned().unwrap_or_else(|| "crate".into());
+        let mut segments: Vec<&str> = path.split("::").collect();
+        let mut base: Vec<String> = Vec::new();
+        match segments.first().copied() {
+            Some("self") => {
+                base = own.split("::").map(str::to_owned).collect();
+                segments.remove(0);
+            }
+            Some("super") => {
+                base = own.split("::").map(str::to_owned).collect();
+                while segments.first() == Some(&"super") {
+                    base.pop();
+                    segments.remove(0);
+                }
+            }
+            _ => {}
+        }
+        base.extend(segments.iter().map(|s| (*s).to_owned()));
+        if base.is_empty() {
+            return None;
+        }
+        Some(base.join("::"))
+    }
+
+    /// `from ..pkg import x` → the absolute module of `..pkg` seen from `file`.
+    fn python_absolute(&self, file: usize, module: &str) -> String {
+        let dots = module.len() - module.trim_start_matches('.').len();
+        if dots == 0 {
+            return module.to_owned();
+        }
+        let own = self.prefix_of.get(&file).cloned().unwrap_or_default();
+        let mut package: Vec<&str> = own.split('.').filter(|s| !s.is_empty()).collect();
+        // A package's `__init__.py` is the package itself; another file's package is its parent.
+        if !self.symbols[file].path.ends_with("__init__.py") {
+            package.pop();
+        }
+        for _ in 1..dots {
+            package.pop();
+        }
+        let rest = &module[dots..];
+        if !rest.is_empty() {
+            package.push(rest);
+        }
+        package.join(".")
+    }
+
+    /// An ECMAScript module specifier → its file, resolved like bundlers do (extension and
+    /// `/index` optional); anything not relative is a package.
+    fn ecma_module(&self, file: usize, specifier: &str) -> Target {
+        if !specifier.starts_with('.') {
+            return Target::External(specifier.to_owned());
+        }
+        let mut parts: Vec<&str> = dir_of(&self.symbols[file].path)
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .collect();
+        for segment in specifier.split('/') {
+            match segment {
+                "." | "" => {}
+                ".." => {
+                    parts.pop();
+                }
+                s => parts.push(s),
+            }
+        }
+        let joined = parts.join("/");
+        let stem = ["ts", "tsx", "js", "jsx", "mjs", "cjs", "mts", "cts"]
+            .iter()
+            .find_map(|ext| joined.strip_suffix(&format!(".{ext}")))
+            .unwrap_or(&joined);
+        const EXTENSIONS: [&str; 8] = ["ts", "tsx", "d.ts", "js", "jsx", "mjs", "cjs", "mts"];
+        let candidates = std::iter::once(joined.clone())
+            .chain(EXTENSIONS.iter().map(|e| format!("{stem}.{e}")))
+            .chain(EXTENSIONS.iter().map(|e| format!("{stem}/index.{e}")));
+        for candidate in candidates {
+            if let Some(&f) = self.file_by_path.get(candidate.as_str()) {
+                return Target::Symbols(vec![f], 1.0);
+            }
+        }
+        Target::External(specifier.to_owned())
+    }
+
+    /// An absolute path (`crate::a::B`, `pkg.mod.f`): exact, else by its trailing segments,
+    /// else external.
+    fn lookup_absolute(&self, path: &str, sep: &str) -> Target {
+        if let Some(found) = self.by_qualified.get(path) {
+            return Target::Symbols(found.clone(), 1.0);
+        }
+        self.by_suffix(path, sep)
+            .unwrap_or_else(|| Target::External(path.to_owned()))
+    }
+
+    fn by_suffix(&self, path: &str, sep: &str) -> Option<Target> {
+        let (head, last) = path.rsplit_once(sep)?;
+        let rest = head.split_once(sep).map_or("", |(_, r)| r);
+        let suffix = if rest.is_empty() {
+            format!("{sep}{last}")
+        } else {
+            format!("{sep}{rest}{sep}{last}")
+        };
+        let found: Vec<usize> = self
+            .by_name
+            .get(last)?
+            .iter()
+            .copied()
+            .filter(|&c| self.symbols[c].qualified_name.ends_with(&suffix))
+            .collect();
+        match found.len() {
+            0 => None,
+            n if n <= MAX_CANDIDATES => Some(Target::Symbols(found, SUFFIX_CONFIDENCE / n as f32)),
+            _ => None,
+        }
+    }
+
+    /// A name as written in symbol `from`: scopes, imports, package, then the whole repository.
+    fn lookup_name(&self, from: usize, name: &str, types_only: bool) -> Target {
+        let spec = self.spec(from);
+        let self_type = ["Self", "this", "self", "cls"].contains(&name);
+        if self_type {
+            if let Some(t) = self.owner_type(from) {
+                return Target::Symbols(vec![t], 1.0);
+            }
+        }
+        let mut scope = Some(from);
+        while let Some(s) = scope {
+            let found = self.child_named(s, name, false);
+            if !found.is_empty() {
+                return Target::Symbols(found, 1.0);
+            }
+            if self.symbols[s].name == name && s != self.file_of[from] {
+                return Target::Symbols(vec![s], 1.0);
+            }
+            scope = self.parent(s);
+        }
+        let file = self.file_of[from];
+        if let Some(target) = self.imports.get(&file).and_then(|t| t.get(name)) {
+            return target.clone();
+        }
+        if spec.module_path == ModulePath::GoPackage {
+            let dir = dir_of(&self.symbols[file].path);
+            let found: Vec<usize> = self.files_in_dir[dir]
+                .iter()
+                .flat_map(|&f| self.child_named(f, name, false))
+                .collect();
+            if !found.is_empty() {
+                return Target::Symbols(found, 1.0);
+            }
+        }
+        // Rust's crate root and Python's packages are reachable by their path.
+        if let Some(found) = self.by_qualified.get(name) {
+            return Target::Symbols(found.clone(), 1.0);
+        }
+        let candidates: Vec<usize> = self
+            .by_name
+            .get(name)
+            .map(|all| {
+                all.iter()
+                    .copied()
+                    .filter(|&c| {
+                        let kind = self.symbols[c].kind;
+                        kind != SymbolKind::Method
+                            && self.symbols[c].parent.is_some()
+                            && (!types_only || is_type_kind(kind))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        match candidates.len() {
+            1..=MAX_CANDIDATES => {
+                let confidence = GLOBAL_NAME_CONFIDENCE / candidates.len() as f32;
+                Target::Symbols(candidates, confidence)
+            }
+            _ => Target::External(name.to_owned()),
+        }
+    }
+
+    /// A path as written in symbol `from` (`a::b::C`, `pkg.Type`, `Name`).
+    fn lookup_path(&self, from: usize, path: &str, types_only: bool) -> Target {
+        let sep = self.spec(from).separator;
+        let (first, rest) = match path.split_once(sep) {
+            Some((first, rest)) => (first, Some(rest)),
+            None => (path, None),
+        };
+        if first == "crate" || first == "super" || (first == "self" && sep == "::") {
+            let absolute = self
+                .rust_absolute(self.file_of[from], path)
+                .unwrap_or_else(|| path.to_owned());
+            return self.lookup_absolute(&absolute, sep);
+        }
+        let head = self.lookup_name(from, first, types_only && rest.is_none());
+        let Some(rest) = rest else { return head };
+        match head {
+            Target::Symbols(found, confidence) => {
+                let mut reached = Vec::new();
+                for &h in &found {
+                    let qualified = format!("{}{sep}{rest}", self.symbols[h].qualified_name);
+                    if let Some(q) = self.by_qualified.get(qualified.as_str()) {
+                        reached.extend(q.iter().copied());
+                    } else if let Some(prefix) = self.prefix_of.get(&h) {
+                        // A file or Python module: its items carry the module prefix.
+                        if let Some(q) = self.by_qualified.get(format!("{prefix}{sep}{rest}").as_str()) {
+                            reached.extend(q.iter().copied());
+                        }
+                    } else if !rest.contains(sep) {
+                        reached.extend(self.member(h, rest));
+                    }
+                }
+                if reached.is_empty() {
+                    self.by_suffix(path, sep)
+                        .unwrap_or_else(|| Target::External(path.to_owned()))
+                } else {
+                    Target::Symbols(reached, confidence)
+                }
+            }
+            Target::Package(dir) => {
+                let name = rest.split(sep).next().unwrap_or(rest);
+                let found: Vec<usize> = self
+                    .files_in_dir
+                    .get(dir.as_str())
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|&f| self.child_named(f, name, false))
+                    .collect();
+                if found.is_empty() {
+                    Target::External(path.to_owned())
+                } else {
+                    Target::Symbols(found, 1.0)
+                }
+            }
+            Target::External(head) => Target::External(format!("{head}{sep}{rest}")),
+        }
+    }
+
+    /// A member `name` of type `t`, or of what it implements.
+    fn member(&self, t: usize, name: &str) -> Vec<usize> {
+        let mut seen = HashSet::new();
+        let mut queue = vec![t];
+        while let Some(ty) = queue.pop() {
+            if !seen.insert(ty) {
+                continue;
+            }
+            let found = self.child_named(ty, name, true);
+            if !found.is_empty() {
+                return found;
+            }
+            if let Some(supers) = self.supertypes.get(&ty) {
+                queue.extend(supers.iter().rev().copied());
+            }
+        }
+        // Methods of a type declared outside its file (Rust impl blocks, Go receivers) hang
+        // under their file; their qualified name still says whose they are.
+        let qualified = format!(
+            "{}{}{name}",
+            self.symbols[t].qualified_name,
+            self.spec(t).separator
+        );
+        self.by_qualified
+            .get(qualified.as_str())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The type whose member `from` is (or is inside).
+    fn owner_type(&self, from: usize) -> Option<usize> {
+        let mut scope = Some(from);
+        while let Some(s) = scope {
+            if self.symbols[s].kind.owns_methods() {
+                return Some(s);
+            }
+            scope = self.parent(s);
+        }
+        // A method in an impl block or with a receiver: its qualified name names the type.
+        let s = &self.symbols[from];
+        let sep = self.spec(from).separator;
+        let owner = s.qualified_name.strip_suffix(s.name.as_str())?.strip_suffix(sep)?;
+        if let Some(found) = self.by_qualified.get(owner) {
+            return found.iter().copied().find(|&t| self.symbols[t].kind.owns_methods());
+        }
+        let name = owner.rsplit(sep).next()?;
+        let types: Vec<usize> = self
+            .by_name
+            .get(name)?
+            .iter()
+            .copied()
+            .filter(|&t| self.symbols[t].kind.owns_methods())
+            .collect();
+        (types.len() == 1).then(|| types[0])
+    }
+
+    /// The names that mean "this object" inside `from`: the language's, or a Go receiver's.
+    fn is_self(&self, from: usize, qualifier: &str) -> bool {
+        if ["self", "Self", "this", "cls", "super"].contains(&qualifier) {
+            return true;
+        }
+        let s = &self.symbols[from];
+        s.kind == SymbolKind::Method
+            && self.spec(from).module_path == ModulePath::GoPackage
+            && go_receiver(&s.signature) == Some(qualifier)
+    }
+
+    fn resolve_call(&self, from: usize, r: &RawReference) -> Target {
+        let sep = self.spec(from).separator;
+        let Some(qualifier) = r.qualifier.as_deref() else {
+            return self.lookup_name(from, &r.target, false);
+        };
+        if self.is_self(from, qualifier) {
+            if let Some(t) = self.owner_type(from) {
+                let found = self.member(t, &r.target);
+                if !found.is_empty() {
+                    return Target::Symbols(found, 1.0);
+                }
+            }
+            return self.by_method_name(from, &r.target);
+        }
+        if is_path(qualifier, sep) {
+            match self.lookup_path(from, qualifier, false) {
+                Target::Symbols(found, confidence) => {
+                    let members: Vec<usize> = found
+                        .iter()
+                        .flat_map(|&h| self.member(h, &r.target))
+                        .collect();
+                    if !members.is_empty() {
+                        return Target::Symbols(members, confidence);
+                    }
+                }
+                Target::Package(dir) => {
+                    return self.lookup_path_in_package(&dir, &r.target, qualifier, sep);
+                }
+                Target::External(path) if !starts_lowercase_local(qualifier, sep) => {
+                    return Target::External(format!("{path}{sep}{}", r.target));
+                }
+                Target::External(_) => {}
+            }
+        }
+        // A method on a value whose type the syntax does not show.
+        self.by_method_name(from, &r.target)
+    }
+
+    fn lookup_path_in_package(&self, dir: &str, name: &str, qualifier: &str, sep: &str) -> Target {
+        let found: Vec<usize> = self.files_in_dir[dir]
+            .iter()
+            .flat_map(|&f| self.child_named(f, name, false))
+            .collect();
+        if found.is_empty() {
+            Target::External(format!("{qualifier}{sep}{name}"))
+        } else {
+            Target::Symbols(found, 1.0)
+        }
+    }
+
+    fn by_method_name(&self, from: usize, name: &str) -> Target {
+        let sep = self.spec(from).separator;
+        let candidates: Vec<usize> = self
+            .by_name
+            .get(name)
+            .map(|all| {
+                all.iter()
+                    .copied()
+                    .filter(|&c| self.symbols[c].kind == SymbolKind::Method)
+                    .collect()
+            })
+            .unwrap_or_default();
+        match candidates.len() {
+            1..=MAX_CANDIDATES => {
+                let confidence = METHOD_NAME_CONFIDENCE / candidates.len() as f32;
+                Target::Symbols(candidates, confidence)
+            }
+            _ => Target::External(format!("{sep}{name}")),
+        }
+    }
+
+    /// Go: a struct implements an interface when its method set covers the interface's.
+    fn go_interfaces(&self, out: &mut Edges) {
+        let mut methods_of: HashMap<usize, HashSet<&str>> = HashMap::new();
+        for (i, s) in self.symbols.iter().enumerate() {
+            if s.kind == SymbolKind::Method && s.language.spec().module_path == ModulePath::GoPackage {
+                if let Some(t) = self.owner_type(i) {
+                    methods_of.entry(t).or_default().insert(s.name.as_str());
+                }
+            }
+        }
+        let mut types: Vec<(&usize, &HashSet<&str>)> = methods_of
+            .iter()
+            .filter(|(t, _)| self.symbols[**t].kind != SymbolKind::Interface)
+            .collect();
+        types.sort_by_key(|(t, _)| **t);
+        for (&interface, required) in &methods_of {
+            if self.symbols[interface].kind != SymbolKind::Interface {
+                continue;
+            }
+            for (&t, has) in &types {
+                if required.is_subset(has) {
+                    out.push(
+                        self.symbols,
+                        t,
+                        Node::Symbol(interface),
+                        EdgeKind::Implements,
+                        1.0,
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn is_type_kind(kind: SymbolKind) -> bool {
+    kind.owns_methods() || kind == SymbolKind::TypeAlias
+}
+
+/// `K`, `T`, `V`: a generic parameter, not a type anyone defines.
+fn is_type_parameter(name: &str) -> bool {
+    name.len() == 1 && name.chars().all(|c| c.is_ascii_uppercase())
+}
+
+fn strip_generics(name: &str) -> &str {
+    name.split('<').next().unwrap_or(name).trim()
+}
+
+fn dir_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// Identifiers joined by the separator: a name or path, not an expression.
+fn is_path(text: &str, sep: &str) -> bool {
+    text.split(sep).all(|segment| {
+        let mut chars = segment.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
+            && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+    })
+}
+
+/// `store.get()`: a lower-case single name not found anywhere is a local variable, not a module.
+fn starts_lowercase_local(qualifier: &str, sep: &str) -> bool {
+    !qualifier.contains(sep) && qualifier.starts_with(|c: char| c.is_lowercase() || c == '_')
+}
+
+/// `a as b` → (`a`, `b`); `a` → (`a`, `a`).
+fn split_alias(text: &str) -> (&str, String) {
+    match text.split_once(" as ") {
+        Some((name, alias)) => (name.trim(), alias.trim().to_owned()),
+        None => (text.trim(), text.trim().to_owned()),
+    }
+}
+
+/// Go: `func (r *Registry) Add(…)` → `r`.
+fn go_receiver(signature: &str) -> Option<&str> {
+    let rest = signature.strip_prefix("func")?.trim_start().strip_prefix('(')?;
+    let name = rest.split([' ', ')']).next()?;
+    (!name.is_empty()).then_some(name)
+}
+
+/// A Rust `use` tree → each full path with the name it binds (`None` for `self` of an
+/// unnamed root, `*` for globs): `a::{b, c::{d as e, self}}` → `a::b` (b), `a::c::d` (e),
+/// `a::c` (c).
+pub(crate) fn expand_use(tree: &str) -> Vec<(String, Option<String>)> {
+    let compact: String = tree.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out = Vec::new();
+    expand_into("", &compact, &mut out);
+    out
+}
+
+fn expand_into(prefix: &str, tree: &str, out: &mut Vec<(String, Option<String>)>) {
+    let tree = tree.trim().trim_end_matches(';').trim();
+    if let Some(open) = tree.find('{') {
+        let head = tree[..open].trim().trim_end_matches("::");
+        let inner = tree[open + 1..].trim_end().strip_suffix('}').unwrap_or(&tree[open + 1..]);
+        let base = join_path(prefix, head);
+        let mut depth = 0;
+        let mut start = 0;
+        for (i, c) in inner.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    expand_into(&base, &inner[start..i], out);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        expand_into(&base, &inner[start..], out);
+        return;
+    }
+    if tree.is_empty() {
+        return;
+    }
+    let (path, alias) = match tree.split_once(" as ") {
+        Some((p, a)) => (p.trim(), Some(a.trim().to_owned())),
+        None => (tree, None),
+    };
+    if path == "self" {
+        let name = prefix.rsplit("::").next().map(str::to_owned);
+        out.push((prefix.to_owned(), alias.or(name)));
+        return;
+    }
+    let full = join_path(prefix, path);
+    let name = alias.or_else(|| full.rsplit("::").next().map(str::to_owned));
+    out.push((full, name));
+}
+
+fn join_path(prefix: &str, path: &str) -> String {
+    match (prefix.is_empty(), path.is_empty()) {
+        (true, _) => path.to_owned(),
+        (_, true) => prefix.to_owned(),
+        _ => format!("{prefix}::{path}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn use_trees_expand() {
+        assert_eq!(
+            expand_use("a::{b, c::{d as e, self}}"),
+            vec![
+                ("a::b".into(), Some("b".into())),
+                ("a::c::d".into(), Some("e".into())),
+                ("a::c".into(), Some("c".into())),
+            ]
+        );
+        assert_eq!(expand_use("std::fmt"), vec![("std::fmt".into(), Some("fmt".into()))]);
+        assert_eq!(expand_use("a::*"), vec![("a::*".into(), Some("*".into()))]);
+    }
+
+    #[test]
+    fn go_receivers() {
+        assert_eq!(go_receiver("func (r *Registry) Add(s Shape)"), Some("r"));
+        assert_eq!(go_receiver("func Add()"), None);
+    }
+}

@@ -1,0 +1,223 @@
+//! Generation: each fact bundle, each module and the architecture put into words by a
+//! [`Verbalizer`]. The deterministic [`TemplateVerbalizer`] needs no network and names only
+//! what the facts name; the LLM verbalizer comes behind the same trait.
+
+mod template;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use crate::assemble::{Assembly, FactBundle, ModuleMetrics};
+use crate::events::{
+    Clock, Emitter, EventSink, GenerationCompleted, GenerationStarted, Status, SymbolDocumented,
+};
+use crate::lang::Language;
+use crate::symbols::SymbolKind;
+
+pub use template::TemplateVerbalizer;
+
+/// Symbols named per list in module and architecture facts.
+pub const MAX_NAMED: usize = 5;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{verbalizer} could not write the text: {message}")]
+pub struct VerbalizeError {
+    pub verbalizer: String,
+    pub message: String,
+}
+
+/// What a module overview may say.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModuleFacts {
+    pub metrics: ModuleMetrics,
+    pub language: Option<Language>,
+    /// How many symbols of each kind it defines.
+    pub kinds: BTreeMap<SymbolKind, usize>,
+    /// Its most central symbols (qualified names), best first.
+    pub central: Vec<String>,
+}
+
+/// What the architecture summary may say.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArchitectureFacts {
+    pub files: usize,
+    pub symbols: usize,
+    pub edges: usize,
+    pub languages: Vec<Language>,
+    /// The most central symbols (qualified names), best first.
+    pub central: Vec<String>,
+    /// Cluster labels with their sizes, largest first.
+    pub clusters: Vec<(String, usize)>,
+    /// Modules most depended upon, with their afferent coupling.
+    pub foundations: Vec<(String, usize)>,
+}
+
+/// Puts facts into words. Futures need not be `Send`: the edge's fetch-based client fits.
+pub trait Verbalizer {
+    /// Recorded per text in the docpack (`template`, or the model's name).
+    fn name(&self) -> &str;
+    fn symbol(&self, facts: &FactBundle) -> impl Future<Output = Result<String, VerbalizeError>>;
+    fn module(&self, facts: &ModuleFacts) -> impl Future<Output = Result<String, VerbalizeError>>;
+    fn architecture(
+        &self,
+        facts: &ArchitectureFacts,
+    ) -> impl Future<Output = Result<String, VerbalizeError>>;
+}
+
+/// A generated text and who wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Text {
+    pub text: String,
+    pub verbalizer: String,
+}
+
+/// Everything generation wrote.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Documentation {
+    /// By symbol id.
+    pub symbols: BTreeMap<String, Text>,
+    /// By module (file path, or Go package directory).
+    pub modules: BTreeMap<String, Text>,
+    pub architecture: Option<Text>,
+}
+
+/// Runs generation over an assembly, emitting `generation.*.v1`. A text the verbalizer fails
+/// on is written by the template instead (and marked so); the stage is then `partial`.
+pub async fn generate<V: Verbalizer, S: EventSink, C: Clock>(
+    assembly: &Assembly,
+    verbalizer: &V,
+    emitter: &mut Emitter<S, C>,
+) -> Documentation {
+    emitter.emit(GenerationStarted {
+        symbols: assembly.facts.len() as u64,
+        verbalizer: verbalizer.name().to_owned(),
+        estimated_cost_usd: None,
+    });
+    let fallback = TemplateVerbalizer;
+    let mut fell_back = false;
+    let mut docs = Documentation::default();
+    for facts in &assembly.facts {
+        let text = match verbalizer.symbol(facts).await {
+            Ok(text) => Text {
+                text,
+                verbalizer: verbalizer.name().to_owned(),
+            },
+            Err(_) => {
+                fell_back = true;
+                Text {
+                    text: fallback.symbol_text(facts),
+                    verbalizer: fallback.name().to_owned(),
+                }
+            }
+        };
+        emitter.emit(SymbolDocumented {
+            symbol_id: facts.id.clone(),
+            doc: text.text.clone(),
+            verbalizer: text.verbalizer.clone(),
+        });
+        docs.symbols.insert(facts.id.clone(), text);
+    }
+    for facts in module_facts(assembly) {
+        let text = match verbalizer.module(&facts).await {
+            Ok(text) => Text {
+                text,
+                verbalizer: verbalizer.name().to_owned(),
+            },
+            Err(_) => {
+                fell_back = true;
+                Text {
+                    text: fallback.module_text(&facts),
+                    verbalizer: fallback.name().to_owned(),
+                }
+            }
+        };
+        docs.modules.insert(facts.metrics.module.clone(), text);
+    }
+    let facts = architecture_facts(assembly);
+    docs.architecture = Some(match verbalizer.architecture(&facts).await {
+        Ok(text) => Text {
+            text,
+            verbalizer: verbalizer.name().to_owned(),
+        },
+        Err(_) => {
+            fell_back = true;
+            Text {
+                text: fallback.architecture_text(&facts),
+                verbalizer: fallback.name().to_owned(),
+            }
+        }
+    });
+    emitter.emit(GenerationCompleted {
+        status: if fell_back { Status::Partial } else { Status::Ok },
+        documented: docs.symbols.len() as u64,
+        cost_usd: None,
+    });
+    docs
+}
+
+/// Per module: its metrics, what it defines, and its most central symbols.
+pub fn module_facts(assembly: &Assembly) -> Vec<ModuleFacts> {
+    assembly
+        .modules
+        .iter()
+        .map(|m| {
+            let files: BTreeSet<&str> = m.files.iter().map(String::as_str).collect();
+            let mut members: Vec<usize> = (0..assembly.symbols.len())
+                .filter(|&i| {
+                    let s = &assembly.symbols[i];
+                    files.contains(s.path.as_str()) && s.parent.is_some()
+                })
+                .collect();
+            let mut kinds = BTreeMap::new();
+            for &i in &members {
+                *kinds.entry(assembly.symbols[i].kind).or_default() += 1;
+            }
+            members.sort_by_key(|&i| assembly.metrics[i].rank);
+            ModuleFacts {
+                metrics: m.clone(),
+                language: members.first().map(|&i| assembly.symbols[i].language),
+                kinds,
+                central: members
+                    .iter()
+                    .take(MAX_NAMED)
+                    .map(|&i| assembly.symbols[i].qualified_name.clone())
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+pub fn architecture_facts(assembly: &Assembly) -> ArchitectureFacts {
+    let mut order: Vec<usize> = (0..assembly.symbols.len())
+        .filter(|&i| assembly.symbols[i].parent.is_some())
+        .collect();
+    order.sort_by_key(|&i| assembly.metrics[i].rank);
+    let languages: BTreeSet<Language> = assembly.symbols.iter().map(|s| s.language).collect();
+    let mut foundations: Vec<(String, usize)> = assembly
+        .modules
+        .iter()
+        .filter(|m| m.afferent > 0)
+        .map(|m| (m.module.clone(), m.afferent))
+        .collect();
+    foundations.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    foundations.truncate(MAX_NAMED);
+    ArchitectureFacts {
+        files: assembly.symbols.iter().filter(|s| s.parent.is_none()).count(),
+        symbols: assembly.symbols.len(),
+        edges: assembly.edges.len(),
+        languages: languages.into_iter().collect(),
+        central: order
+            .iter()
+            .take(MAX_NAMED)
+            .map(|&i| assembly.symbols[i].qualified_name.clone())
+            .collect(),
+        clusters: assembly
+            .clusters
+            .iter()
+            .map(|c| (c.label.clone(), c.members.len()))
+            .collect(),
+        foundations,
+    }
+}
