@@ -65,7 +65,10 @@ fn milestone(body: &EventBody) -> Option<String> {
             e.nodes, e.edges, e.clusters, e.status
         ),
         EventBody::GenerationCompleted(e) => {
-            format!("generate: {} symbols documented [{:?}]", e.documented, e.status)
+            format!(
+                "generate: {} symbols documented [{:?}]",
+                e.documented, e.status
+            )
         }
         EventBody::PackCompleted(e) => format!("pack: {} bytes [{:?}]", e.bytes, e.status),
         _ => return None,
@@ -144,16 +147,18 @@ pub async fn run(
     };
     let (job_id, trace_id) = crate::new_job();
     let (events, ingest) =
-        crate::embed::spawn_ingest(snapshot, options.limits.clone(), &job_id, &trace_id);
+        crate::embed::spawn_ingest(snapshot, options.limits, &job_id, &trace_id);
     let sink = Progress {
         corpus: Corpus::default(),
         output,
     };
-    let mut emitter = doctown_core::events::Emitter::new(job_id, trace_id, sink, crate::SystemClock);
+    let mut emitter =
+        doctown_core::events::Emitter::new(job_id, trace_id, sink, crate::SystemClock);
     let embeddings = backend.stream(events, &mut emitter).await;
     ingest.join()?;
     if emitter.sink().corpus.symbols.is_empty() {
-        let reason = "no supported source files were found (Rust, Python, Go, JavaScript, TypeScript)";
+        let reason =
+            "no supported source files were found (Rust, Python, Go, JavaScript, TypeScript)";
         emitter.emit(JobCompleted {
             status: Status::Failed,
             docpack_id: None,
@@ -259,7 +264,11 @@ pub fn summary(d: &Docpack) -> String {
     }
     out.push_str(&format!("\nclusters ({:?})\n", d.clusters.method));
     for cluster in d.clusters.clusters.iter().take(SHOWN) {
-        out.push_str(&format!("  {:>4}  {}\n", cluster.members.len(), cluster.label));
+        out.push_str(&format!(
+            "  {:>4}  {}\n",
+            cluster.members.len(),
+            cluster.label
+        ));
     }
     if !m.skipped_files.is_empty() {
         out.push_str("\nskipped files\n");

@@ -149,7 +149,14 @@ async fn run(cli: Cli) -> Result<()> {
                 embed.api_key.clone(),
             )
             .await?;
-            generate::run(&embed.source.source, &options, &backend, &args.out, args.json).await?;
+            generate::run(
+                &embed.source.source,
+                &options,
+                &backend,
+                &args.out,
+                args.json,
+            )
+            .await?;
             let docpack = generate::open(&args.out)?;
             if !args.json {
                 println!("{}", generate::summary(&docpack));
@@ -177,7 +184,8 @@ async fn run(cli: Cli) -> Result<()> {
 async fn run_embed(args: EmbedArgs) -> Result<()> {
     let options = args.source.options();
     // The backend first: a missing model or a bad URL is reported before any work.
-    let backend = embed::Backend::open(&args.embedder, args.model_dir.as_deref(), args.api_key).await?;
+    let backend =
+        embed::Backend::open(&args.embedder, args.model_dir.as_deref(), args.api_key).await?;
     let snapshot = sources::load(&args.source.source, &options).await?;
     let (job_id, trace_id) = new_job();
     let (events, ingest) = embed::spawn_ingest(snapshot, options.limits, &job_id, &trace_id);

@@ -141,7 +141,10 @@ pub fn min_cluster_size(points: usize) -> usize {
 
 /// Cluster assignment per point (`None` for noise), and the method that made it; `None` when
 /// there are too few points.
-pub fn cluster_vectors(points: &[Vec<f32>], seed: u64) -> (Option<ClusterMethod>, Vec<Option<usize>>) {
+pub fn cluster_vectors(
+    points: &[Vec<f32>],
+    seed: u64,
+) -> (Option<ClusterMethod>, Vec<Option<usize>>) {
     let n = points.len();
     if n < MIN_POINTS {
         return (None, vec![None; n]);
@@ -155,10 +158,7 @@ pub fn cluster_vectors(points: &[Vec<f32>], seed: u64) -> (Option<ClusterMethod>
         let noise = labels.iter().filter(|&&l| l < 0).count();
         let found = labels.iter().any(|&l| l >= 0);
         if found && (noise as f64) <= MAX_NOISE_SHARE * n as f64 {
-            let assignment = labels
-                .iter()
-                .map(|&l| usize::try_from(l).ok())
-                .collect();
+            let assignment = labels.iter().map(|&l| usize::try_from(l).ok()).collect();
             return (Some(ClusterMethod::Hdbscan), assignment);
         }
     }
@@ -247,7 +247,12 @@ pub(super) fn build_clusters(
     let groups: Vec<Vec<usize>> = groups.into_values().collect();
     let terms: Vec<Vec<String>> = groups
         .iter()
-        .map(|members| members.iter().flat_map(|&i| symbol_terms(&symbols[i])).collect())
+        .map(|members| {
+            members
+                .iter()
+                .flat_map(|&i| symbol_terms(&symbols[i]))
+                .collect()
+        })
         .collect();
     let top = class_tf_idf(&terms);
     let mut clusters: Vec<(Cluster, Vec<usize>)> = groups
@@ -308,7 +313,8 @@ pub fn split_words(identifier: &str) -> Vec<String> {
         let boundary = c.is_uppercase()
             && i > 0
             && (chars[i - 1].is_lowercase()
-                || chars.get(i + 1).is_some_and(|n| n.is_lowercase()) && chars[i - 1].is_uppercase());
+                || chars.get(i + 1).is_some_and(|n| n.is_lowercase())
+                    && chars[i - 1].is_uppercase());
         if boundary {
             words.push(std::mem::take(&mut current));
         }
@@ -331,7 +337,8 @@ fn class_tf_idf(clusters: &[Vec<String>]) -> Vec<Vec<String>> {
             *total.entry(t.as_str()).or_default() += 1;
         }
     }
-    let average = clusters.iter().map(Vec::len).sum::<usize>() as f64 / clusters.len().max(1) as f64;
+    let average =
+        clusters.iter().map(Vec::len).sum::<usize>() as f64 / clusters.len().max(1) as f64;
     clusters
         .iter()
         .map(|terms| {
@@ -347,7 +354,11 @@ fn class_tf_idf(clusters: &[Vec<String>]) -> Vec<Vec<String>> {
                 })
                 .collect();
             scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-            scored.into_iter().take(TOP_TERMS).map(|(_, t)| t.to_owned()).collect()
+            scored
+                .into_iter()
+                .take(TOP_TERMS)
+                .map(|(_, t)| t.to_owned())
+                .collect()
         })
         .collect()
 }
@@ -358,7 +369,10 @@ mod tests {
 
     #[test]
     fn words_split_on_case_and_underscores() {
-        assert_eq!(split_words("parseHTTPRequest_v2"), ["parse", "http", "request", "v2"]);
+        assert_eq!(
+            split_words("parseHTTPRequest_v2"),
+            ["parse", "http", "request", "v2"]
+        );
         assert_eq!(split_words("LruCache"), ["lru", "cache"]);
         assert_eq!(split_words("new"), Vec::<String>::new());
     }
@@ -384,7 +398,10 @@ mod tests {
         let mut points = Vec::new();
         for g in 0..3 {
             for i in 0..10 {
-                points.push(vec![g as f32 * 10.0 + (i % 3) as f32 * 0.1, (i % 4) as f32 * 0.1]);
+                points.push(vec![
+                    g as f32 * 10.0 + (i % 3) as f32 * 0.1,
+                    (i % 4) as f32 * 0.1,
+                ]);
             }
         }
         let (method, assignment) = cluster_vectors(&points, 1);

@@ -135,7 +135,9 @@ pub(super) fn similar_edges(
                 .collect();
             near.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             near.truncate(candidates);
-            let (Some(a), i) = (&vectors[clustered[p]], clustered[p]) else { continue };
+            let (Some(a), i) = (&vectors[clustered[p]], clustered[p]) else {
+                continue;
+            };
             let mut scored: Vec<(f32, usize)> = near
                 .iter()
                 .filter_map(|&(_, q)| {
@@ -178,21 +180,35 @@ pub(super) fn metrics(
     let mut graph: DiGraph<&str, (EdgeKind, f64)> =
         DiGraph::with_capacity(symbols.len() + externals.len(), edges.len());
     let mut node_of: HashMap<&str, NodeIndex> = HashMap::new();
-    for id in symbols.iter().map(|s| s.id.as_str()).chain(externals.iter().map(|e| e.id.as_str())) {
+    for id in symbols
+        .iter()
+        .map(|s| s.id.as_str())
+        .chain(externals.iter().map(|e| e.id.as_str()))
+    {
         node_of.insert(id, graph.add_node(id));
     }
     for e in edges {
-        if let (Some(&a), Some(&b)) = (node_of.get(e.source.as_str()), node_of.get(e.target.as_str())) {
+        if let (Some(&a), Some(&b)) = (
+            node_of.get(e.source.as_str()),
+            node_of.get(e.target.as_str()),
+        ) {
             graph.add_edge(a, b, (e.kind, e.confidence));
         }
     }
     let csr = Csr::from_edges(
         graph.node_count(),
-        graph.raw_edges().iter().filter(|e| e.weight.0.is_dependency()).map(|e| {
-            (e.source().index(), e.target().index(), e.weight.1)
-        }),
+        graph
+            .raw_edges()
+            .iter()
+            .filter(|e| e.weight.0.is_dependency())
+            .map(|e| (e.source().index(), e.target().index(), e.weight.1)),
     );
-    let ranks = page_rank(&csr, PAGERANK_DAMPING, PAGERANK_TOLERANCE, PAGERANK_MAX_ITERATIONS);
+    let ranks = page_rank(
+        &csr,
+        PAGERANK_DAMPING,
+        PAGERANK_TOLERANCE,
+        PAGERANK_MAX_ITERATIONS,
+    );
 
     let mut order: Vec<usize> = (0..symbols.len()).collect();
     order.sort_by(|&a, &b| ranks[b].total_cmp(&ranks[a]).then(a.cmp(&b)));
@@ -248,23 +264,35 @@ fn round_rank(x: f64) -> f64 {
 /// A symbol's module: its file, or for Go its package directory.
 fn module_of(symbol: &Symbol) -> String {
     if symbol.language.spec().module_path == ModulePath::GoPackage {
-        symbol.path.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_owned())
+        symbol
+            .path
+            .rsplit_once('/')
+            .map_or(String::new(), |(d, _)| d.to_owned())
     } else {
         symbol.path.clone()
     }
 }
 
 fn coupling(symbols: &[Symbol], edges: &[Edge]) -> Vec<ModuleMetrics> {
-    let module_by_id: HashMap<&str, String> =
-        symbols.iter().map(|s| (s.id.as_str(), module_of(s))).collect();
-    let mut modules: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>)> =
-        BTreeMap::new();
+    let module_by_id: HashMap<&str, String> = symbols
+        .iter()
+        .map(|s| (s.id.as_str(), module_of(s)))
+        .collect();
+    /// Per module: its files, the modules it depends on, the modules that depend on it.
+    type Links = (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>);
+    let mut modules: BTreeMap<String, Links> = BTreeMap::new();
     for s in symbols.iter().filter(|s| s.parent.is_none()) {
-        modules.entry(module_of(s)).or_default().0.insert(s.path.clone());
+        modules
+            .entry(module_of(s))
+            .or_default()
+            .0
+            .insert(s.path.clone());
     }
     for e in edges.iter().filter(|e| e.kind.is_dependency()) {
-        let (Some(a), Some(b)) = (module_by_id.get(e.source.as_str()), module_by_id.get(e.target.as_str()))
-        else {
+        let (Some(a), Some(b)) = (
+            module_by_id.get(e.source.as_str()),
+            module_by_id.get(e.target.as_str()),
+        ) else {
             continue;
         };
         if a != b {

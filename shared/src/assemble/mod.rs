@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::embed::normalize;
 use crate::events::{
-    AssemblyCompleted, AssemblyStarted, ClusterCreated, Clock, Emitter, EventBody, EventSink,
+    AssemblyCompleted, AssemblyStarted, Clock, ClusterCreated, Emitter, EventBody, EventSink,
     FileDetected, FileSkipped, GraphCompleted, Status,
 };
 use crate::source::SourceInfo;
@@ -150,7 +150,9 @@ pub struct Assembly {
 
 impl Assembly {
     pub fn index_of(&self, id: &str) -> Option<usize> {
-        self.symbols.binary_search_by(|s| s.id.as_str().cmp(id)).ok()
+        self.symbols
+            .binary_search_by(|s| s.id.as_str().cmp(id))
+            .ok()
     }
 }
 

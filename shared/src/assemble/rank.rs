@@ -62,7 +62,11 @@ pub fn page_rank(graph: &Csr, damping: f64, tolerance: f64, max_iterations: usiz
     }
     let uniform = 1.0 / n as f64;
     let out_weight: Vec<f64> = (0..n)
-        .map(|u| graph.weights[graph.offsets[u]..graph.offsets[u + 1]].iter().sum())
+        .map(|u| {
+            graph.weights[graph.offsets[u]..graph.offsets[u + 1]]
+                .iter()
+                .sum()
+        })
         .collect();
     let mut rank = vec![uniform; n];
     let mut next = vec![0.0; n];

@@ -76,7 +76,11 @@ pub fn resolve_edges(symbols: &[Symbol]) -> (Vec<Edge>, Vec<ExternalNode>) {
         .collect();
     // Implements first: `self.m()` may resolve through a supertype.
     for (i, s) in symbols.iter().enumerate() {
-        for r in s.references.iter().filter(|r| r.kind == ReferenceKind::Implements) {
+        for r in s
+            .references
+            .iter()
+            .filter(|r| r.kind == ReferenceKind::Implements)
+        {
             let source = match &r.qualifier {
                 Some(q) => match index.lookup_path(i, q, true) {
                     Target::Symbols(found, _) if found.len() == 1 => found[0],
@@ -347,7 +351,9 @@ impl<'a> Index<'a> {
                 let package = self
                     .files_in_dir
                     .keys()
-                    .filter(|dir| !dir.is_empty() && (path == **dir || path.ends_with(&format!("/{dir}"))))
+                    .filter(|dir| {
+                        !dir.is_empty() && (path == **dir || path.ends_with(&format!("/{dir}")))
+                    })
                     .max_by_key(|dir| dir.len());
                 let target = match package {
                     Some(dir) => Target::Package((*dir).to_owned()),
@@ -384,7 +390,11 @@ impl<'a> Index<'a> {
 
     /// A `use` path made absolute (`crate::…`), or `None` for a glob of an unknown module.
     fn rust_absolute(&self, file: usize, path: &str) -> Option<String> {
-        let own = self.prefix_of.get(&file).cloned().unwrap_or_else(|| "crate".into());
+        let own = self
+            .prefix_of
+            .get(&file)
+            .cloned()
+            .unwrap_or_else(|| "crate".into());
         let mut segments: Vec<&str> = path.split("::").collect();
         let mut base: Vec<String> = Vec::new();
         match segments.first().copied() {
@@ -584,7 +594,10 @@ impl<'a> Index<'a> {
                         reached.extend(q.iter().copied());
                     } else if let Some(prefix) = self.prefix_of.get(&h) {
                         // A file or Python module: its items carry the module prefix.
-                        if let Some(q) = self.by_qualified.get(format!("{prefix}{sep}{rest}").as_str()) {
+                        if let Some(q) = self
+                            .by_qualified
+                            .get(format!("{prefix}{sep}{rest}").as_str())
+                        {
                             reached.extend(q.iter().copied());
                         }
                     } else if !rest.contains(sep) {
@@ -658,9 +671,15 @@ impl<'a> Index<'a> {
         // A method in an impl block or with a receiver: its qualified name names the type.
         let s = &self.symbols[from];
         let sep = self.spec(from).separator;
-        let owner = s.qualified_name.strip_suffix(s.name.as_str())?.strip_suffix(sep)?;
+        let owner = s
+            .qualified_name
+            .strip_suffix(s.name.as_str())?
+            .strip_suffix(sep)?;
         if let Some(found) = self.by_qualified.get(owner) {
-            return found.iter().copied().find(|&t| self.symbols[t].kind.owns_methods());
+            return found
+                .iter()
+                .copied()
+                .find(|&t| self.symbols[t].kind.owns_methods());
         }
         let name = owner.rsplit(sep).next()?;
         let types: Vec<usize> = self
@@ -712,7 +731,10 @@ impl<'a> Index<'a> {
                 Target::Package(dir) => {
                     return self.lookup_path_in_package(&dir, &r.target, qualifier, sep);
                 }
-                Target::External(path) if !starts_lowercase_local(qualifier, sep) => {
+                Target::External(path)
+                    if self.is_imported(from, qualifier, sep)
+                        || !is_local_value(qualifier, sep) =>
+                {
                     return Target::External(format!("{path}{sep}{}", r.target));
                 }
                 Target::External(_) => {}
@@ -720,6 +742,14 @@ impl<'a> Index<'a> {
         }
         // A method on a value whose type the syntax does not show.
         self.by_method_name(from, &r.target)
+    }
+
+    /// Whether the first segment of `path` is a name the file of `from` imports.
+    fn is_imported(&self, from: usize, path: &str, sep: &str) -> bool {
+        let first = path.split(sep).next().unwrap_or(path);
+        self.imports
+            .get(&self.file_of[from])
+            .is_some_and(|table| table.contains_key(first))
     }
 
     fn lookup_path_in_package(&self, dir: &str, name: &str, qualifier: &str, sep: &str) -> Target {
@@ -759,7 +789,9 @@ impl<'a> Index<'a> {
     fn go_interfaces(&self, out: &mut Edges) {
         let mut methods_of: HashMap<usize, HashSet<&str>> = HashMap::new();
         for (i, s) in self.symbols.iter().enumerate() {
-            if s.kind == SymbolKind::Method && s.language.spec().module_path == ModulePath::GoPackage {
+            if s.kind == SymbolKind::Method
+                && s.language.spec().module_path == ModulePath::GoPackage
+            {
                 if let Some(t) = self.owner_type(i) {
                     methods_of.entry(t).or_default().insert(s.name.as_str());
                 }
@@ -817,9 +849,15 @@ fn is_path(text: &str, sep: &str) -> bool {
     })
 }
 
-/// `store.get()`: a lower-case single name not found anywhere is a local variable, not a module.
-fn starts_lowercase_local(qualifier: &str, sep: &str) -> bool {
-    !qualifier.contains(sep) && qualifier.starts_with(|c: char| c.is_lowercase() || c == '_')
+/// `store.get()`, `r.mu.Lock()`: a path that starts with a lower-case name found nowhere is a
+/// value (a local, a parameter, a field), so the call is a method on a type the syntax does not
+/// show. Rust's `::` paths only ever name modules and types.
+fn is_local_value(qualifier: &str, sep: &str) -> bool {
+    sep != "::"
+        && qualifier
+            .split(sep)
+            .next()
+            .is_some_and(|first| first.starts_with(|c: char| c.is_lowercase() || c == '_'))
 }
 
 /// `a as b` → (`a`, `b`); `a` → (`a`, `a`).
@@ -832,7 +870,10 @@ fn split_alias(text: &str) -> (&str, String) {
 
 /// Go: `func (r *Registry) Add(…)` → `r`.
 fn go_receiver(signature: &str) -> Option<&str> {
-    let rest = signature.strip_prefix("func")?.trim_start().strip_prefix('(')?;
+    let rest = signature
+        .strip_prefix("func")?
+        .trim_start()
+        .strip_prefix('(')?;
     let name = rest.split([' ', ')']).next()?;
     (!name.is_empty()).then_some(name)
 }
@@ -851,7 +892,10 @@ fn expand_into(prefix: &str, tree: &str, out: &mut Vec<(String, Option<String>)>
     let tree = tree.trim().trim_end_matches(';').trim();
     if let Some(open) = tree.find('{') {
         let head = tree[..open].trim().trim_end_matches("::");
-        let inner = tree[open + 1..].trim_end().strip_suffix('}').unwrap_or(&tree[open + 1..]);
+        let inner = tree[open + 1..]
+            .trim_end()
+            .strip_suffix('}')
+            .unwrap_or(&tree[open + 1..]);
         let base = join_path(prefix, head);
         let mut depth = 0;
         let mut start = 0;
@@ -908,7 +952,10 @@ mod tests {
                 ("a::c".into(), Some("c".into())),
             ]
         );
-        assert_eq!(expand_use("std::fmt"), vec![("std::fmt".into(), Some("fmt".into()))]);
+        assert_eq!(
+            expand_use("std::fmt"),
+            vec![("std::fmt".into(), Some("fmt".into()))]
+        );
         assert_eq!(expand_use("a::*"), vec![("a::*".into(), Some("*".into()))]);
     }
 

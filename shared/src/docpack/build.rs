@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::assemble::{Assembly, AssemblySettings, Corpus};
 use crate::events::Status;
-use crate::generate::{Documentation, Text, TemplateVerbalizer};
+use crate::generate::{Documentation, TemplateVerbalizer, Text};
 use crate::hash::sha256_hex;
 use crate::source::{SourceInfo, SourceKind};
 
@@ -41,7 +41,7 @@ pub struct Packed {
     pub parts: BTreeMap<String, Vec<u8>>,
 }
 
-/// Builds every part. Fails only if a value cannot be serialised (a NaN metric).
+/// Builds every part. Fails only if a value cannot be serialised.
 pub fn build(input: &BuildInput) -> Result<Packed, serde_json::Error> {
     let a = input.assembly;
     let mut parts: BTreeMap<String, Vec<u8>> = BTreeMap::new();
@@ -60,10 +60,15 @@ pub fn build(input: &BuildInput) -> Result<Packed, serde_json::Error> {
                 embedding_rows += 1;
                 embedding_rows - 1
             });
-            let doc = input.docs.symbols.get(&s.id).cloned().unwrap_or_else(|| Text {
-                text: TemplateVerbalizer.symbol_text(&a.facts[i]),
-                verbalizer: "template".into(),
-            });
+            let doc = input
+                .docs
+                .symbols
+                .get(&s.id)
+                .cloned()
+                .unwrap_or_else(|| Text {
+                    text: TemplateVerbalizer.symbol_text(&a.facts[i]),
+                    verbalizer: "template".into(),
+                });
             Node {
                 id: s.id.clone(),
                 kind: s.kind,
@@ -71,7 +76,10 @@ pub fn build(input: &BuildInput) -> Result<Packed, serde_json::Error> {
                 qualified_name: s.qualified_name.clone(),
                 language: s.language,
                 path: s.path.clone(),
-                span: s.span,
+                start_byte: s.span.start_byte,
+                end_byte: s.span.end_byte,
+                start_line: s.span.start_line,
+                end_line: s.span.end_line,
                 parent: s.parent.clone(),
                 signature: s.signature.clone(),
                 visibility: s.visibility,
@@ -237,10 +245,17 @@ fn repository(corpus: &Corpus) -> Repository {
 /// time 0), compressed with zstd at [`ZSTD_LEVEL`].
 pub fn pack(packed: &Packed) -> std::io::Result<Vec<u8>> {
     let mut tar = tar::Builder::new(Vec::new());
-    let names = std::iter::once(MANIFEST)
-        .chain(packed.parts.keys().map(String::as_str).filter(|n| *n != MANIFEST));
+    let names = std::iter::once(MANIFEST).chain(
+        packed
+            .parts
+            .keys()
+            .map(String::as_str)
+            .filter(|n| *n != MANIFEST),
+    );
     for name in names {
-        let Some(bytes) = packed.parts.get(name) else { continue };
+        let Some(bytes) = packed.parts.get(name) else {
+            continue;
+        };
         let mut header = tar::Header::new_ustar();
         header.set_path(name)?;
         header.set_size(bytes.len() as u64);

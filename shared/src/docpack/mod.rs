@@ -21,7 +21,7 @@ use crate::generate::Text;
 use crate::lang::Language;
 use crate::policy::SkipReason;
 use crate::source::SourceKind;
-use crate::symbols::{Span, SymbolKind, Visibility};
+use crate::symbols::{SymbolKind, Visibility};
 
 pub use build::{build, pack, BuildInput, Packed};
 pub use canonical::canonical_json;
@@ -130,9 +130,9 @@ pub struct PartDigest {
     pub bytes: u64,
 }
 
-/// One symbol of `nodes.json`. (`flatten` rules out `deny_unknown_fields` here; the reader
-/// checks the fields against the schema's list instead.)
+/// One symbol of `nodes.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Node {
     pub id: String,
     pub kind: SymbolKind,
@@ -140,8 +140,10 @@ pub struct Node {
     pub qualified_name: String,
     pub language: Language,
     pub path: String,
-    #[serde(flatten)]
-    pub span: Span,
+    pub start_byte: usize,
+    pub end_byte: usize,
+    pub start_line: usize,
+    pub end_line: usize,
     pub parent: Option<String>,
     pub signature: String,
     pub visibility: Option<Visibility>,

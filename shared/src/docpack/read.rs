@@ -25,7 +25,7 @@ pub enum DocpackError {
     Missing { part: String },
     #[error("{part} is not a part of the docpack format (version {FORMAT_VERSION})")]
     Unexpected { part: String },
-    #[error("{part} is corrupt: its SHA-256 is {actual}, the manifest says {expected}")]
+    #[error("{part} is corrupt: its SHA-256 is {actual}, the manifest says {expected} (or its size differs)")]
     Checksum {
         part: String,
         expected: String,
@@ -81,16 +81,26 @@ pub fn read(bytes: &[u8]) -> Result<Docpack, DocpackError> {
             ),
         ));
     }
+    if let Some((part, _)) = manifest
+        .parts
+        .iter()
+        .find(|(_, d)| !is_sha256_hex(&d.sha256))
+    {
+        return Err(schema(
+            MANIFEST,
+            format!("the SHA-256 of {part} is not 64 lower-case hex digits"),
+        ));
+    }
     for part in PARTS {
         let digest = manifest
             .parts
             .get(part)
             .ok_or_else(|| schema(MANIFEST, format!("`parts` has no entry for {part}")))?;
-        let bytes = parts.get(part).ok_or_else(|| DocpackError::Missing {
-            part: part.into(),
-        })?;
+        let bytes = parts
+            .get(part)
+            .ok_or_else(|| DocpackError::Missing { part: part.into() })?;
         let actual = sha256_hex(bytes);
-        if actual != digest.sha256 {
+        if actual != digest.sha256 || digest.bytes != bytes.len() as u64 {
             return Err(DocpackError::Checksum {
                 part: part.into(),
                 expected: digest.sha256.clone(),
@@ -133,7 +143,11 @@ fn unpack(bytes: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, DocpackError> {
     let mut parts = BTreeMap::new();
     for entry in archive.entries().map_err(container)? {
         let mut entry = entry.map_err(container)?;
-        let name = entry.path().map_err(container)?.to_string_lossy().into_owned();
+        let name = entry
+            .path()
+            .map_err(container)?
+            .to_string_lossy()
+            .into_owned();
         if name != MANIFEST && !PARTS.contains(&name.as_str()) {
             return Err(DocpackError::Unexpected { part: name });
         }
@@ -147,6 +161,10 @@ fn unpack(bytes: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, DocpackError> {
         }
     }
     Ok(parts)
+}
+
+fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(part: &str, bytes: &[u8]) -> Result<T, DocpackError> {
@@ -179,13 +197,19 @@ fn check_references(d: &Docpack) -> Result<(), DocpackError> {
     {
         return Err(schema(
             GRAPH,
-            format!("edge {} → {} names a node that does not exist", e.source, e.target),
+            format!(
+                "edge {} → {} names a node that does not exist",
+                e.source, e.target
+            ),
         ));
     }
     let clusters: HashSet<&str> = d.clusters.clusters.iter().map(|c| c.id.as_str()).collect();
     for c in &d.clusters.clusters {
         if let Some(m) = c.members.iter().find(|m| !ids.contains(m.as_str())) {
-            return Err(schema(CLUSTERS, format!("cluster {} has unknown member {m}", c.id)));
+            return Err(schema(
+                CLUSTERS,
+                format!("cluster {} has unknown member {m}", c.id),
+            ));
         }
     }
     if let Some(n) = d
@@ -193,7 +217,10 @@ fn check_references(d: &Docpack) -> Result<(), DocpackError> {
         .iter()
         .find(|n| n.cluster.as_deref().is_some_and(|c| !clusters.contains(c)))
     {
-        return Err(schema(NODES, format!("node {} is in an unknown cluster", n.id)));
+        return Err(schema(
+            NODES,
+            format!("node {} is in an unknown cluster", n.id),
+        ));
     }
     let rows = d.nodes.iter().filter(|n| n.embedding.is_some()).count();
     let expected = rows * d.manifest.model.dimensions * 2;
@@ -207,14 +234,39 @@ fn check_references(d: &Docpack) -> Result<(), DocpackError> {
             ),
         ));
     }
-    if d.source_map.nodes.len() != d.nodes.len() || d.contexts.len() != d.nodes.len() {
+    if d.source_map.nodes.len() != ids.len()
+        || !d.source_map.nodes.keys().all(|k| ids.contains(k.as_str()))
+    {
         return Err(schema(
-            if d.contexts.len() != d.nodes.len() {
-                SYMBOL_CONTEXTS
-            } else {
-                SOURCE_MAP
-            },
+            SOURCE_MAP,
+            "`nodes` does not cover every node exactly once".into(),
+        ));
+    }
+    if d.contexts.len() != ids.len() || !d.contexts.keys().all(|k| ids.contains(k.as_str())) {
+        return Err(schema(
+            SYMBOL_CONTEXTS,
             "does not cover every node exactly once".into(),
+        ));
+    }
+    let c = &d.manifest.counts;
+    let actual = (
+        d.nodes.len(),
+        d.graph.edges.len(),
+        d.graph.externals.len(),
+        d.clusters.clusters.len(),
+        rows,
+    );
+    if (
+        c.symbols,
+        c.edges,
+        c.external_nodes,
+        c.clusters,
+        c.embeddings,
+    ) != actual
+    {
+        return Err(schema(
+            MANIFEST,
+            format!("`counts` says {c:?}, the parts hold (symbols, edges, externals, clusters, vectors) {actual:?}"),
         ));
     }
     Ok(())

@@ -150,7 +150,11 @@ pub async fn generate<V: Verbalizer, S: EventSink, C: Clock>(
         }
     });
     emitter.emit(GenerationCompleted {
-        status: if fell_back { Status::Partial } else { Status::Ok },
+        status: if fell_back {
+            Status::Partial
+        } else {
+            Status::Ok
+        },
         documented: docs.symbols.len() as u64,
         cost_usd: None,
     });
@@ -204,7 +208,11 @@ pub fn architecture_facts(assembly: &Assembly) -> ArchitectureFacts {
     foundations.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     foundations.truncate(MAX_NAMED);
     ArchitectureFacts {
-        files: assembly.symbols.iter().filter(|s| s.parent.is_none()).count(),
+        files: assembly
+            .symbols
+            .iter()
+            .filter(|s| s.parent.is_none())
+            .count(),
         symbols: assembly.symbols.len(),
         edges: assembly.edges.len(),
         languages: languages.into_iter().collect(),

@@ -69,7 +69,9 @@ impl TemplateVerbalizer {
                     (Some(a), Some(b)) => format!("It {a}, and {b}."),
                     (Some(a), None) => format!("It {a}; nothing in the repository calls it."),
                     (None, Some(b)) => format!("It {b}."),
-                    (None, None) => "Nothing in the repository calls it, and it calls nothing.".into(),
+                    (None, None) => {
+                        "Nothing in the repository calls it, and it calls nothing.".into()
+                    }
                 }
             }
             SymbolKind::File | SymbolKind::Module if f.parent.is_none() => {
@@ -140,7 +142,10 @@ impl TemplateVerbalizer {
             count(f.edges, "edge")
         );
         if !f.central.is_empty() {
-            text.push_str(&format!(" Its most central symbols are {}.", names(&f.central)));
+            text.push_str(&format!(
+                " Its most central symbols are {}.",
+                names(&f.central)
+            ));
         }
         if !f.clusters.is_empty() {
             let clusters: Vec<String> = f
@@ -161,7 +166,10 @@ impl TemplateVerbalizer {
                 .iter()
                 .map(|(m, n)| format!("`{m}` ({})", count(*n, "dependent")))
                 .collect();
-            text.push_str(&format!(" The modules most depended upon are {}.", list(&modules)));
+            text.push_str(&format!(
+                " The modules most depended upon are {}.",
+                list(&modules)
+            ));
         }
         text
     }
@@ -220,7 +228,11 @@ fn listed_paths(paths: &[String]) -> String {
     if paths.is_empty() {
         return String::new();
     }
-    let shown: Vec<String> = paths.iter().take(LISTED).map(|p| format!("`{p}`")).collect();
+    let shown: Vec<String> = paths
+        .iter()
+        .take(LISTED)
+        .map(|p| format!("`{p}`"))
+        .collect();
     let more = paths.len().saturating_sub(LISTED);
     if more > 0 {
         format!(" ({} and {more} more)", list(&shown))
@@ -281,7 +293,10 @@ mod tests {
 
     #[test]
     fn short_names_keep_owner_and_name() {
-        assert_eq!(short("crate::store::cache::LruCache::insert"), "LruCache::insert");
+        assert_eq!(
+            short("crate::store::cache::LruCache::insert"),
+            "LruCache::insert"
+        );
         assert_eq!(short("inventory.models.Item"), "models.Item");
         assert_eq!(short("src/util/format"), "format");
         assert_eq!(short("main"), "main");

@@ -1,0 +1,237 @@
+//! `doctown generate` on every fixture repository, through the real binary and the real model:
+//! a snapshot per fixture of its golden docpack id, its edges, its PageRank top-k and its
+//! clusters; `doctown verify` naming each corrupted part; `doctown show`.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use doctown_core::docpack::{self, Docpack, Packed};
+
+const FIXTURES: [&str; 6] = ["go", "javascript", "python", "rust", "tsx", "typescript"];
+/// Symbols listed in the PageRank snapshot.
+const TOP_K: usize = 10;
+
+fn fixture(lang: &str) -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures")).join(lang)
+}
+
+fn doctown(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_doctown"))
+        .args(args)
+        .output()
+        .expect("cannot run doctown")
+}
+
+/// Runs `doctown generate DIR -o OUT` and reads the docpack back.
+fn generate(dir: &Path, out: &Path) -> (Docpack, Output) {
+    let output = doctown(&[
+        "generate".as_ref(),
+        dir.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(
+        output.status.success(),
+        "doctown generate {} failed: {}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bytes = std::fs::read(out).expect("the docpack was written");
+    (docpack::read(&bytes).expect("the docpack verifies"), output)
+}
+
+/// The snapshot text: id, edges (by qualified name), PageRank top-k, clusters.
+fn describe(d: &Docpack) -> String {
+    let names: HashMap<&str, &str> = d
+        .nodes
+        .iter()
+        .map(|n| (n.id.as_str(), n.qualified_name.as_str()))
+        .chain(
+            d.graph
+                .externals
+                .iter()
+                .map(|e| (e.id.as_str(), e.name.as_str())),
+        )
+        .collect();
+    let mut out = format!("docpack id {}\n\n# edges\n", d.id);
+    let mut edges: Vec<String> = d
+        .graph
+        .edges
+        .iter()
+        .map(|e| {
+            let external = if d.nodes.iter().any(|n| n.id == e.target) {
+                ""
+            } else {
+                " (external)"
+            };
+            format!(
+                "{} -{:?}-> {}{external} {}",
+                names[e.source.as_str()],
+                e.kind,
+                names[e.target.as_str()],
+                e.confidence
+            )
+        })
+        .collect();
+    edges.sort();
+    for e in edges {
+        writeln!(out, "{e}").unwrap();
+    }
+    out.push_str("\n# pagerank top\n");
+    let mut ranked: Vec<&docpack::Node> = d.nodes.iter().collect();
+    ranked.sort_by_key(|n| n.metrics.rank);
+    for n in ranked.iter().take(TOP_K) {
+        writeln!(
+            out,
+            "{} {} {}",
+            n.metrics.rank, n.qualified_name, n.metrics.pagerank
+        )
+        .unwrap();
+    }
+    writeln!(out, "\n# clusters ({:?})", d.clusters.method).unwrap();
+    for c in &d.clusters.clusters {
+        let mut members: Vec<&str> = c.members.iter().map(|m| names[m.as_str()]).collect();
+        members.sort();
+        writeln!(out, "{} [{}]: {}", c.label, c.id, members.join(", ")).unwrap();
+    }
+    out
+}
+
+#[test]
+fn fixtures_give_their_golden_docpacks() {
+    let dir = tempfile::tempdir().unwrap();
+    for lang in FIXTURES {
+        let out = dir.path().join(format!("{lang}.docpack"));
+        let (d, output) = generate(&fixture(lang), &out);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains(&d.id), "the summary names the id: {stdout}");
+        assert!(!d.nodes.is_empty() && !d.graph.edges.is_empty(), "{lang}");
+        // Every node has a generated text naming it, and every vector is a unit vector.
+        for n in &d.nodes {
+            assert!(
+                n.doc.text.contains(&format!("`{}`", n.name)),
+                "{}",
+                n.doc.text
+            );
+            if let Some(row) = n.embedding {
+                let v = d.embedding(row).unwrap();
+                let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                assert!((norm - 1.0).abs() < 1e-2, "{norm}");
+            }
+        }
+        insta::assert_snapshot!(format!("docpack_{lang}"), describe(&d));
+    }
+}
+
+#[test]
+fn the_same_repository_gives_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, _) = generate(&fixture("python"), &dir.path().join("a.docpack"));
+    // A copy of the fixture elsewhere, under another folder name and with files written in
+    // another order, is the same repository.
+    let copy = dir.path().join("elsewhere").join("python");
+    copy_reversed(&fixture("python"), &copy);
+    let (b, _) = generate(&copy, &dir.path().join("b.docpack"));
+    assert_eq!(a.id, b.id);
+    assert_eq!(
+        std::fs::read(dir.path().join("a.docpack")).unwrap(),
+        std::fs::read(dir.path().join("b.docpack")).unwrap()
+    );
+}
+
+fn copy_reversed(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    let mut entries: Vec<_> = std::fs::read_dir(from)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    entries.reverse();
+    for path in entries {
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_reversed(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// The parts of a `.docpack` file, unpacked without verification.
+fn unpack(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let tar = zstd::decode_all(bytes).unwrap();
+    let mut archive = tar::Archive::new(tar.as_slice());
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().to_string_lossy().into_owned();
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            (name, data)
+        })
+        .collect()
+}
+
+#[test]
+fn verify_names_each_corrupted_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("rust.docpack");
+    let (d, _) = generate(&fixture("rust"), &original);
+    let ok = doctown(&["verify".as_ref(), original.as_os_str()]);
+    assert!(ok.status.success());
+    assert!(String::from_utf8_lossy(&ok.stdout).contains(&d.id));
+
+    let parts = unpack(&std::fs::read(&original).unwrap());
+    for name in parts.keys() {
+        let mut corrupted = parts.clone();
+        let bytes = corrupted.get_mut(name).unwrap();
+        // Flip a byte in the middle: still the same length, no longer the same content.
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x20;
+        let file = dir.path().join("corrupt.docpack");
+        let packed = Packed {
+            id: String::new(),
+            parts: corrupted,
+        };
+        std::fs::write(&file, docpack::pack(&packed).unwrap()).unwrap();
+        let output = doctown(&["verify".as_ref(), file.as_os_str()]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success(),
+            "{name}: verify passed a corrupted part"
+        );
+        assert!(stderr.contains(name.as_str()), "{name}: {stderr}");
+    }
+
+    // A file cut short is not a docpack, and says so.
+    let bytes = std::fs::read(&original).unwrap();
+    let file = dir.path().join("short.docpack");
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    let output = doctown(&["verify".as_ref(), file.as_os_str()]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cut short"));
+}
+
+#[test]
+fn show_prints_counts_top_symbols_and_clusters() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("go.docpack");
+    let (d, _) = generate(&fixture("go"), &out);
+    let output = doctown(&["show".as_ref(), out.as_os_str()]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains(&format!("{} symbols", d.nodes.len())),
+        "{text}"
+    );
+    assert!(text.contains("top symbols by PageRank"), "{text}");
+    let mut ranked: Vec<&docpack::Node> = d.nodes.iter().filter(|n| n.parent.is_some()).collect();
+    ranked.sort_by_key(|n| n.metrics.rank);
+    assert!(text.contains(&ranked[0].qualified_name), "{text}");
+    assert!(text.contains("skipped files"), "{text}");
+}
