@@ -1,0 +1,184 @@
+//! Resolution of raw references into edges, per language, on small multi-file repositories
+//! parsed by the real extractor: scopes, imports and qualified names decide, including between
+//! two symbols of the same name in different modules.
+
+use doctown_core::assemble::{resolve_edges, Edge, EdgeKind};
+use doctown_core::extract::Extractor;
+use doctown_core::lang::Language;
+use doctown_core::symbols::Symbol;
+
+struct Resolved {
+    symbols: Vec<Symbol>,
+    edges: Vec<Edge>,
+    externals: Vec<(String, String)>,
+}
+
+fn resolve(language: Language, files: &[(&str, &str)]) -> Resolved {
+    let mut extractor = Extractor::new();
+    let mut symbols: Vec<Symbol> = files
+        .iter()
+        .flat_map(|(path, source)| extractor.extract(path, language, source).symbols)
+        .collect();
+    symbols.sort_by(|a, b| a.id.cmp(&b.id));
+    let (edges, externals) = resolve_edges(&symbols);
+    Resolved {
+        symbols,
+        edges,
+        externals: externals.into_iter().map(|e| (e.id, e.name)).collect(),
+    }
+}
+
+impl Resolved {
+    fn name(&self, id: &str) -> String {
+        self.symbols
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.qualified_name.clone())
+            .or_else(|| {
+                self.externals
+                    .iter()
+                    .find(|(e, _)| e == id)
+                    .map(|(_, n)| format!("external {n}"))
+            })
+            .unwrap_or_else(|| panic!("unknown node {id}"))
+    }
+
+    /// The targets of `kind` edges from the symbol named `from`, with their confidence.
+    fn targets(&self, from: &str, kind: EdgeKind) -> Vec<(String, f64)> {
+        let mut found: Vec<(String, f64)> = self
+            .edges
+            .iter()
+            .filter(|e| e.kind == kind && self.name(&e.source) == from)
+            .map(|e| (self.name(&e.target), e.confidence))
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found.dedup();
+        found
+    }
+
+    fn assert_edge(&self, from: &str, kind: EdgeKind, to: &str) {
+        let targets = self.targets(from, kind);
+        assert!(
+            targets.iter().any(|(t, c)| t == to && *c == 1.0),
+            "{from} -{kind:?}-> {to} with confidence 1; found {targets:?}"
+        );
+    }
+
+    fn assert_no_edge(&self, from: &str, kind: EdgeKind, to: &str) {
+        let targets = self.targets(from, kind);
+        assert!(
+            !targets.iter().any(|(t, _)| t == to),
+            "{from} -{kind:?}-> {to} should not exist; found {targets:?}"
+        );
+    }
+}
+
+#[test]
+fn rust_uses_imports_scope_and_paths() {
+    let r = resolve(
+        Language::Rust,
+        &[
+            ("src/lib.rs", "pub mod a;\npub mod b;\nuse crate::a::parse;\n\npub fn run() { parse(); b::parse(); helper(); std::process::exit(0); }\nfn helper() {}\n"),
+            ("src/a.rs", "pub fn parse() -> Config { Config::new() }\npub struct Config;\nimpl Config { pub fn new() -> Self { Config } pub fn get(&self) { self.check() } fn check(&self) {} }\npub trait Named { fn name(&self); }\nimpl Named for Config { fn name(&self) {} }\n"),
+            ("src/b.rs", "use super::a::Config;\npub fn parse() -> Config { Config::new() }\n"),
+        ],
+    );
+    // `parse` exists in two modules: the import decides for the bare call, the path for `b::parse`.
+    r.assert_edge("crate::run", EdgeKind::Calls, "crate::a::parse");
+    r.assert_edge("crate::run", EdgeKind::Calls, "crate::b::parse");
+    r.assert_edge("crate::run", EdgeKind::Calls, "crate::helper");
+    r.assert_edge("crate::run", EdgeKind::Calls, "external std::process::exit");
+    r.assert_edge("crate::b::parse", EdgeKind::Calls, "crate::a::Config::new");
+    r.assert_edge("crate::b::parse", EdgeKind::ReferencesType, "crate::a::Config");
+    r.assert_edge("crate::a::Config::get", EdgeKind::Calls, "crate::a::Config::check");
+    r.assert_edge("crate::a::Config", EdgeKind::Implements, "crate::a::Named");
+    r.assert_edge("src/lib.rs", EdgeKind::Imports, "crate::a::parse");
+    r.assert_edge("src/b.rs", EdgeKind::Imports, "crate::a::Config");
+    // `mod a;` contains the file of module `crate::a`.
+    r.assert_edge("crate::a", EdgeKind::Contains, "src/a.rs");
+}
+
+#[test]
+fn python_follows_relative_imports() {
+    let r = resolve(
+        Language::Python,
+        &[
+            ("pkg/__init__.py", "from .models import Item\nfrom .util import load\n\ndef main():\n    load()\n    Item().save()\n"),
+            ("pkg/models.py", "import json\n\nclass Base:\n    def save(self):\n        self.validate()\n    def validate(self):\n        pass\n\nclass Item(Base):\n    def dump(self):\n        return json.dumps(self.save())\n\ndef load():\n    pass\n"),
+            ("pkg/util.py", "def load():\n    return 1\n"),
+        ],
+    );
+    // `load` exists in two modules; the import names `pkg.util`.
+    r.assert_edge("pkg.main", EdgeKind::Calls, "pkg.util.load");
+    r.assert_no_edge("pkg.main", EdgeKind::Calls, "pkg.models.load");
+    r.assert_edge("pkg.main", EdgeKind::Calls, "pkg.models.Item");
+    r.assert_edge("pkg.models.Item", EdgeKind::Implements, "pkg.models.Base");
+    r.assert_edge("pkg.models.Base.save", EdgeKind::Calls, "pkg.models.Base.validate");
+    // `self.save()` in Item resolves through its base class.
+    r.assert_edge("pkg.models.Item.dump", EdgeKind::Calls, "pkg.models.Base.save");
+    r.assert_edge("pkg.models.Item.dump", EdgeKind::Calls, "external json.dumps");
+    r.assert_edge("pkg", EdgeKind::Imports, "pkg.models.Item");
+}
+
+#[test]
+fn go_resolves_packages_receivers_and_interfaces() {
+    let r = resolve(
+        Language::Go,
+        &[
+            ("shape/shape.go", "package shape\n\ntype Shape interface {\n\tArea() float64\n}\n\ntype Square struct{ s float64 }\n\nfunc (q *Square) Area() float64 { return q.side() }\n\nfunc (q *Square) side() float64 { return q.s }\n\nfunc New() *Square { return &Square{} }\n"),
+            ("other/other.go", "package other\n\nfunc New() int { return 0 }\n"),
+            ("main.go", "package main\n\nimport (\n\t\"fmt\"\n\t\"example.com/app/shape\"\n)\n\nfunc main() {\n\ts := shape.New()\n\tfmt.Println(s.Area())\n\thelper()\n}\n"),
+            ("helper.go", "package main\n\nfunc helper() {}\n"),
+        ],
+    );
+    // `New` exists in two packages: the import path picks `shape`.
+    r.assert_edge("main.main", EdgeKind::Calls, "shape.New");
+    r.assert_no_edge("main.main", EdgeKind::Calls, "other.New");
+    r.assert_edge("main.main", EdgeKind::Calls, "external fmt.Println");
+    // Same package, another file.
+    r.assert_edge("main.main", EdgeKind::Calls, "main.helper");
+    // The receiver `q` is the type itself.
+    r.assert_edge("shape.Square.Area", EdgeKind::Calls, "shape.Square.side");
+    // Square's method set covers Shape's.
+    r.assert_edge("shape.Square", EdgeKind::Implements, "shape.Shape");
+}
+
+#[test]
+fn typescript_resolves_module_paths() {
+    let r = resolve(
+        Language::TypeScript,
+        &[
+            ("src/index.ts", "import { format } from './util/format';\nimport { Store } from './store';\n\nexport function main(): void {\n  const s = new Store();\n  s.put(format('x'));\n}\n"),
+            ("src/util/format.ts", "export function format(x: string): string { return x; }\n"),
+            ("src/other/format.ts", "export function format(x: number): string { return String(x); }\n"),
+            ("src/store/index.ts", "export interface Keyed { key(): string }\nexport class Store implements Keyed {\n  put(v: string): void { this.key(); }\n  key(): string { return ''; }\n}\n"),
+        ],
+    );
+    // `format` exists in two files; the import's path picks `src/util/format`.
+    r.assert_edge("src.main", EdgeKind::Calls, "src/util/format.format");
+    r.assert_no_edge("src.main", EdgeKind::Calls, "src/other/format.format");
+    // `./store` is `src/store/index.ts`.
+    r.assert_edge("src.main", EdgeKind::Calls, "src/store.Store");
+    r.assert_edge("src/store.Store.put", EdgeKind::Calls, "src/store.Store.key");
+    r.assert_edge("src/store.Store", EdgeKind::Implements, "src/store.Keyed");
+    r.assert_edge("src/index.ts", EdgeKind::Imports, "src/util/format.format");
+}
+
+#[test]
+fn ambiguous_names_get_lower_confidence_and_unknown_ones_are_external() {
+    let r = resolve(
+        Language::Python,
+        &[
+            ("a.py", "def shared():\n    pass\n"),
+            ("b.py", "def shared():\n    pass\n"),
+            ("c.py", "def caller(x):\n    shared()\n    x.unknown_method()\n    print(1)\n"),
+        ],
+    );
+    let targets = r.targets("c.caller", EdgeKind::Calls);
+    assert!(
+        targets.contains(&("a.shared".into(), 0.25)) && targets.contains(&("b.shared".into(), 0.25)),
+        "{targets:?}"
+    );
+    assert!(targets.contains(&("external print".into(), 1.0)), "{targets:?}");
+    assert!(targets.contains(&("external .unknown_method".into(), 1.0)), "{targets:?}");
+}
