@@ -28,12 +28,16 @@ pub enum BenchCommand {
     /// CPU) on the same texts and thread count, at ~64, ~128 and ~256 tokens; then gpu-service
     /// under 8 concurrent clients; and peak memory of each side.
     Embed(crate::bench_embed::EmbedBench),
+    /// Assembly time at 1k, 10k and 50k symbols; PageRank beside petgraph's at 4k nodes;
+    /// clustering beside the plain `hdbscan` call on the full-dimension vectors.
+    Assemble(crate::bench_assemble::AssembleBench),
 }
 
 pub async fn run(command: BenchCommand) -> Result<()> {
     match command {
         BenchCommand::Ingest { source, rounds } => bench_ingest(&source, rounds.max(1)).await,
         BenchCommand::Embed(args) => crate::bench_embed::run(args).await,
+        BenchCommand::Assemble(args) => crate::bench_assemble::run(args),
     }
 }
 

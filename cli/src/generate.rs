@@ -146,8 +146,7 @@ pub async fn run(
         Output::Lines
     };
     let (job_id, trace_id) = crate::new_job();
-    let (events, ingest) =
-        crate::embed::spawn_ingest(snapshot, options.limits, &job_id, &trace_id);
+    let (events, ingest) = crate::embed::spawn_ingest(snapshot, options.limits, &job_id, &trace_id);
     let sink = Progress {
         corpus: Corpus::default(),
         output,

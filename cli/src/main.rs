@@ -1,6 +1,7 @@
 //! `doctown`: every pipeline stage in-process.
 
 mod bench;
+mod bench_assemble;
 mod bench_embed;
 mod embed;
 mod generate;

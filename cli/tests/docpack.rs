@@ -122,7 +122,66 @@ fn fixtures_give_their_golden_docpacks() {
                 assert!((norm - 1.0).abs() < 1e-2, "{norm}");
             }
         }
+        assert_names_exist(&d);
+        assert_parts_follow_schemas(&std::fs::read(&out).unwrap());
         insta::assert_snapshot!(format!("docpack_{lang}"), describe(&d));
+    }
+}
+
+/// Every `name` a generated text puts in backticks is a node (by its name, or the tail of its
+/// qualified name), an external node, or a file or module of the repository.
+fn assert_names_exist(d: &Docpack) {
+    let mut known: Vec<String> = Vec::new();
+    for n in &d.nodes {
+        known.push(n.qualified_name.clone());
+        known.push(n.path.clone());
+    }
+    known.extend(d.graph.externals.iter().map(|e| e.name.clone()));
+    known.extend(d.modules.modules.iter().map(|m| m.metrics.module.clone()));
+    let exists = |name: &str| {
+        known.iter().any(|k| {
+            k == name
+                || [".", "::", "/"]
+                    .iter()
+                    .any(|sep| k.ends_with(&format!("{sep}{name}")))
+        })
+    };
+    let texts = d
+        .nodes
+        .iter()
+        .map(|n| &n.doc.text)
+        .chain(d.modules.modules.iter().map(|m| &m.overview.text))
+        .chain(std::iter::once(&d.modules.architecture.text));
+    for text in texts {
+        for name in text.split('`').skip(1).step_by(2) {
+            assert!(
+                exists(name),
+                "`{name}` in {text:?} names nothing in the docpack"
+            );
+        }
+    }
+}
+
+/// Each JSON part validates against its schema in `docs/schemas/`.
+fn assert_parts_follow_schemas(docpack_bytes: &[u8]) {
+    let schemas = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/schemas"));
+    let parts = unpack(docpack_bytes);
+    for (name, bytes) in &parts {
+        let Some(stem) = name.strip_suffix(".json") else {
+            continue;
+        };
+        let schema_path = schemas.join(format!("{stem}.schema.json"));
+        let schema: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&schema_path).unwrap()).unwrap();
+        let validator = jsonschema::validator_for(&schema)
+            .unwrap_or_else(|e| panic!("{}: {e}", schema_path.display()));
+        let instance: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&instance)
+            .take(5)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{name} against its schema: {errors:#?}");
     }
 }
 

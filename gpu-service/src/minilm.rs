@@ -102,6 +102,18 @@ impl MiniLm {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
+        // On the CPU each text runs alone: matrix products cut their sums into blocks by the
+        // shape of the whole batch, so a text's vector would change in its last bits with the
+        // texts it rides with, and with it a docpack's bytes. Alone, a vector is a function of
+        // its text. (Batching buys a GPU its throughput; on the CPU a text of ~100 tokens
+        // already fills the matrix kernels.)
+        if self.device.is_cpu() && batch.len() > 1 {
+            let mut out = Vec::with_capacity(batch.len());
+            for tokens in batch {
+                out.extend(self.embed_tokens(std::slice::from_ref(tokens))?);
+            }
+            return Ok(out);
+        }
         let longest = batch.iter().map(|t| t.len()).max().unwrap_or(0).max(1);
         let mut ids = Vec::with_capacity(batch.len() * longest);
         let mut mask = Vec::with_capacity(batch.len() * longest);

@@ -27,7 +27,10 @@ impl Clock for Zero {
 /// Polls a future that is ready at once (the template verbalizer's).
 fn ready<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
-    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
         Poll::Ready(out) => out,
         Poll::Pending => panic!("the template verbalizer never waits"),
     }
@@ -39,7 +42,11 @@ fn read_dir(root: &Path, dir: &Path, out: &mut Vec<Entry>) {
         if path.is_dir() {
             read_dir(root, &path, out);
         } else {
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             out.push(Entry::File {
                 path: rel,
                 bytes: std::fs::read(&path).unwrap(),

@@ -89,8 +89,16 @@ fn rust_uses_imports_scope_and_paths() {
     r.assert_edge("crate::run", EdgeKind::Calls, "crate::helper");
     r.assert_edge("crate::run", EdgeKind::Calls, "external std::process::exit");
     r.assert_edge("crate::b::parse", EdgeKind::Calls, "crate::a::Config::new");
-    r.assert_edge("crate::b::parse", EdgeKind::ReferencesType, "crate::a::Config");
-    r.assert_edge("crate::a::Config::get", EdgeKind::Calls, "crate::a::Config::check");
+    r.assert_edge(
+        "crate::b::parse",
+        EdgeKind::ReferencesType,
+        "crate::a::Config",
+    );
+    r.assert_edge(
+        "crate::a::Config::get",
+        EdgeKind::Calls,
+        "crate::a::Config::check",
+    );
     r.assert_edge("crate::a::Config", EdgeKind::Implements, "crate::a::Named");
     r.assert_edge("src/lib.rs", EdgeKind::Imports, "crate::a::parse");
     r.assert_edge("src/b.rs", EdgeKind::Imports, "crate::a::Config");
@@ -113,10 +121,22 @@ fn python_follows_relative_imports() {
     r.assert_no_edge("pkg.main", EdgeKind::Calls, "pkg.models.load");
     r.assert_edge("pkg.main", EdgeKind::Calls, "pkg.models.Item");
     r.assert_edge("pkg.models.Item", EdgeKind::Implements, "pkg.models.Base");
-    r.assert_edge("pkg.models.Base.save", EdgeKind::Calls, "pkg.models.Base.validate");
+    r.assert_edge(
+        "pkg.models.Base.save",
+        EdgeKind::Calls,
+        "pkg.models.Base.validate",
+    );
     // `self.save()` in Item resolves through its base class.
-    r.assert_edge("pkg.models.Item.dump", EdgeKind::Calls, "pkg.models.Base.save");
-    r.assert_edge("pkg.models.Item.dump", EdgeKind::Calls, "external json.dumps");
+    r.assert_edge(
+        "pkg.models.Item.dump",
+        EdgeKind::Calls,
+        "pkg.models.Base.save",
+    );
+    r.assert_edge(
+        "pkg.models.Item.dump",
+        EdgeKind::Calls,
+        "external json.dumps",
+    );
     r.assert_edge("pkg", EdgeKind::Imports, "pkg.models.Item");
 }
 
@@ -159,7 +179,11 @@ fn typescript_resolves_module_paths() {
     r.assert_no_edge("src.main", EdgeKind::Calls, "src/other/format.format");
     // `./store` is `src/store/index.ts`.
     r.assert_edge("src.main", EdgeKind::Calls, "src/store.Store");
-    r.assert_edge("src/store.Store.put", EdgeKind::Calls, "src/store.Store.key");
+    r.assert_edge(
+        "src/store.Store.put",
+        EdgeKind::Calls,
+        "src/store.Store.key",
+    );
     r.assert_edge("src/store.Store", EdgeKind::Implements, "src/store.Keyed");
     r.assert_edge("src/index.ts", EdgeKind::Imports, "src/util/format.format");
 }
@@ -171,14 +195,24 @@ fn ambiguous_names_get_lower_confidence_and_unknown_ones_are_external() {
         &[
             ("a.py", "def shared():\n    pass\n"),
             ("b.py", "def shared():\n    pass\n"),
-            ("c.py", "def caller(x):\n    shared()\n    x.unknown_method()\n    print(1)\n"),
+            (
+                "c.py",
+                "def caller(x):\n    shared()\n    x.unknown_method()\n    print(1)\n",
+            ),
         ],
     );
     let targets = r.targets("c.caller", EdgeKind::Calls);
     assert!(
-        targets.contains(&("a.shared".into(), 0.25)) && targets.contains(&("b.shared".into(), 0.25)),
+        targets.contains(&("a.shared".into(), 0.25))
+            && targets.contains(&("b.shared".into(), 0.25)),
         "{targets:?}"
     );
-    assert!(targets.contains(&("external print".into(), 1.0)), "{targets:?}");
-    assert!(targets.contains(&("external .unknown_method".into(), 1.0)), "{targets:?}");
+    assert!(
+        targets.contains(&("external print".into(), 1.0)),
+        "{targets:?}"
+    );
+    assert!(
+        targets.contains(&("external .unknown_method".into(), 1.0)),
+        "{targets:?}"
+    );
 }

@@ -8,7 +8,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
 use serde::{Deserialize, Serialize};
 
-use crate::embed::cosine;
+use crate::embed::dot;
 use crate::lang::ModulePath;
 use crate::symbols::Symbol;
 
@@ -133,17 +133,22 @@ pub(super) fn similar_edges(
                 .filter(|&&q| q != p)
                 .map(|&q| (squared_distance(&reduced[p], &reduced[q]), q))
                 .collect();
-            near.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            near.truncate(candidates);
+            let by_distance =
+                |a: &(f32, usize), b: &(f32, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+            if near.len() > candidates {
+                near.select_nth_unstable_by(candidates, by_distance);
+                near.truncate(candidates);
+            }
             let (Some(a), i) = (&vectors[clustered[p]], clustered[p]) else {
                 continue;
             };
+            // Symbol vectors are unit length: the cosine is the dot product.
             let mut scored: Vec<(f32, usize)> = near
                 .iter()
                 .filter_map(|&(_, q)| {
                     let j = clustered[q];
                     let b = vectors[j].as_ref()?;
-                    Some((cosine(a, b), j))
+                    Some((dot(a, b), j))
                 })
                 .filter(|(c, _)| *c >= settings.similar_min_cosine)
                 .collect();

@@ -23,7 +23,7 @@ use crate::events::{
 use crate::source::SourceInfo;
 use crate::symbols::Symbol;
 
-pub use cluster::{cluster_vectors, reduce_dimensions, Cluster, ClusterMethod};
+pub use cluster::{cluster_vectors, min_cluster_size, reduce_dimensions, Cluster, ClusterMethod};
 pub use facts::{Centrality, ClusterRef, FactBundle, NamedRef, MAX_FACT_LIST};
 pub use graph::{Edge, EdgeKind, ExternalNode, ModuleMetrics, SymbolMetrics};
 pub use rank::{page_rank, Csr};
