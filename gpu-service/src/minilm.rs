@@ -95,35 +95,50 @@ impl MiniLm {
         Ok(MiniLm { model, device })
     }
 
-    /// One forward pass over `batch` (token ids per text, each at most [`MAX_TOKENS`]), padded
-    /// to its longest text: the mean of each text's token states over its real tokens, in
-    /// order. Callers normalise (TEI's endpoint may ask for the raw mean).
+    /// The mean of each text's token states over its real tokens (token ids per text, each
+    /// at most [`MAX_TOKENS`]), in order. Callers normalise (TEI's endpoint may ask for the raw
+    /// mean).
+    ///
+    /// On the CPU a text's vector is a function of the text alone, bit for bit, whatever batch
+    /// it rides in, so docpacks are reproducible: the sums over a sequence (softmax, attention,
+    /// pooling) change in their last bits with the padded length, so each text is padded to its
+    /// own [`PAD_MULTIPLE`] and batched only with texts of the same padded length (the matrix
+    /// products give each row the same bits whatever the number of rows). On a GPU the batch is
+    /// padded to its longest text, for throughput.
     pub fn embed_tokens(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        if !self.device.is_cpu() {
+            let longest = batch.iter().map(|t| t.len()).max().unwrap_or(0).max(1);
+            return self.forward_padded(batch, longest);
+        }
+        let padded = |len: usize| len.div_ceil(PAD_MULTIPLE).max(1) * PAD_MULTIPLE;
+        let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for (i, tokens) in batch.iter().enumerate() {
+            groups.entry(padded(tokens.len())).or_default().push(i);
+        }
+        let mut out = vec![Vec::new(); batch.len()];
+        for (length, members) in groups {
+            let texts: Vec<&[u32]> = members.iter().map(|&i| batch[i]).collect();
+            for (&i, vector) in members.iter().zip(self.forward_padded(&texts, length)?) {
+                out[i] = vector;
+            }
+        }
+        Ok(out)
+    }
+
+    /// One forward pass over `batch`, every text padded to `length` tokens.
+    fn forward_padded(&self, batch: &[&[u32]], length: usize) -> Result<Vec<Vec<f32>>> {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        // On the CPU each text runs alone: matrix products cut their sums into blocks by the
-        // shape of the whole batch, so a text's vector would change in its last bits with the
-        // texts it rides with, and with it a docpack's bytes. Alone, a vector is a function of
-        // its text. (Batching buys a GPU its throughput; on the CPU a text of ~100 tokens
-        // already fills the matrix kernels.)
-        if self.device.is_cpu() && batch.len() > 1 {
-            let mut out = Vec::with_capacity(batch.len());
-            for tokens in batch {
-                out.extend(self.embed_tokens(std::slice::from_ref(tokens))?);
-            }
-            return Ok(out);
-        }
-        let longest = batch.iter().map(|t| t.len()).max().unwrap_or(0).max(1);
-        let mut ids = Vec::with_capacity(batch.len() * longest);
-        let mut mask = Vec::with_capacity(batch.len() * longest);
+        let mut ids = Vec::with_capacity(batch.len() * length);
+        let mut mask = Vec::with_capacity(batch.len() * length);
         for tokens in batch {
             ids.extend_from_slice(tokens);
-            ids.resize(ids.len() + longest - tokens.len(), 0);
+            ids.resize(ids.len() + length - tokens.len(), 0);
             mask.extend(std::iter::repeat_n(1u32, tokens.len()));
-            mask.extend(std::iter::repeat_n(0u32, longest - tokens.len()));
+            mask.extend(std::iter::repeat_n(0u32, length - tokens.len()));
         }
-        let shape = (batch.len(), longest);
+        let shape = (batch.len(), length);
         let ids = Tensor::from_vec(ids, shape, &self.device)?;
         let mask = Tensor::from_vec(mask, shape, &self.device)?;
         let hidden = self.model.forward(&ids, &mask)?;
@@ -133,6 +148,10 @@ impl MiniLm {
         Ok(summed.broadcast_div(&counts)?.to_vec2::<f32>()?)
     }
 }
+
+/// Texts on the CPU are padded to a multiple of this many tokens: batches of similar lengths
+/// share a padded length (and so run together) at a cost of at most 15 padding tokens each.
+pub const PAD_MULTIPLE: usize = 16;
 
 /// The device to run on: CUDA when built with it and a GPU answers, else the CPU (same results).
 pub fn pick_device(prefer_gpu: bool) -> Device {

@@ -13,14 +13,21 @@ use crate::symbols::Symbol;
 
 /// Below this many points there is nothing to group.
 pub const MIN_POINTS: usize = 6;
-/// When HDBSCAN leaves more than this share of the points as noise, its clusters describe too
-/// little of the repository and k-means (which places every point) is used instead.
+/// When more than this share of the points is still noise after outliers are placed, HDBSCAN's
+/// clusters describe too little of the repository and k-means (which places every point) is
+/// used instead.
 pub const MAX_NOISE_SHARE: f64 = 0.5;
 /// The most points HDBSCAN sees: its minimum spanning tree is Prim's over all pairs (n² distance
 /// computations), ~0.1 s at 3,000 points in 8 dimensions. Larger sets are clustered on an even
 /// sample of this size, and every other point joins the cluster of the nearest centre when it
 /// lies within that cluster's own spread.
 pub const HDBSCAN_MAX_POINTS: usize = 3_000;
+/// HDBSCAN may not select a cluster larger than this fraction of the points (it takes the
+/// cluster's children instead): a group holding a fifth of a repository is not one topic.
+const MAX_CLUSTER_FRACTION: usize = 5;
+/// When one cluster still holds more than this share of the points after outliers are placed,
+/// the clustering says nothing and k-means is used instead.
+pub const MAX_LARGEST_SHARE: f64 = 0.5;
 /// Rounds of subspace iteration for PCA: the top components of code embeddings separate well,
 /// and the ordering of points, not the exact components, is what clustering needs.
 const PCA_ROUNDS: usize = 5;
@@ -164,8 +171,11 @@ pub fn cluster_vectors(
     (Some(ClusterMethod::Kmeans), assignment)
 }
 
-/// HDBSCAN over at most [`HDBSCAN_MAX_POINTS`] points (an even stride through them), the rest
-/// placed by nearest centre; `None` when it finds nothing or calls most points noise.
+/// HDBSCAN over at most [`HDBSCAN_MAX_POINTS`] points (an even stride through them); then
+/// every point it did not place (outside the sample, or noise) joins the cluster of the nearest
+/// centre when it lies within that cluster's own spread, as BERTopic reduces outliers. `None`
+/// when the result does not describe the repository: nothing found, most points still noise,
+/// or one cluster holding most of them.
 fn hdbscan_sampled(points: &[Vec<f32>]) -> Option<Vec<Option<usize>>> {
     let n = points.len();
     let stride = n.div_ceil(HDBSCAN_MAX_POINTS);
@@ -174,53 +184,55 @@ fn hdbscan_sampled(points: &[Vec<f32>]) -> Option<Vec<Option<usize>>> {
     let params = HdbscanHyperParams::builder()
         .min_cluster_size(size)
         .min_samples(size.min(5))
+        .max_cluster_size((sample.len() / MAX_CLUSTER_FRACTION).max(2 * size))
         .build();
     let labels = Hdbscan::new(&sample, params).cluster().ok()?;
+    let clusters = labels
+        .iter()
+        .filter_map(|&l| usize::try_from(l).ok())
+        .max()?
+        + 1;
     let mut assignment: Vec<Option<usize>> = vec![None; n];
     for (s, label) in labels.iter().enumerate() {
         assignment[s * stride] = usize::try_from(*label).ok();
     }
-    if stride > 1 {
-        // Centres and spreads (the farthest member's distance) of the sampled clusters.
-        let clusters = labels
-            .iter()
-            .filter_map(|&l| usize::try_from(l).ok())
-            .max()?
-            + 1;
-        let d = points[0].len();
-        let mut centres = vec![vec![0f32; d]; clusters];
-        let mut sizes = vec![0usize; clusters];
-        for (s, label) in labels.iter().enumerate() {
-            if let Ok(c) = usize::try_from(*label) {
-                centres[c]
-                    .iter_mut()
-                    .zip(&sample[s])
-                    .for_each(|(a, b)| *a += b);
-                sizes[c] += 1;
-            }
-        }
-        for (centre, size) in centres.iter_mut().zip(&sizes) {
-            centre.iter_mut().for_each(|x| *x /= (*size).max(1) as f32);
-        }
-        let mut spread = vec![0f32; clusters];
-        for (s, label) in labels.iter().enumerate() {
-            if let Ok(c) = usize::try_from(*label) {
-                spread[c] = spread[c].max(squared(&sample[s], &centres[c]));
-            }
-        }
-        for (i, point) in points.iter().enumerate() {
-            if i % stride == 0 {
-                continue;
-            }
-            let (best, distance) = (0..clusters)
-                .map(|c| (c, squared(point, &centres[c])))
-                .min_by(|a, b| a.1.total_cmp(&b.1))?;
-            assignment[i] = (distance <= spread[best]).then_some(best);
+    // Centres and spreads (the farthest member's distance) of the clusters found.
+    let d = points[0].len();
+    let mut centres = vec![vec![0f32; d]; clusters];
+    let mut sizes = vec![0usize; clusters];
+    for (s, label) in labels.iter().enumerate() {
+        if let Ok(c) = usize::try_from(*label) {
+            centres[c]
+                .iter_mut()
+                .zip(&sample[s])
+                .for_each(|(a, b)| *a += b);
+            sizes[c] += 1;
         }
     }
-    let noise = assignment.iter().filter(|a| a.is_none()).count();
-    let found = assignment.iter().any(Option::is_some);
-    (found && (noise as f64) <= MAX_NOISE_SHARE * n as f64).then_some(assignment)
+    for (centre, size) in centres.iter_mut().zip(&sizes) {
+        centre.iter_mut().for_each(|x| *x /= (*size).max(1) as f32);
+    }
+    let mut spread = vec![0f32; clusters];
+    for (s, label) in labels.iter().enumerate() {
+        if let Ok(c) = usize::try_from(*label) {
+            spread[c] = spread[c].max(squared(&sample[s], &centres[c]));
+        }
+    }
+    for (i, point) in points.iter().enumerate() {
+        if assignment[i].is_some() {
+            continue;
+        }
+        let (best, distance) = (0..clusters)
+            .map(|c| (c, squared(point, &centres[c])))
+            .min_by(|a, b| a.1.total_cmp(&b.1))?;
+        assignment[i] = (distance <= spread[best]).then_some(best);
+    }
+    let mut counts = vec![0usize; clusters];
+    assignment.iter().flatten().for_each(|&c| counts[c] += 1);
+    let noise = n - counts.iter().sum::<usize>();
+    let largest = counts.iter().copied().max().unwrap_or(0);
+    let share = |k: usize| k as f64 / n as f64;
+    (share(noise) <= MAX_NOISE_SHARE && share(largest) <= MAX_LARGEST_SHARE).then_some(assignment)
 }
 
 fn squared(a: &[f32], b: &[f32]) -> f32 {
