@@ -277,6 +277,25 @@ fn verify_names_each_corrupted_part() {
 }
 
 #[test]
+fn a_repository_without_source_fails_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("docs-only");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join("README.md"), "# nothing to parse\n").unwrap();
+    let out = dir.path().join("x.docpack");
+    let output = doctown(&[
+        "generate".as_ref(),
+        repo.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no supported source files"), "{stderr}");
+    assert!(!out.exists(), "no docpack is written for a failed job");
+}
+
+#[test]
 fn show_prints_counts_top_symbols_and_clusters() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("go.docpack");

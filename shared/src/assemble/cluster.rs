@@ -25,6 +25,9 @@ pub const HDBSCAN_MAX_POINTS: usize = 3_000;
 /// HDBSCAN may not select a cluster larger than this fraction of the points (it takes the
 /// cluster's children instead): a group holding a fifth of a repository is not one topic.
 const MAX_CLUSTER_FRACTION: usize = 5;
+/// … but a small repository may well have only two or three topics: the cap never goes below
+/// this many symbols.
+const SMALLEST_CAP: usize = 50;
 /// When one cluster still holds more than this share of the points after outliers are placed,
 /// the clustering says nothing and k-means is used instead.
 pub const MAX_LARGEST_SHARE: f64 = 0.5;
@@ -184,7 +187,7 @@ fn hdbscan_sampled(points: &[Vec<f32>]) -> Option<Vec<Option<usize>>> {
     let params = HdbscanHyperParams::builder()
         .min_cluster_size(size)
         .min_samples(size.min(5))
-        .max_cluster_size((sample.len() / MAX_CLUSTER_FRACTION).max(2 * size))
+        .max_cluster_size((sample.len() / MAX_CLUSTER_FRACTION).max(SMALLEST_CAP))
         .build();
     let labels = Hdbscan::new(&sample, params).cluster().ok()?;
     let clusters = labels

@@ -81,9 +81,9 @@ pub struct SymbolMetrics {
     /// 1-based rank by PageRank among the repository's symbols.
     pub rank: usize,
     pub complexity: u32,
-    /// Distinct symbols that depend on this one.
+    /// Distinct symbols that depend on this one (by edges of confidence ≥ 0.5).
     pub fan_in: usize,
-    /// Distinct nodes (symbols or external) this one depends on.
+    /// Distinct nodes (symbols or external) this one depends on (confidence ≥ 0.5).
     pub fan_out: usize,
     pub lines: usize,
 }
@@ -229,7 +229,7 @@ pub(super) fn metrics(
             let distinct = |dir| {
                 graph
                     .edges_directed(node, dir)
-                    .filter(|e| e.weight().0.is_dependency())
+                    .filter(|e| e.weight().0.is_dependency() && e.weight().1 >= FAN_MIN_CONFIDENCE)
                     .map(|e| match dir {
                         Direction::Incoming => petgraph::visit::EdgeRef::source(&e),
                         Direction::Outgoing => petgraph::visit::EdgeRef::target(&e),
@@ -249,6 +249,11 @@ pub(super) fn metrics(
         .collect();
     (metrics, coupling(symbols, edges))
 }
+
+/// Fan-in and fan-out count the edges resolution is fairly sure of: a call matched by a
+/// method name among three candidates (confidence 0.2) says little about who depends on whom.
+/// PageRank weighs every edge by its confidence instead.
+pub const FAN_MIN_CONFIDENCE: f64 = 0.5;
 
 /// The PageRank of the seed's graph traps: a damping of 0.85 (the usual), iterated until the
 /// ranks move less than 1e-10 in total, or 200 rounds (convergence is geometric in 0.85, so
@@ -293,7 +298,10 @@ fn coupling(symbols: &[Symbol], edges: &[Edge]) -> Vec<ModuleMetrics> {
             .0
             .insert(s.path.clone());
     }
-    for e in edges.iter().filter(|e| e.kind.is_dependency()) {
+    for e in edges
+        .iter()
+        .filter(|e| e.kind.is_dependency() && e.confidence >= FAN_MIN_CONFIDENCE)
+    {
         let (Some(a), Some(b)) = (
             module_by_id.get(e.source.as_str()),
             module_by_id.get(e.target.as_str()),

@@ -27,7 +27,7 @@ pub use cluster::{cluster_vectors, min_cluster_size, reduce_dimensions, Cluster,
 pub use facts::{Centrality, ClusterRef, FactBundle, NamedRef, MAX_FACT_LIST};
 pub use graph::{Edge, EdgeKind, ExternalNode, ModuleMetrics, SymbolMetrics};
 pub use rank::{page_rank, Csr};
-pub use resolve::{external_id, resolve_edges};
+pub use resolve::resolve_edges;
 
 /// What ingest produced, collected from its events in any order and kept sorted.
 #[derive(Debug, Clone, Default)]

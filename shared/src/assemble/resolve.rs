@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::hash::stable_id;
-use crate::lang::{LanguageSpec, ModulePath};
+use crate::lang::{Language, LanguageSpec, ModulePath};
 use crate::symbols::{RawReference, ReferenceKind, Symbol, SymbolKind};
 
 use super::graph::{Edge, EdgeKind, ExternalNode};
@@ -174,7 +174,7 @@ impl Edges {
 }
 
 /// The id of an external node: stable, and apart from symbol ids (which hash a path first).
-pub fn external_id(name: &str) -> String {
+fn external_id(name: &str) -> String {
     stable_id(&["external", name])
 }
 
@@ -206,7 +206,7 @@ impl<'a> Index<'a> {
             .map(|s| file_by_path.get(s.path.as_str()).copied().unwrap_or(0))
             .collect();
         let mut prefix_of = HashMap::new();
-        for (&path, &f) in &file_by_path {
+        for &f in file_by_path.values() {
             let file = &symbols[f];
             let prefix = if file.kind == SymbolKind::Module {
                 Some(file.qualified_name.clone())
@@ -224,7 +224,6 @@ impl<'a> Index<'a> {
             if let Some(prefix) = prefix {
                 prefix_of.insert(f, prefix);
             }
-            let _ = path;
         }
         Index {
             symbols,
@@ -318,7 +317,7 @@ impl<'a> Index<'a> {
                 .into_iter()
                 .filter_map(|(path, alias)| {
                     let path = self.rust_absolute(file, &path)?;
-                    let target = self.lookup_absolute(&path, spec.separator);
+                    let target = self.lookup_absolute(spec.language, &path, spec.separator);
                     Some((alias.filter(|a| a != "*"), target))
                 })
                 .collect(),
@@ -328,7 +327,7 @@ impl<'a> Index<'a> {
                     Some(module) => {
                         let module = self.python_absolute(file, module);
                         let path = format!("{module}.{name}");
-                        vec![(Some(alias), self.lookup_absolute(&path, "."))]
+                        vec![(Some(alias), self.lookup_absolute(spec.language, &path, "."))]
                     }
                     None => {
                         // `import a.b` binds `a`; `import a.b as c` binds `c` to `a.b`.
@@ -338,7 +337,10 @@ impl<'a> Index<'a> {
                             name.split('.').next().unwrap_or(name).to_owned()
                         };
                         let local = alias.split('.').next().unwrap_or(&alias).to_owned();
-                        vec![(Some(local), self.lookup_absolute(&bound, "."))]
+                        vec![(
+                            Some(local),
+                            self.lookup_absolute(spec.language, &bound, "."),
+                        )]
                     }
                 }
             }
@@ -478,15 +480,16 @@ impl<'a> Index<'a> {
 
     /// An absolute path (`crate::a::B`, `pkg.mod.f`): exact, else by its trailing segments,
     /// else external.
-    fn lookup_absolute(&self, path: &str, sep: &str) -> Target {
+    fn lookup_absolute(&self, language: Language, path: &str, sep: &str) -> Target {
         if let Some(found) = self.by_qualified.get(path) {
             return Target::Symbols(found.clone(), 1.0);
         }
-        self.by_suffix(path, sep)
+        self.by_suffix(language, path, sep)
             .unwrap_or_else(|| Target::External(path.to_owned()))
     }
 
-    fn by_suffix(&self, path: &str, sep: &str) -> Option<Target> {
+    /// Symbols whose qualified name ends with `path` minus its first segment, in `language`.
+    fn by_suffix(&self, language: Language, path: &str, sep: &str) -> Option<Target> {
         let (head, last) = path.rsplit_once(sep)?;
         let rest = head.split_once(sep).map_or("", |(_, r)| r);
         let suffix = if rest.is_empty() {
@@ -499,7 +502,10 @@ impl<'a> Index<'a> {
             .get(last)?
             .iter()
             .copied()
-            .filter(|&c| self.symbols[c].qualified_name.ends_with(&suffix))
+            .filter(|&c| {
+                self.symbols[c].language == language
+                    && self.symbols[c].qualified_name.ends_with(&suffix)
+            })
             .collect();
         match found.len() {
             0 => None,
@@ -556,6 +562,7 @@ impl<'a> Index<'a> {
                         let kind = self.symbols[c].kind;
                         kind != SymbolKind::Method
                             && self.symbols[c].parent.is_some()
+                            && self.symbols[c].language == self.symbols[from].language
                             && (!types_only || is_type_kind(kind))
                     })
                     .collect()
@@ -581,7 +588,7 @@ impl<'a> Index<'a> {
             let absolute = self
                 .rust_absolute(self.file_of[from], path)
                 .unwrap_or_else(|| path.to_owned());
-            return self.lookup_absolute(&absolute, sep);
+            return self.lookup_absolute(self.symbols[from].language, &absolute, sep);
         }
         let head = self.lookup_name(from, first, types_only && rest.is_none());
         let Some(rest) = rest else { return head };
@@ -605,7 +612,7 @@ impl<'a> Index<'a> {
                     }
                 }
                 if reached.is_empty() {
-                    self.by_suffix(path, sep)
+                    self.by_suffix(self.symbols[from].language, path, sep)
                         .unwrap_or_else(|| Target::External(path.to_owned()))
                 } else {
                     Target::Symbols(reached, confidence)
@@ -772,7 +779,10 @@ impl<'a> Index<'a> {
             .map(|all| {
                 all.iter()
                     .copied()
-                    .filter(|&c| self.symbols[c].kind == SymbolKind::Method)
+                    .filter(|&c| {
+                        self.symbols[c].kind == SymbolKind::Method
+                            && self.symbols[c].language == self.symbols[from].language
+                    })
                     .collect()
             })
             .unwrap_or_default();
