@@ -11,11 +11,13 @@ use doctown_core::docpack::{self, BuildInput, Docpack};
 use doctown_core::events::{
     Event, EventBody, EventSink, JobCompleted, PackCompleted, PackStarted, Status,
 };
+use doctown_core::generate::llm::{LlmVerbalizer, NameTable};
 use doctown_core::generate::{generate, TemplateVerbalizer, Verbalizer};
 use doctown_core::hash::sha256_hex;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::embed::Backend;
+use crate::llm::OpenAiClient;
 use crate::sources::SourceOptions;
 use crate::JsonLines;
 
@@ -128,11 +130,23 @@ impl Bars {
     }
 }
 
-/// Runs the whole pipeline on `source` and writes the docpack to `out`.
+/// An OpenAI-compatible chat model to verbalize with.
+#[derive(Debug, Clone)]
+pub struct LlmOptions {
+    pub base_url: String,
+    pub model: String,
+    pub api_key: Option<String>,
+    /// A style guide added to every prompt.
+    pub style: Option<String>,
+}
+
+/// Runs the whole pipeline on `source` and writes the docpack to `out`; the template
+/// verbalizer writes the texts unless `llm` names a model.
 pub async fn run(
     source: &str,
     options: &SourceOptions,
     backend: &Backend,
+    llm: Option<&LlmOptions>,
     out: &Path,
     json: bool,
 ) -> Result<()> {
@@ -169,8 +183,27 @@ pub async fn run(
     let corpus = std::mem::take(&mut emitter.sink_mut().corpus);
     let settings = AssemblySettings::default();
     let assembly = assemble(&corpus, &embeddings.vectors, &settings, &mut emitter);
-    let verbalizer = TemplateVerbalizer;
-    let docs = generate(&assembly, &verbalizer, &mut emitter).await;
+    let (docs, verbalizer) = match llm {
+        None => {
+            let docs = generate(&assembly, &TemplateVerbalizer, &mut emitter).await;
+            (docs, TemplateVerbalizer.name().to_owned())
+        }
+        Some(llm) => {
+            let client = OpenAiClient::new(&llm.base_url, llm.api_key.clone())?;
+            let names = NameTable::new(&assembly);
+            let verbalizer = LlmVerbalizer::new(client, &llm.model, names, llm.style.clone());
+            let docs = generate(&assembly, &verbalizer, &mut emitter).await;
+            let usage = verbalizer.usage();
+            eprintln!(
+                "{}: {} requests, {} prompt and {} completion tokens",
+                llm.model,
+                verbalizer.requests(),
+                usage.prompt_tokens,
+                usage.completion_tokens
+            );
+            (docs, llm.model.clone())
+        }
+    };
 
     emitter.emit(PackStarted {
         nodes: assembly.symbols.len() as u64,
@@ -183,7 +216,7 @@ pub async fn run(
         model_id: backend.model(),
         dimensions: backend.dimensions(),
         skipped_chunks: &embeddings.skipped,
-        verbalizer: verbalizer.name(),
+        verbalizer: &verbalizer,
         tool_version: env!("CARGO_PKG_VERSION"),
     })
     .context("cannot serialise the docpack")?;

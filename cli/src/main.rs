@@ -5,6 +5,7 @@ mod bench_assemble;
 mod bench_embed;
 mod embed;
 mod generate;
+mod llm;
 mod sources;
 
 use std::io::Write;
@@ -88,6 +89,54 @@ struct GenerateArgs {
     /// Print every event as a JSON line on stdout instead of progress on stderr.
     #[arg(long)]
     json: bool,
+    /// Verbalize with an OpenAI-compatible chat model at this base URL
+    /// (https://api.openai.com/v1, http://localhost:11434/v1 for Ollama) instead of the
+    /// template.
+    #[arg(long, env = "DOCTOWN_LLM_URL")]
+    llm_url: Option<String>,
+    /// The chat model's name.
+    #[arg(long, env = "DOCTOWN_LLM_MODEL", default_value = "gpt-4o-mini")]
+    llm_model: String,
+    /// The endpoint's API key (else OPENAI_API_KEY); never printed or packed.
+    #[arg(long, env = "DOCTOWN_LLM_API_KEY", hide_env_values = true)]
+    llm_api_key: Option<String>,
+    /// A style guide (a text file) added to every prompt.
+    #[arg(long)]
+    style: Option<std::path::PathBuf>,
+    /// Agree to what the LLM run costs without being asked.
+    #[arg(long)]
+    yes: bool,
+}
+
+impl GenerateArgs {
+    /// The chat model to use, if any; refuses to spend without consent.
+    fn llm(&self) -> Result<Option<generate::LlmOptions>> {
+        let Some(base_url) = self.llm_url.clone() else {
+            return Ok(None);
+        };
+        if !self.yes {
+            anyhow::bail!(
+                "--llm-url sends every symbol's facts to {base_url} and may cost money; the cost \
+                 estimate is not built yet, so pass --yes to agree to run it"
+            );
+        }
+        let style = match &self.style {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!("cannot read the style guide {}: {e}", path.display())
+            })?),
+            None => None,
+        };
+        let api_key = self
+            .llm_api_key
+            .clone()
+            .or_else(|| std::env::var("OPENAI_API_KEY").ok());
+        Ok(Some(generate::LlmOptions {
+            base_url,
+            model: self.llm_model.clone(),
+            api_key,
+            style,
+        }))
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -143,6 +192,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Embed(args) => run_embed(args).await,
         Command::Generate(args) => {
             let embed = &args.embed;
+            let llm = args.llm()?;
             let options = embed.source.options();
             let backend = embed::Backend::open(
                 &embed.embedder,
@@ -154,6 +204,7 @@ async fn run(cli: Cli) -> Result<()> {
                 &embed.source.source,
                 &options,
                 &backend,
+                llm.as_ref(),
                 &args.out,
                 args.json,
             )

@@ -60,15 +60,9 @@ pub fn build(input: &BuildInput) -> Result<Packed, serde_json::Error> {
                 embedding_rows += 1;
                 embedding_rows - 1
             });
-            let doc = input
-                .docs
-                .symbols
-                .get(&s.id)
-                .cloned()
-                .unwrap_or_else(|| Text {
-                    text: TemplateVerbalizer.symbol_text(&a.facts[i]),
-                    verbalizer: "template".into(),
-                });
+            let doc = input.docs.symbols.get(&s.id).cloned().unwrap_or_else(|| {
+                Text::written(TemplateVerbalizer.symbol_text(&a.facts[i]), "template")
+            });
             Node {
                 id: s.id.clone(),
                 kind: s.kind,
@@ -108,19 +102,22 @@ pub fn build(input: &BuildInput) -> Result<Packed, serde_json::Error> {
         })?,
     );
     let modules = Modules {
-        architecture: input.docs.architecture.clone().unwrap_or_else(|| Text {
-            text: String::new(),
-            verbalizer: "template".into(),
-        }),
+        architecture: input
+            .docs
+            .architecture
+            .clone()
+            .unwrap_or_else(|| Text::written(String::new(), "template")),
         modules: a
             .modules
             .iter()
             .map(|m| ModuleEntry {
                 metrics: m.clone(),
-                overview: input.docs.modules.get(&m.module).cloned().unwrap_or(Text {
-                    text: String::new(),
-                    verbalizer: "template".into(),
-                }),
+                overview: input
+                    .docs
+                    .modules
+                    .get(&m.module)
+                    .cloned()
+                    .unwrap_or(Text::written(String::new(), "template")),
             })
             .collect(),
     };

@@ -2,6 +2,7 @@
 //! [`Verbalizer`]. The deterministic [`TemplateVerbalizer`] needs no network and names only
 //! what the facts name; the LLM verbalizer comes behind the same trait.
 
+pub mod llm;
 mod template;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -71,6 +72,28 @@ pub trait Verbalizer {
 pub struct Text {
     pub text: String,
     pub verbalizer: String,
+    /// Why the chosen verbalizer's text was refused (or could not be had), when the template
+    /// wrote this one in its place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<String>,
+}
+
+impl Text {
+    pub fn written(text: String, verbalizer: &str) -> Self {
+        Text {
+            text,
+            verbalizer: verbalizer.to_owned(),
+            rejected: None,
+        }
+    }
+
+    fn fallback(text: String, error: VerbalizeError) -> Self {
+        Text {
+            text,
+            verbalizer: TemplateVerbalizer.name().to_owned(),
+            rejected: Some(error.message),
+        }
+    }
 }
 
 /// Everything generation wrote.
@@ -100,16 +123,10 @@ pub async fn generate<V: Verbalizer, S: EventSink, C: Clock>(
     let mut docs = Documentation::default();
     for facts in &assembly.facts {
         let text = match verbalizer.symbol(facts).await {
-            Ok(text) => Text {
-                text,
-                verbalizer: verbalizer.name().to_owned(),
-            },
-            Err(_) => {
+            Ok(text) => Text::written(text, verbalizer.name()),
+            Err(error) => {
                 fell_back = true;
-                Text {
-                    text: fallback.symbol_text(facts),
-                    verbalizer: fallback.name().to_owned(),
-                }
+                Text::fallback(fallback.symbol_text(facts), error)
             }
         };
         emitter.emit(SymbolDocumented {
@@ -121,32 +138,20 @@ pub async fn generate<V: Verbalizer, S: EventSink, C: Clock>(
     }
     for facts in module_facts(assembly) {
         let text = match verbalizer.module(&facts).await {
-            Ok(text) => Text {
-                text,
-                verbalizer: verbalizer.name().to_owned(),
-            },
-            Err(_) => {
+            Ok(text) => Text::written(text, verbalizer.name()),
+            Err(error) => {
                 fell_back = true;
-                Text {
-                    text: fallback.module_text(&facts),
-                    verbalizer: fallback.name().to_owned(),
-                }
+                Text::fallback(fallback.module_text(&facts), error)
             }
         };
         docs.modules.insert(facts.metrics.module.clone(), text);
     }
     let facts = architecture_facts(assembly);
     docs.architecture = Some(match verbalizer.architecture(&facts).await {
-        Ok(text) => Text {
-            text,
-            verbalizer: verbalizer.name().to_owned(),
-        },
-        Err(_) => {
+        Ok(text) => Text::written(text, verbalizer.name()),
+        Err(error) => {
             fell_back = true;
-            Text {
-                text: fallback.architecture_text(&facts),
-                verbalizer: fallback.name().to_owned(),
-            }
+            Text::fallback(fallback.architecture_text(&facts), error)
         }
     });
     emitter.emit(GenerationCompleted {

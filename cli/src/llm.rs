@@ -1,0 +1,141 @@
+//! The chat-completions transport for the LLM verbalizer: any OpenAI-compatible endpoint
+//! (OpenAI, vLLM, Ollama, llama.cpp's server), with retries on 429, 5xx, timeouts, dropped
+//! connections and unreadable bodies: exponential backoff with jitter, `Retry-After` honoured.
+
+use std::time::Duration;
+
+use doctown_core::generate::llm::{ChatClient, ChatError, ChatRequest, ChatResponse};
+
+/// One request may take this long: a busy local model answering a long prompt can take a
+/// minute; past two the endpoint is presumed stuck and the request is retried.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Attempts per request (the first and three retries), as for embedding batches.
+pub const MAX_ATTEMPTS: u32 = 4;
+/// The first retry waits about this long; each next one twice as long, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// A `Retry-After` longer than this is not waited for: the request fails instead.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// An OpenAI-compatible `POST {base}/chat/completions`.
+#[derive(Debug, Clone)]
+pub struct OpenAiClient {
+    http: reqwest::Client,
+    endpoint: String,
+    api_key: Option<String>,
+}
+
+impl OpenAiClient {
+    /// `base_url` as OpenAI's SDKs take it (`https://api.openai.com/v1`,
+    /// `http://localhost:11434/v1` for Ollama).
+    pub fn new(base_url: &str, api_key: Option<String>) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("doctown/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(OpenAiClient {
+            http,
+            endpoint: format!("{}/chat/completions", base_url.trim_end_matches('/')),
+            api_key: api_key.filter(|k| !k.is_empty()),
+        })
+    }
+
+    /// The wait before retry `attempt` (1-based): doubling from the first, with up to half of
+    /// it again as jitter so many clients do not retry in step; `Retry-After` wins when given.
+    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(wait) = retry_after {
+            return wait;
+        }
+        let base = FIRST_BACKOFF * 2u32.pow(attempt.saturating_sub(1).min(10));
+        let jitter = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos()) as f64
+            / 1e9;
+        base.mul_f64(1.0 + jitter / 2.0).min(MAX_BACKOFF)
+    }
+
+    async fn attempt(&self, request: &ChatRequest) -> Result<ChatResponse, Failure> {
+        let mut call = self.http.post(&self.endpoint).json(request);
+        if let Some(key) = &self.api_key {
+            call = call.bearer_auth(key);
+        }
+        let response = call
+            .send()
+            .await
+            .map_err(|e| Failure::retry(e.to_string(), None))?;
+        let status = response.status();
+        if !status.is_success() {
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .map(Duration::from_secs_f64);
+            let body = response.text().await.unwrap_or_default();
+            let message = format!("{status}: {}", body.chars().take(300).collect::<String>());
+            return Err(if status.as_u16() == 429 || status.is_server_error() {
+                Failure::retry(message, retry_after)
+            } else {
+                Failure::fatal(message)
+            });
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Failure::retry(e.to_string(), None))?;
+        serde_json::from_slice(&body).map_err(|e| {
+            Failure::retry(
+                format!(
+                    "an unreadable reply ({e}): {:.200}",
+                    String::from_utf8_lossy(&body)
+                ),
+                None,
+            )
+        })
+    }
+}
+
+struct Failure {
+    message: String,
+    retryable: bool,
+    retry_after: Option<Duration>,
+}
+
+impl Failure {
+    fn retry(message: String, retry_after: Option<Duration>) -> Self {
+        Failure {
+            message,
+            retryable: true,
+            retry_after,
+        }
+    }
+
+    fn fatal(message: String) -> Self {
+        Failure {
+            message,
+            retryable: false,
+            retry_after: None,
+        }
+    }
+}
+
+impl ChatClient for OpenAiClient {
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ChatError> {
+        let mut attempt = 1;
+        loop {
+            match self.attempt(request).await {
+                Ok(reply) => return Ok(reply),
+                Err(failure) => {
+                    let wait = self.backoff(attempt, failure.retry_after);
+                    if !failure.retryable || attempt >= MAX_ATTEMPTS || wait > MAX_BACKOFF {
+                        return Err(ChatError(format!(
+                            "{} after {attempt} attempt(s): {}",
+                            self.endpoint, failure.message
+                        )));
+                    }
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! The LLM verbalizer: any OpenAI-compatible chat-completions endpoint puts the facts into
+//! words, and every text it writes is checked against the symbol table before it is kept.
+//!
+//! The transport is the host's ([`ChatClient`]: reqwest in the CLI, fetch at the edge), and so
+//! are retries and their waiting; this module builds the requests, reads the replies and
+//! decides what passes. A reply that names something the repository does not have is sent back
+//! once with the offending names pointed out; if the second reply still does, the text is
+//! refused and generation writes the template's instead, marked with the reason.
+
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use crate::assemble::{Assembly, FactBundle};
+
+use super::{ArchitectureFacts, ModuleFacts, VerbalizeError, Verbalizer};
+
+/// Changes whenever the prompts change: part of what a cached text is keyed by.
+pub const PROMPT_VERSION: u32 = 1;
+
+/// The subset of the chat-completions request Doctown sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatRequest {
+    pub model: String,
+    pub messages: Vec<ChatMessage>,
+    pub temperature: f32,
+    /// `{"type": "json_object"}`: JSON mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<ResponseFormat>,
+    pub stream: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: String,
+    pub content: String,
+}
+
+impl ChatMessage {
+    fn new(role: &str, content: impl Into<String>) -> Self {
+        ChatMessage {
+            role: role.into(),
+            content: content.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseFormat {
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// The subset of the chat-completions reply Doctown reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatResponse {
+    pub choices: Vec<Choice>,
+    #[serde(default)]
+    pub usage: Option<Usage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub message: ChatMessage,
+    #[serde(default)]
+    pub finish_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+/// A request that failed after the host's retries, with what the endpoint said.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ChatError(pub String);
+
+/// One chat-completions call. The host retries what is worth retrying (429, 5xx, timeouts,
+/// an unreadable body) before it returns an error.
+pub trait ChatClient {
+    fn complete(
+        &self,
+        request: &ChatRequest,
+    ) -> impl Future<Output = Result<ChatResponse, ChatError>>;
+}
+
+/// The rules every request carries.
+const SYSTEM: &str = "You write reference documentation for a code repository. You are given \
+facts that static analysis computed about one part of it, as JSON. Put those facts into words: \
+say what it is and what it is for, judging from its name, signature, doc comment and \
+neighbours. Do not invent behaviour the facts do not support. Write every identifier, file \
+path and module name in backticks, and name only what appears in the facts. Answer with a JSON \
+object of the form {\"text\": \"...\"} and nothing else.";
+
+/// Every name a text may put in backticks: each symbol's qualified name and its every tail
+/// (`LruCache::insert`, `insert`), file paths and modules, external nodes.
+#[derive(Debug, Clone, Default)]
+pub struct NameTable {
+    names: HashSet<String>,
+}
+
+impl NameTable {
+    pub fn new(assembly: &Assembly) -> Self {
+        let mut table = NameTable::default();
+        for s in &assembly.symbols {
+            table.add(&s.qualified_name);
+            table.add(&s.path);
+            table.add(&s.name);
+        }
+        for e in &assembly.externals {
+            table.add(&e.name);
+        }
+        for m in &assembly.modules {
+            table.add(&m.module);
+        }
+        table
+    }
+
+    fn add(&mut self, name: &str) {
+        self.names.insert(name.to_owned());
+        for (i, _) in name.match_indices(['.', ':', '/']) {
+            let tail = name[i..].trim_start_matches(['.', ':', '/']);
+            if !tail.is_empty() {
+                self.names.insert(tail.to_owned());
+            }
+        }
+    }
+
+    /// The names in backticks that the repository does not have. A backticked span that is
+    /// not a name (code with spaces or operators) is not checked.
+    pub fn unknown(&self, text: &str) -> Vec<String> {
+        let mut unknown: Vec<String> = text
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(|span| span.trim().trim_end_matches("()"))
+            .filter(|span| is_name(span) && !self.names.contains(*span))
+            .map(str::to_owned)
+            .collect();
+        unknown.sort();
+        unknown.dedup();
+        unknown
+    }
+}
+
+/// Identifiers joined by `.`, `::` or `/` (a path may hold `-` and a file extension).
+fn is_name(span: &str) -> bool {
+    !span.is_empty()
+        && span
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '.')
+        && span
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | ':' | '/' | '-' | '$'))
+}
+
+/// A verbalizer backed by a chat model.
+#[derive(Debug)]
+pub struct LlmVerbalizer<C> {
+    client: C,
+    model: String,
+    names: NameTable,
+    /// The user's style guide, added to every request.
+    style: Option<String>,
+    prompt_tokens: Cell<u64>,
+    completion_tokens: Cell<u64>,
+    requests: Cell<u64>,
+}
+
+impl<C: ChatClient> LlmVerbalizer<C> {
+    pub fn new(
+        client: C,
+        model: impl Into<String>,
+        names: NameTable,
+        style: Option<String>,
+    ) -> Self {
+        LlmVerbalizer {
+            client,
+            model: model.into(),
+            names,
+            style,
+            prompt_tokens: Cell::new(0),
+            completion_tokens: Cell::new(0),
+            requests: Cell::new(0),
+        }
+    }
+
+    /// Tokens spent so far, as the endpoint reported them.
+    pub fn usage(&self) -> Usage {
+        Usage {
+            prompt_tokens: self.prompt_tokens.get(),
+            completion_tokens: self.completion_tokens.get(),
+        }
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.get()
+    }
+
+    /// Asks for `task` over `facts`, checks the names of the reply, asks once more pointing
+    /// out the names that do not exist, and refuses a second failure.
+    async fn write(&self, task: &str, facts: &impl Serialize) -> Result<String, VerbalizeError> {
+        let facts = serde_json::to_string(facts).map_err(|e| self.error(e.to_string()))?;
+        let mut system = SYSTEM.to_owned();
+        if let Some(style) = &self.style {
+            system.push_str("\n\nStyle guide from the repository's owners:\n");
+            system.push_str(style);
+        }
+        let mut messages = vec![
+            ChatMessage::new("system", system),
+            ChatMessage::new("user", format!("{task}\n\nFacts:\n{facts}")),
+        ];
+        // One more request for a reply that is not the JSON asked for, one for a reply that
+        // names what does not exist.
+        let (mut malformed_retries, mut name_retries) = (1, 1);
+        loop {
+            let request = ChatRequest {
+                model: self.model.clone(),
+                messages: messages.clone(),
+                temperature: 0.0,
+                response_format: Some(ResponseFormat {
+                    kind: "json_object".into(),
+                }),
+                stream: false,
+            };
+            self.requests.set(self.requests.get() + 1);
+            let reply = self
+                .client
+                .complete(&request)
+                .await
+                .map_err(|e| self.error(e.0))?;
+            if let Some(usage) = reply.usage {
+                self.prompt_tokens
+                    .set(self.prompt_tokens.get() + usage.prompt_tokens);
+                self.completion_tokens
+                    .set(self.completion_tokens.get() + usage.completion_tokens);
+            }
+            let content = reply
+                .choices
+                .first()
+                .map(|c| c.message.content.clone())
+                .unwrap_or_default();
+            let text = match read_reply(&content) {
+                Ok(text) => text,
+                Err(_) if malformed_retries > 0 => {
+                    malformed_retries -= 1;
+                    continue;
+                }
+                Err(e) => return Err(self.error(e)),
+            };
+            let unknown = self.names.unknown(&text);
+            if unknown.is_empty() {
+                return Ok(text);
+            }
+            let listed = unknown
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if name_retries == 0 {
+                return Err(self.error(format!(
+                    "named what does not exist in the repository: {listed}"
+                )));
+            }
+            name_retries -= 1;
+            messages.push(ChatMessage::new("assistant", content));
+            messages.push(ChatMessage::new(
+                "user",
+                format!(
+                    "These names do not exist in the repository: {listed}. Rewrite the text \
+                     naming only what appears in the facts, in backticks, as the same JSON object."
+                ),
+            ));
+        }
+    }
+
+    fn error(&self, message: String) -> VerbalizeError {
+        VerbalizeError {
+            verbalizer: self.model.clone(),
+            message,
+        }
+    }
+}
+
+/// The `text` of a JSON-mode reply (tolerating a Markdown code fence around it).
+pub fn read_reply(content: &str) -> Result<String, String> {
+    let trimmed = content.trim();
+    let json = trimmed
+        .strip_prefix("```json")
+        .or_else(|| trimmed.strip_prefix("```"))
+        .and_then(|s| s.strip_suffix("```"))
+        .unwrap_or(trimmed);
+    #[derive(Deserialize)]
+    struct Reply {
+        text: String,
+    }
+    let reply: Reply = serde_json::from_str(json.trim())
+        .map_err(|e| format!("the reply is not the JSON object asked for ({e}): {content:.200}"))?;
+    let text = reply.text.trim().to_owned();
+    if text.is_empty() {
+        return Err("the reply's text is empty".into());
+    }
+    Ok(text)
+}
+
+impl<C: ChatClient> Verbalizer for LlmVerbalizer<C> {
+    fn name(&self) -> &str {
+        &self.model
+    }
+
+    async fn symbol(&self, facts: &FactBundle) -> Result<String, VerbalizeError> {
+        self.write(
+            "Document this symbol in one or two sentences: what it is and what it is for.",
+            facts,
+        )
+        .await
+    }
+
+    async fn module(&self, facts: &ModuleFacts) -> Result<String, VerbalizeError> {
+        self.write(
+            "Write an overview of this module in two to four sentences: what it provides, its \
+             central symbols, and how it relates to the modules it uses and that use it.",
+            facts,
+        )
+        .await
+    }
+
+    async fn architecture(&self, facts: &ArchitectureFacts) -> Result<String, VerbalizeError> {
+        self.write(
+            "Write a summary of this repository's architecture in one paragraph: its languages \
+             and size, its most central symbols, its clusters of related code, and the modules \
+             the rest depends on.",
+            facts,
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(names: &[&str]) -> NameTable {
+        let mut t = NameTable::default();
+        for n in names {
+            t.add(n);
+        }
+        t
+    }
+
+    #[test]
+    fn names_are_checked_by_their_tails() {
+        let t = table(&[
+            "crate::store::cache::LruCache::insert",
+            "src/store/cache.rs",
+        ]);
+        assert!(t
+            .unknown("`LruCache::insert` and `insert()` in `cache.rs`")
+            .is_empty());
+        assert_eq!(
+            t.unknown("calls `evict_all` and `a + b`"),
+            vec!["evict_all"]
+        );
+    }
+
+    #[test]
+    fn replies_are_read_from_json_with_or_without_a_fence() {
+        assert_eq!(read_reply("{\"text\": \" Hi. \"}").unwrap(), "Hi.");
+        assert_eq!(
+            read_reply("```json\n{\"text\": \"Hi.\"}\n```").unwrap(),
+            "Hi."
+        );
+        assert!(read_reply("Sure! Here it is").is_err());
+        assert!(read_reply("{\"text\": \"\"}").is_err());
+    }
+}
