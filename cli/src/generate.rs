@@ -11,13 +11,13 @@ use doctown_core::docpack::{self, BuildInput, Docpack};
 use doctown_core::events::{
     Event, EventBody, EventSink, JobCompleted, PackCompleted, PackStarted, Status,
 };
-use doctown_core::generate::llm::{LlmVerbalizer, NameTable};
+use doctown_core::generate::llm::{Budget, Estimate, LlmVerbalizer, NameTable, Price};
 use doctown_core::generate::{generate, TemplateVerbalizer, Verbalizer};
 use doctown_core::hash::sha256_hex;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::embed::Backend;
-use crate::llm::OpenAiClient;
+use crate::llm::{OpenAiClient, Tiktoken};
 use crate::sources::SourceOptions;
 use crate::JsonLines;
 
@@ -138,6 +138,34 @@ pub struct LlmOptions {
     pub api_key: Option<String>,
     /// A style guide added to every prompt.
     pub style: Option<String>,
+    /// USD per million tokens, when the user overrides the price table.
+    pub price: Option<Price>,
+    /// Spend at most this many US dollars; texts past it are the template's.
+    pub max_cost: Option<f64>,
+    /// Agreed to the estimate in advance.
+    pub yes: bool,
+}
+
+/// Whether the user agrees to spend about `estimate`: `--yes` or `--max-cost` agree in
+/// advance; on a terminal the user is asked; elsewhere the answer is no.
+fn approve(llm: &LlmOptions, estimate: &Estimate) -> Result<bool> {
+    if llm.yes || llm.max_cost.is_some() {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        eprintln!(
+            "not approved: pass --yes (or --max-cost USD) to let {} write the texts; the template writes them instead",
+            llm.model
+        );
+        return Ok(false);
+    }
+    eprint!(
+        "let {} write the texts for about ${:.4}? [y/N] ",
+        llm.model, estimate.usd
+    );
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 /// Runs the whole pipeline on `source` and writes the docpack to `out`; the template
@@ -191,20 +219,61 @@ pub async fn run(
         Some(llm) => {
             let client = OpenAiClient::new(&llm.base_url, llm.api_key.clone())?;
             let names = NameTable::new(&assembly);
-            let verbalizer = LlmVerbalizer::new(client, &llm.model, names, llm.style.clone());
-            let docs = generate(&assembly, &verbalizer, &mut emitter).await;
-            let usage = verbalizer.usage();
+            let mut verbalizer = LlmVerbalizer::new(client, &llm.model, names, llm.style.clone());
+            let counter = Tiktoken::for_model(&llm.model);
+            let known = Price::of_model(&llm.model);
+            let price = llm.price.or(known).unwrap_or(Price::FREE);
+            let estimate = verbalizer
+                .estimate(&assembly, &counter, price)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!(
-                "{}: {} requests, {} prompt and {} completion tokens",
+                "estimate for {}: {} requests, {} prompt and {} completion tokens, ${:.4}{}{}",
                 llm.model,
-                verbalizer.requests(),
-                usage.prompt_tokens,
-                usage.completion_tokens
+                estimate.requests,
+                estimate.usage.prompt_tokens,
+                estimate.usage.completion_tokens,
+                estimate.usd,
+                if counter.exact {
+                    ""
+                } else {
+                    " (tokens counted with o200k_base; the model's own tokenizer may differ)"
+                },
+                if llm.price.is_none() && known.is_none() {
+                    " (no known price: pass --price-input and --price-output)"
+                } else {
+                    ""
+                },
             );
-            (docs, llm.model.clone())
+            if approve(llm, &estimate)? {
+                if let Some(cap) = llm.max_cost {
+                    verbalizer = verbalizer.with_budget(Budget {
+                        cap_usd: cap,
+                        price,
+                        counter: Box::new(Tiktoken::for_model(&llm.model)),
+                        reached: Default::default(),
+                    });
+                }
+                let docs = generate(&assembly, &verbalizer, &mut emitter).await;
+                let usage = verbalizer.usage();
+                eprintln!(
+                    "actual for {}: {} requests, {} prompt and {} completion tokens, ${:.4}{}",
+                    llm.model,
+                    verbalizer.requests(),
+                    usage.prompt_tokens,
+                    usage.completion_tokens,
+                    price.cost(usage),
+                    docs.stopped
+                        .as_deref()
+                        .map(|s| format!("; {s}"))
+                        .unwrap_or_default()
+                );
+                (docs, llm.model.clone())
+            } else {
+                let docs = generate(&assembly, &TemplateVerbalizer, &mut emitter).await;
+                (docs, TemplateVerbalizer.name().to_owned())
+            }
         }
     };
-
     emitter.emit(PackStarted {
         nodes: assembly.symbols.len() as u64,
     });

@@ -139,3 +139,29 @@ impl ChatClient for OpenAiClient {
         }
     }
 }
+
+/// tiktoken's encoding for the model (o200k_base, GPT-4o's, for models tiktoken does not know:
+/// a local model's own tokenizer counts differently, and the estimate says so).
+pub struct Tiktoken {
+    bpe: &'static tiktoken_rs::CoreBPE,
+    /// Whether tiktoken knows the model's own encoding.
+    pub exact: bool,
+}
+
+impl Tiktoken {
+    pub fn for_model(model: &str) -> Self {
+        match tiktoken_rs::bpe_for_model(model) {
+            Ok(bpe) => Tiktoken { bpe, exact: true },
+            Err(_) => Tiktoken {
+                bpe: tiktoken_rs::o200k_base_singleton(),
+                exact: false,
+            },
+        }
+    }
+}
+
+impl doctown_core::generate::llm::TokenCounter for Tiktoken {
+    fn count(&self, text: &str) -> usize {
+        self.bpe.encode_ordinary(text).len()
+    }
+}

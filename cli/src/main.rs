@@ -103,9 +103,19 @@ struct GenerateArgs {
     /// A style guide (a text file) added to every prompt.
     #[arg(long)]
     style: Option<std::path::PathBuf>,
-    /// Agree to what the LLM run costs without being asked.
+    /// Agree to the LLM run's estimated cost without being asked.
     #[arg(long)]
     yes: bool,
+    /// Spend at most this many US dollars on the LLM (implies agreement); texts past the cap
+    /// are the template's and the docpack is `partial`.
+    #[arg(long, value_name = "USD")]
+    max_cost: Option<f64>,
+    /// The model's price per million prompt tokens, in USD (overrides the built-in table).
+    #[arg(long, value_name = "USD", requires = "price_output")]
+    price_input: Option<f64>,
+    /// The model's price per million completion tokens, in USD.
+    #[arg(long, value_name = "USD", requires = "price_input")]
+    price_output: Option<f64>,
 }
 
 impl GenerateArgs {
@@ -114,11 +124,8 @@ impl GenerateArgs {
         let Some(base_url) = self.llm_url.clone() else {
             return Ok(None);
         };
-        if !self.yes {
-            anyhow::bail!(
-                "--llm-url sends every symbol's facts to {base_url} and may cost money; the cost \
-                 estimate is not built yet, so pass --yes to agree to run it"
-            );
+        if self.max_cost.is_some_and(|c| c.is_nan() || c < 0.0) {
+            anyhow::bail!("--max-cost must be a number of US dollars, 0 or more");
         }
         let style = match &self.style {
             Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
@@ -130,11 +137,21 @@ impl GenerateArgs {
             .llm_api_key
             .clone()
             .or_else(|| std::env::var("OPENAI_API_KEY").ok());
+        let price = self
+            .price_input
+            .zip(self.price_output)
+            .map(|(input, output)| doctown_core::generate::llm::Price {
+                input_per_million: input,
+                output_per_million: output,
+            });
         Ok(Some(generate::LlmOptions {
             base_url,
             model: self.llm_model.clone(),
             api_key,
             style,
+            price,
+            max_cost: self.max_cost,
+            yes: self.yes,
         }))
     }
 }

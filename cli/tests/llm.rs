@@ -19,11 +19,18 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 const KEY: &str = "sk-test-key";
-const MODEL: &str = "stand-in-chat";
+/// A model of OpenAI's price table, so estimates and caps have a price to work with.
+const MODEL: &str = "gpt-4o-mini";
+const PRICE_IN: f64 = 0.15;
+const PRICE_OUT: f64 = 0.60;
 
-/// What the server saw.
+/// What the server saw (and whether it misbehaves).
 #[derive(Default)]
 struct Seen {
+    faults: bool,
+    /// Tokens billed, counted as OpenAI does.
+    prompt_tokens: u64,
+    completion_tokens: u64,
     requests: usize,
     unauthorized: usize,
     /// The user messages asking to rewrite named-nonexistent texts.
@@ -73,7 +80,9 @@ async fn chat(State(seen): State<Shared>, headers: HeaderMap, body: String) -> R
         "JSON mode is asked for"
     );
     // Faults on the first requests of the run.
+    let faults = seen.lock().unwrap().faults;
     match n {
+        _ if !faults => {}
         1 => {
             let mut response = openai_error(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -122,7 +131,16 @@ async fn chat(State(seen): State<Shared>, headers: HeaderMap, body: String) -> R
             json!({"text": "`New` calls `registry.MakeEverything`."}).to_string()
         }
         Some(_) => json!({
-            "text": format!("`{}` is a {} in `{}`.", facts["name"].as_str().unwrap(), facts["kind"].as_str().unwrap(), facts["file"].as_str().unwrap())
+            "text": format!(
+                "`{}` is a {} in `{}`, with a complexity of {} over {} lines. It is used by {} other symbols and uses {}.",
+                facts["name"].as_str().unwrap(),
+                facts["kind"].as_str().unwrap(),
+                facts["file"].as_str().unwrap(),
+                facts["complexity"],
+                facts["lines_of_code"],
+                facts["fan_in"],
+                facts["fan_out"]
+            )
         })
         .to_string(),
         None if facts.get("metrics").is_some() => {
@@ -130,20 +148,40 @@ async fn chat(State(seen): State<Shared>, headers: HeaderMap, body: String) -> R
         }
         None => json!({"text": format!("The repository has {} files.", facts["files"])}).to_string(),
     };
+    // Billed as OpenAI counts: each message's role and content plus 3, plus 3 for the reply.
+    let bpe = tiktoken_rs::o200k_base_singleton();
+    let prompt_tokens: usize = messages
+        .iter()
+        .map(|m| {
+            bpe.encode_ordinary(m["role"].as_str().unwrap()).len()
+                + bpe.encode_ordinary(m["content"].as_str().unwrap()).len()
+                + 3
+        })
+        .sum::<usize>()
+        + 3;
+    let completion_tokens = bpe.encode_ordinary(&content).len();
+    {
+        let mut seen = seen.lock().unwrap();
+        seen.prompt_tokens += prompt_tokens as u64;
+        seen.completion_tokens += completion_tokens as u64;
+    }
     let reply = json!({
         "id": format!("chatcmpl-{n}"),
         "object": "chat.completion",
         "created": 1_700_000_000,
         "model": MODEL,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": body.len() / 4, "completion_tokens": content.len() / 4, "total_tokens": body.len() / 4 + content.len() / 4}
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
     });
     Json(reply).into_response()
 }
 
 /// Starts the stand-in on a free local port, on its own thread.
-fn serve() -> (SocketAddr, Shared) {
-    let seen: Shared = Arc::default();
+fn serve(faults: bool) -> (SocketAddr, Shared) {
+    let seen: Shared = Arc::new(Mutex::new(Seen {
+        faults,
+        ..Seen::default()
+    }));
     let state = seen.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -181,7 +219,7 @@ fn generate(args: &[&str], out: &Path) -> Output {
 
 #[test]
 fn an_openai_compatible_model_writes_the_docs_and_inventions_are_refused() {
-    let (addr, seen) = serve();
+    let (addr, seen) = serve(true);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("go.docpack");
     let url = format!("http://{addr}/v1");
@@ -256,16 +294,149 @@ fn an_openai_compatible_model_writes_the_docs_and_inventions_are_refused() {
     );
 }
 
+/// `N requests, P prompt and C completion tokens` after `label` in the report.
+fn tokens(stderr: &str, label: &str) -> (u64, u64) {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no {label:?} in {stderr}"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    // "… for gpt-4o-mini: R requests, P prompt and C completion tokens, $…"
+    let at = numbers.len() - 5;
+    (numbers[at + 1], numbers[at + 2])
+}
+
+#[test]
+fn the_estimate_is_within_ten_percent_of_what_is_billed() {
+    let (addr, seen) = serve(false);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("go.docpack");
+    let url = format!("http://{addr}/v1");
+    let output = generate(
+        &[
+            "--llm-url",
+            &url,
+            "--llm-model",
+            MODEL,
+            "--llm-api-key",
+            KEY,
+            "--yes",
+        ],
+        &out,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let (prompt, completion) = tokens(&stderr, "estimate for");
+    let (actual_prompt, actual_completion) = tokens(&stderr, "actual for");
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        (actual_prompt, actual_completion),
+        (seen.prompt_tokens, seen.completion_tokens)
+    );
+    let estimated = (prompt + completion) as f64;
+    let billed = (actual_prompt + actual_completion) as f64;
+    let error = (estimated - billed).abs() / billed;
+    eprintln!(
+        "estimated {estimated} tokens, billed {billed}: {:.1}% apart",
+        error * 100.0
+    );
+    assert!(
+        error < 0.10,
+        "estimated {estimated} tokens, billed {billed}"
+    );
+}
+
+#[test]
+fn the_cost_cap_stops_spending_and_the_docpack_is_partial() {
+    let (addr, seen) = serve(false);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("go.docpack");
+    let url = format!("http://{addr}/v1");
+    let cap = 0.0015;
+    let output = generate(
+        &[
+            "--llm-url",
+            &url,
+            "--llm-model",
+            MODEL,
+            "--llm-api-key",
+            KEY,
+            "--max-cost",
+            &cap.to_string(),
+        ],
+        &out,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let d = doctown_core::docpack::read(&std::fs::read(&out).unwrap())
+        .expect("a capped docpack is valid");
+    assert_eq!(
+        d.manifest.status,
+        doctown_core::events::Status::Partial,
+        "{stderr}"
+    );
+    let by_model = d.nodes.iter().filter(|n| n.doc.verbalizer == MODEL).count();
+    assert!(
+        by_model > 0 && by_model < d.nodes.len(),
+        "{by_model} of {}",
+        d.nodes.len()
+    );
+    // Past the cap every text is the template's and says why (before it, the stand-in's
+    // `registry.New` is refused for the name it invents).
+    let capped = d
+        .nodes
+        .iter()
+        .filter(|n| {
+            n.doc
+                .rejected
+                .as_deref()
+                .is_some_and(|r| r.contains("cost cap"))
+        })
+        .count();
+    assert!(capped > 0);
+    assert!(d
+        .nodes
+        .iter()
+        .filter(|n| n.doc.verbalizer == "template")
+        .all(|n| n.doc.rejected.is_some()));
+    let seen = seen.lock().unwrap();
+    let spent =
+        (seen.prompt_tokens as f64 * PRICE_IN + seen.completion_tokens as f64 * PRICE_OUT) / 1e6;
+    assert!(spent <= cap, "spent ${spent} past the ${cap} cap");
+    assert!(stderr.contains("cost cap"), "{stderr}");
+}
+
 #[test]
 fn the_model_is_not_called_without_consent_or_with_a_wrong_key() {
-    let (addr, seen) = serve();
+    let (addr, seen) = serve(false);
     let dir = tempfile::tempdir().unwrap();
     let url = format!("http://{addr}/v1");
     let out = dir.path().join("x.docpack");
-    let output = generate(&["--llm-url", &url, "--llm-model", MODEL], &out);
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--yes"));
+    // Not a terminal and no --yes: the estimate is shown, nothing is sent, and the template
+    // writes the texts (nothing computed is lost).
+    let output = generate(
+        &[
+            "--llm-url",
+            &url,
+            "--llm-model",
+            MODEL,
+            "--llm-api-key",
+            KEY,
+        ],
+        &out,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("estimate for") && stderr.contains("--yes"),
+        "{stderr}"
+    );
     assert_eq!(seen.lock().unwrap().requests, 0);
+    let d = doctown_core::docpack::read(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(d.manifest.verbalizer, "template");
 
     // A wrong key is a 401, not worth retrying: every text falls back to the template, and the
     // docpack says why.
@@ -287,7 +458,6 @@ fn the_model_is_not_called_without_consent_or_with_a_wrong_key() {
         String::from_utf8_lossy(&output.stderr)
     );
     let d = doctown_core::docpack::read(&std::fs::read(&out).unwrap()).unwrap();
-    assert_eq!(d.manifest.status, doctown_core::events::Status::Ok);
     assert!(d.nodes.iter().all(|n| n.doc.verbalizer == "template"
         && n.doc.rejected.as_deref().is_some_and(|r| r.contains("401"))));
     let seen = seen.lock().unwrap();

@@ -153,7 +153,9 @@ pub fn build(input: &BuildInput) -> Result<Packed, serde_json::Error> {
     let contexts: BTreeMap<&str, _> = a.facts.iter().map(|f| (f.id.as_str(), f)).collect();
     parts.insert(SYMBOL_CONTEXTS.into(), canonical_json(&contexts)?);
 
-    let partial = input.corpus.status == Some(Status::Partial) || !input.skipped_chunks.is_empty();
+    let partial = input.corpus.status == Some(Status::Partial)
+        || !input.skipped_chunks.is_empty()
+        || input.docs.stopped.is_some();
     let mut skipped_chunks = input.skipped_chunks.to_vec();
     skipped_chunks.sort();
     let manifest = Manifest {

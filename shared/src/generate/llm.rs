@@ -29,6 +29,9 @@ pub struct ChatRequest {
     /// `{"type": "json_object"}`: JSON mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_format: Option<ResponseFormat>,
+    /// The most tokens the reply may have: what bounds a request's cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
     pub stream: bool,
 }
 
@@ -87,6 +90,105 @@ pub trait ChatClient {
         request: &ChatRequest,
     ) -> impl Future<Output = Result<ChatResponse, ChatError>>;
 }
+
+/// Counts the tokens a model sees in a text; the host supplies the model's tokenizer
+/// (tiktoken's encodings for OpenAI models).
+pub trait TokenCounter {
+    fn count(&self, text: &str) -> usize;
+}
+
+/// What the chat format adds to a request's contents, as OpenAI counts it: 3 tokens per
+/// message and 3 that prime the reply.
+const TOKENS_PER_MESSAGE: usize = 3;
+const TOKENS_PER_REPLY: usize = 3;
+
+/// The prompt tokens of `messages`.
+pub fn prompt_tokens(counter: &(impl TokenCounter + ?Sized), messages: &[ChatMessage]) -> u64 {
+    let contents: usize = messages
+        .iter()
+        .map(|m| counter.count(&m.role) + counter.count(&m.content) + TOKENS_PER_MESSAGE)
+        .sum();
+    (contents + TOKENS_PER_REPLY) as u64
+}
+
+/// US dollars per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Price {
+    pub input_per_million: f64,
+    pub output_per_million: f64,
+}
+
+impl Price {
+    pub const FREE: Price = Price {
+        input_per_million: 0.0,
+        output_per_million: 0.0,
+    };
+
+    pub fn cost(&self, usage: Usage) -> f64 {
+        (usage.prompt_tokens as f64 * self.input_per_million
+            + usage.completion_tokens as f64 * self.output_per_million)
+            / 1e6
+    }
+
+    /// OpenAI's list prices (standard tier), for the models people point Doctown at; others
+    /// (local models) are free unless the user gives a price.
+    pub fn of_model(model: &str) -> Option<Price> {
+        const TABLE: &[(&str, f64, f64)] = &[
+            ("gpt-4o-mini", 0.15, 0.60),
+            ("gpt-4o", 2.50, 10.00),
+            ("gpt-4.1-nano", 0.10, 0.40),
+            ("gpt-4.1-mini", 0.40, 1.60),
+            ("gpt-4.1", 2.00, 8.00),
+            ("gpt-5-nano", 0.05, 0.40),
+            ("gpt-5-mini", 0.25, 2.00),
+            ("gpt-5", 1.25, 10.00),
+        ];
+        // Longest prefix first: `gpt-4o-mini-2024-07-18` is gpt-4o-mini, not gpt-4o.
+        TABLE
+            .iter()
+            .filter(|(name, _, _)| model.starts_with(name))
+            .max_by_key(|(name, _, _)| name.len())
+            .map(|&(_, input, output)| Price {
+                input_per_million: input,
+                output_per_million: output,
+            })
+    }
+}
+
+/// What a run is expected to cost, before any request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub requests: u64,
+    pub usage: Usage,
+    pub usd: f64,
+}
+
+/// What each kind of text asks for: its instruction, the reply tokens expected (a sentence is
+/// ~25 tokens, plus the JSON around it), and the most allowed.
+struct Task {
+    instruction: &'static str,
+    expected_tokens: u64,
+    max_tokens: u32,
+}
+
+const SYMBOL_TASK: Task = Task {
+    instruction: "Document this symbol in one or two sentences: what it is and what it is for.",
+    expected_tokens: 60,
+    max_tokens: 200,
+};
+const MODULE_TASK: Task = Task {
+    instruction: "Write an overview of this module in two to four sentences: what it provides, \
+                  its central symbols, and how it relates to the modules it uses and that use it.",
+    expected_tokens: 110,
+    max_tokens: 400,
+};
+const ARCHITECTURE_TASK: Task = Task {
+    instruction: "Write a summary of this repository's architecture in one paragraph: its \
+                  languages and size, its most central symbols, its clusters of related code, \
+                  and the modules the rest depends on.",
+    expected_tokens: 200,
+    max_tokens: 600,
+};
 
 /// The rules every request carries.
 const SYSTEM: &str = "You write reference documentation for a code repository. You are given \
@@ -170,6 +272,27 @@ pub struct LlmVerbalizer<C> {
     prompt_tokens: Cell<u64>,
     completion_tokens: Cell<u64>,
     requests: Cell<u64>,
+    budget: Option<Budget>,
+}
+
+/// A spending cap: no request goes out whose most possible cost (its prompt, counted, and its
+/// `max_tokens` of reply) would take the spending past `cap_usd`.
+pub struct Budget {
+    pub cap_usd: f64,
+    pub price: Price,
+    pub counter: Box<dyn TokenCounter>,
+    /// Set once a request was held back: every later text falls back at once.
+    pub reached: Cell<bool>,
+}
+
+impl std::fmt::Debug for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Budget")
+            .field("cap_usd", &self.cap_usd)
+            .field("price", &self.price)
+            .field("reached", &self.reached)
+            .finish()
+    }
 }
 
 impl<C: ChatClient> LlmVerbalizer<C> {
@@ -187,7 +310,59 @@ impl<C: ChatClient> LlmVerbalizer<C> {
             prompt_tokens: Cell::new(0),
             completion_tokens: Cell::new(0),
             requests: Cell::new(0),
+            budget: None,
         }
+    }
+
+    /// Stops spending at `budget.cap_usd`.
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Whether the spending cap held back a request.
+    pub fn cap_reached(&self) -> bool {
+        self.budget.as_ref().is_some_and(|b| b.reached.get())
+    }
+
+    /// The prompts every text of `assembly` will send, counted, and the replies expected:
+    /// what the run should cost at `price`. Correction rounds are not foreseen.
+    pub fn estimate(
+        &self,
+        assembly: &Assembly,
+        counter: &impl TokenCounter,
+        price: Price,
+    ) -> Result<Estimate, VerbalizeError> {
+        let mut estimate = Estimate::default();
+        let mut add = |task: &Task, facts: &dyn erased::Facts| -> Result<(), VerbalizeError> {
+            let messages = self.messages(task, &facts.json()?);
+            estimate.requests += 1;
+            estimate.usage.prompt_tokens += prompt_tokens(counter, &messages);
+            estimate.usage.completion_tokens += task.expected_tokens;
+            Ok(())
+        };
+        for facts in &assembly.facts {
+            add(&SYMBOL_TASK, facts)?;
+        }
+        for facts in super::module_facts(assembly) {
+            add(&MODULE_TASK, &facts)?;
+        }
+        add(&ARCHITECTURE_TASK, &super::architecture_facts(assembly))?;
+        estimate.usd = price.cost(estimate.usage);
+        Ok(estimate)
+    }
+
+    /// The system prompt (with the style guide) and the task over the facts.
+    fn messages(&self, task: &Task, facts: &str) -> Vec<ChatMessage> {
+        let mut system = SYSTEM.to_owned();
+        if let Some(style) = &self.style {
+            system.push_str("\n\nStyle guide from the repository's owners:\n");
+            system.push_str(style);
+        }
+        vec![
+            ChatMessage::new("system", system),
+            ChatMessage::new("user", format!("{}\n\nFacts:\n{facts}", task.instruction)),
+        ]
     }
 
     /// Tokens spent so far, as the endpoint reported them.
@@ -204,17 +379,9 @@ impl<C: ChatClient> LlmVerbalizer<C> {
 
     /// Asks for `task` over `facts`, checks the names of the reply, asks once more pointing
     /// out the names that do not exist, and refuses a second failure.
-    async fn write(&self, task: &str, facts: &impl Serialize) -> Result<String, VerbalizeError> {
+    async fn write(&self, task: &Task, facts: &impl Serialize) -> Result<String, VerbalizeError> {
         let facts = serde_json::to_string(facts).map_err(|e| self.error(e.to_string()))?;
-        let mut system = SYSTEM.to_owned();
-        if let Some(style) = &self.style {
-            system.push_str("\n\nStyle guide from the repository's owners:\n");
-            system.push_str(style);
-        }
-        let mut messages = vec![
-            ChatMessage::new("system", system),
-            ChatMessage::new("user", format!("{task}\n\nFacts:\n{facts}")),
-        ];
+        let mut messages = self.messages(task, &facts);
         // One more request for a reply that is not the JSON asked for, one for a reply that
         // names what does not exist.
         let (mut malformed_retries, mut name_retries) = (1, 1);
@@ -226,8 +393,10 @@ impl<C: ChatClient> LlmVerbalizer<C> {
                 response_format: Some(ResponseFormat {
                     kind: "json_object".into(),
                 }),
+                max_tokens: Some(task.max_tokens),
                 stream: false,
             };
+            self.within_budget(&request)?;
             self.requests.set(self.requests.get() + 1);
             let reply = self
                 .client
@@ -279,6 +448,26 @@ impl<C: ChatClient> LlmVerbalizer<C> {
         }
     }
 
+    /// Refuses `request` if its most possible cost would pass the cap.
+    fn within_budget(&self, request: &ChatRequest) -> Result<(), VerbalizeError> {
+        let Some(budget) = &self.budget else {
+            return Ok(());
+        };
+        let most = Usage {
+            prompt_tokens: prompt_tokens(&*budget.counter, &request.messages),
+            completion_tokens: u64::from(request.max_tokens.unwrap_or(0)),
+        };
+        let spent = budget.price.cost(self.usage());
+        if budget.reached.get() || spent + budget.price.cost(most) > budget.cap_usd {
+            budget.reached.set(true);
+            return Err(self.error(format!(
+                "the cost cap of ${:.4} was reached (${spent:.4} spent)",
+                budget.cap_usd
+            )));
+        }
+        Ok(())
+    }
+
     fn error(&self, message: String) -> VerbalizeError {
         VerbalizeError {
             verbalizer: self.model.clone(),
@@ -308,36 +497,47 @@ pub fn read_reply(content: &str) -> Result<String, String> {
     Ok(text)
 }
 
+/// The three kinds of facts, serialised alike.
+mod erased {
+    use super::VerbalizeError;
+
+    pub trait Facts {
+        fn json(&self) -> Result<String, VerbalizeError>;
+    }
+
+    impl<T: serde::Serialize> Facts for T {
+        fn json(&self) -> Result<String, VerbalizeError> {
+            serde_json::to_string(self).map_err(|e| VerbalizeError {
+                verbalizer: "estimate".into(),
+                message: e.to_string(),
+            })
+        }
+    }
+}
+
 impl<C: ChatClient> Verbalizer for LlmVerbalizer<C> {
     fn name(&self) -> &str {
         &self.model
     }
 
+    fn stopped(&self) -> Option<String> {
+        let budget = self.budget.as_ref().filter(|b| b.reached.get())?;
+        Some(format!(
+            "the cost cap of ${:.4} was reached",
+            budget.cap_usd
+        ))
+    }
+
     async fn symbol(&self, facts: &FactBundle) -> Result<String, VerbalizeError> {
-        self.write(
-            "Document this symbol in one or two sentences: what it is and what it is for.",
-            facts,
-        )
-        .await
+        self.write(&SYMBOL_TASK, facts).await
     }
 
     async fn module(&self, facts: &ModuleFacts) -> Result<String, VerbalizeError> {
-        self.write(
-            "Write an overview of this module in two to four sentences: what it provides, its \
-             central symbols, and how it relates to the modules it uses and that use it.",
-            facts,
-        )
-        .await
+        self.write(&MODULE_TASK, facts).await
     }
 
     async fn architecture(&self, facts: &ArchitectureFacts) -> Result<String, VerbalizeError> {
-        self.write(
-            "Write a summary of this repository's architecture in one paragraph: its languages \
-             and size, its most central symbols, its clusters of related code, and the modules \
-             the rest depends on.",
-            facts,
-        )
-        .await
+        self.write(&ARCHITECTURE_TASK, facts).await
     }
 }
 

@@ -65,6 +65,11 @@ pub trait Verbalizer {
         &self,
         facts: &ArchitectureFacts,
     ) -> impl Future<Output = Result<String, VerbalizeError>>;
+    /// Why the verbalizer stopped writing before the end (a spending cap), if it did: the
+    /// texts after that point are the template's, and the docpack is `partial`.
+    fn stopped(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A generated text and who wrote it.
@@ -104,6 +109,8 @@ pub struct Documentation {
     /// By module (file path, or Go package directory).
     pub modules: BTreeMap<String, Text>,
     pub architecture: Option<Text>,
+    /// Why generation stopped before the end, if it did (see [`Verbalizer::stopped`]).
+    pub stopped: Option<String>,
 }
 
 /// Runs generation over an assembly, emitting `generation.*.v1`. A text the verbalizer fails
@@ -154,6 +161,7 @@ pub async fn generate<V: Verbalizer, S: EventSink, C: Clock>(
             Text::fallback(fallback.architecture_text(&facts), error)
         }
     });
+    docs.stopped = verbalizer.stopped();
     emitter.emit(GenerationCompleted {
         status: if fell_back {
             Status::Partial
