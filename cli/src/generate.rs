@@ -17,7 +17,7 @@ use doctown_core::hash::sha256_hex;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::embed::Backend;
-use crate::llm::{OpenAiClient, Tiktoken};
+use crate::llm::{FileCache, OpenAiClient, Tiktoken};
 use crate::sources::SourceOptions;
 use crate::JsonLines;
 
@@ -144,6 +144,8 @@ pub struct LlmOptions {
     pub max_cost: Option<f64>,
     /// Agreed to the estimate in advance.
     pub yes: bool,
+    /// Where written texts are kept for reruns; `None` to keep none.
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 /// Whether the user agrees to spend about `estimate`: `--yes` or `--max-cost` agree in
@@ -220,6 +222,9 @@ pub async fn run(
             let client = OpenAiClient::new(&llm.base_url, llm.api_key.clone())?;
             let names = NameTable::new(&assembly);
             let mut verbalizer = LlmVerbalizer::new(client, &llm.model, names, llm.style.clone());
+            if let Some(dir) = &llm.cache_dir {
+                verbalizer = verbalizer.with_cache(Box::new(FileCache::new(dir.clone())));
+            }
             let counter = Tiktoken::for_model(&llm.model);
             let known = Price::of_model(&llm.model);
             let price = llm.price.or(known).unwrap_or(Price::FREE);

@@ -165,3 +165,55 @@ impl doctown_core::generate::llm::TokenCounter for Tiktoken {
         self.bpe.encode_ordinary(text).len()
     }
 }
+
+/// Texts on disk, one file per key under `dir/ab/abcdef….txt`. A text that cannot be read or
+/// written is simply not cached: the cache saves money, it never fails a run.
+#[derive(Debug, Clone)]
+pub struct FileCache {
+    dir: std::path::PathBuf,
+}
+
+impl FileCache {
+    /// `DOCTOWN_CACHE_DIR`, else `$XDG_CACHE_HOME/doctown/texts`, else `~/.cache/doctown/texts`.
+    pub fn default_dir() -> Option<std::path::PathBuf> {
+        if let Some(dir) = std::env::var_os("DOCTOWN_CACHE_DIR") {
+            return Some(dir.into());
+        }
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache"))
+            })?;
+        Some(base.join("doctown").join("texts"))
+    }
+
+    pub fn new(dir: std::path::PathBuf) -> Self {
+        FileCache { dir }
+    }
+
+    fn path(&self, key: &str) -> std::path::PathBuf {
+        self.dir
+            .join(&key[..2.min(key.len())])
+            .join(format!("{key}.txt"))
+    }
+}
+
+impl doctown_core::generate::llm::TextCache for FileCache {
+    fn get(&self, key: &str) -> Option<String> {
+        std::fs::read_to_string(self.path(key)).ok()
+    }
+
+    fn put(&self, key: &str, text: &str) {
+        let path = self.path(key);
+        // Written aside and renamed, so a reader never sees half a text.
+        let partial = path.with_extension("txt.partial");
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&partial, text))
+            .and_then(|()| std::fs::rename(&partial, &path));
+        if let Err(err) = written {
+            eprintln!("note: cannot cache a text at {}: {err}", path.display());
+        }
+    }
+}

@@ -116,6 +116,10 @@ struct GenerateArgs {
     /// The model's price per million completion tokens, in USD.
     #[arg(long, value_name = "USD", requires = "price_input")]
     price_output: Option<f64>,
+    /// Ask the model again for every text instead of reusing texts written before (kept in
+    /// DOCTOWN_CACHE_DIR, else ~/.cache/doctown/texts).
+    #[arg(long)]
+    no_cache: bool,
 }
 
 impl GenerateArgs {
@@ -152,6 +156,11 @@ impl GenerateArgs {
             price,
             max_cost: self.max_cost,
             yes: self.yes,
+            cache_dir: if self.no_cache {
+                None
+            } else {
+                llm::FileCache::default_dir()
+            },
         }))
     }
 }

@@ -213,6 +213,8 @@ fn generate(args: &[&str], out: &Path) -> Output {
         .arg(out)
         .args(args)
         .env_remove("OPENAI_API_KEY")
+        // Each test keeps its texts beside its docpack.
+        .env("DOCTOWN_CACHE_DIR", out.parent().unwrap().join("texts"))
         .output()
         .expect("cannot run doctown")
 }
@@ -347,6 +349,48 @@ fn the_estimate_is_within_ten_percent_of_what_is_billed() {
         error < 0.10,
         "estimated {estimated} tokens, billed {billed}"
     );
+}
+
+#[test]
+fn a_second_run_takes_every_text_from_the_cache() {
+    let (addr, seen) = serve(false);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{addr}/v1");
+    let args = [
+        "--llm-url",
+        &url,
+        "--llm-model",
+        MODEL,
+        "--llm-api-key",
+        KEY,
+        "--yes",
+    ];
+    let first = dir.path().join("first.docpack");
+    assert!(generate(&args, &first).status.success());
+    let requests = seen.lock().unwrap().requests;
+    assert!(requests > 0);
+
+    let second = dir.path().join("second.docpack");
+    let output = generate(&args, &second);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(
+        seen.lock().unwrap().requests,
+        requests,
+        "the second run sent nothing"
+    );
+    assert!(
+        stderr.contains("estimate for gpt-4o-mini: 0 requests"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("actual for gpt-4o-mini: 0 requests"),
+        "{stderr}"
+    );
+    let a = doctown_core::docpack::read(&std::fs::read(&first).unwrap()).unwrap();
+    let b = doctown_core::docpack::read(&std::fs::read(&second).unwrap()).unwrap();
+    assert_eq!(a.id, b.id);
+    assert_eq!(b.manifest.verbalizer, MODEL);
 }
 
 #[test]

@@ -273,6 +273,36 @@ pub struct LlmVerbalizer<C> {
     completion_tokens: Cell<u64>,
     requests: Cell<u64>,
     budget: Option<Budget>,
+    cache: Option<Box<dyn TextCache>>,
+    cache_hits: Cell<u64>,
+}
+
+/// Texts already written, by [`cache_key`]: a rerun on an unchanged repository sends nothing and
+/// gets the same texts (and so the same docpack id). The host keeps them (files in the CLI).
+pub trait TextCache: std::fmt::Debug {
+    fn get(&self, key: &str) -> Option<String>;
+    fn put(&self, key: &str, text: &str);
+}
+
+/// A cached outcome: the text, or why the model's texts were refused.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum CacheEntry {
+    Text(String),
+    Refused(String),
+}
+
+/// The key of a text: the SHA-256 of everything that shapes the reply — the model, the prompt
+/// version, the system prompt with the style guide, and the task over the facts.
+pub fn cache_key(model: &str, messages: &[ChatMessage]) -> String {
+    let mut parts: Vec<String> = vec![model.to_owned(), PROMPT_VERSION.to_string()];
+    parts.extend(
+        messages
+            .iter()
+            .map(|m| format!("{}\0{}", m.role, m.content)),
+    );
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    crate::hash::sha256_hex(refs.join("\u{1}").as_bytes())
 }
 
 /// A spending cap: no request goes out whose most possible cost (its prompt, counted, and its
@@ -311,6 +341,38 @@ impl<C: ChatClient> LlmVerbalizer<C> {
             completion_tokens: Cell::new(0),
             requests: Cell::new(0),
             budget: None,
+            cache: None,
+            cache_hits: Cell::new(0),
+        }
+    }
+
+    /// Reuses and keeps texts in `cache`.
+    pub fn with_cache(mut self, cache: Box<dyn TextCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Texts taken from the cache so far.
+    pub fn cache_hits(&self) -> u64 {
+        self.cache_hits.get()
+    }
+
+    /// What the cache holds for `messages`: a text (if it still names only what exists), or
+    /// the refusal of the model's last attempts, so a rerun does not pay for them again.
+    fn cached(&self, messages: &[ChatMessage]) -> Option<Result<String, String>> {
+        let entry = self
+            .cache
+            .as_ref()?
+            .get(&cache_key(&self.model, messages))?;
+        match serde_json::from_str::<CacheEntry>(&entry).ok()? {
+            CacheEntry::Text(text) => self.names.unknown(&text).is_empty().then_some(Ok(text)),
+            CacheEntry::Refused(reason) => Some(Err(reason)),
+        }
+    }
+
+    fn remember(&self, key: &str, entry: CacheEntry) {
+        if let (Some(cache), Ok(json)) = (&self.cache, serde_json::to_string(&entry)) {
+            cache.put(key, &json);
         }
     }
 
@@ -336,6 +398,9 @@ impl<C: ChatClient> LlmVerbalizer<C> {
         let mut estimate = Estimate::default();
         let mut add = |task: &Task, facts: &dyn erased::Facts| -> Result<(), VerbalizeError> {
             let messages = self.messages(task, &facts.json()?);
+            if self.cached(&messages).is_some() {
+                return Ok(());
+            }
             estimate.requests += 1;
             estimate.usage.prompt_tokens += prompt_tokens(counter, &messages);
             estimate.usage.completion_tokens += task.expected_tokens;
@@ -382,6 +447,11 @@ impl<C: ChatClient> LlmVerbalizer<C> {
     async fn write(&self, task: &Task, facts: &impl Serialize) -> Result<String, VerbalizeError> {
         let facts = serde_json::to_string(facts).map_err(|e| self.error(e.to_string()))?;
         let mut messages = self.messages(task, &facts);
+        if let Some(outcome) = self.cached(&messages) {
+            self.cache_hits.set(self.cache_hits.get() + 1);
+            return outcome.map_err(|reason| self.error(reason));
+        }
+        let key = cache_key(&self.model, &messages);
         // One more request for a reply that is not the JSON asked for, one for a reply that
         // names what does not exist.
         let (mut malformed_retries, mut name_retries) = (1, 1);
@@ -424,6 +494,7 @@ impl<C: ChatClient> LlmVerbalizer<C> {
             };
             let unknown = self.names.unknown(&text);
             if unknown.is_empty() {
+                self.remember(&key, CacheEntry::Text(text.clone()));
                 return Ok(text);
             }
             let listed = unknown
@@ -432,9 +503,9 @@ impl<C: ChatClient> LlmVerbalizer<C> {
                 .collect::<Vec<_>>()
                 .join(", ");
             if name_retries == 0 {
-                return Err(self.error(format!(
-                    "named what does not exist in the repository: {listed}"
-                )));
+                let reason = format!("named what does not exist in the repository: {listed}");
+                self.remember(&key, CacheEntry::Refused(reason.clone()));
+                return Err(self.error(reason));
             }
             name_retries -= 1;
             messages.push(ChatMessage::new("assistant", content));
