@@ -256,6 +256,7 @@ pub async fn run(
                         price,
                         counter: Box::new(Tiktoken::for_model(&llm.model)),
                         reached: Default::default(),
+                        reserved: Default::default(),
                     });
                 }
                 let docs = generate(&assembly, &verbalizer, &mut emitter).await;

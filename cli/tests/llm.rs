@@ -37,6 +37,8 @@ struct Seen {
     corrections: Vec<String>,
     /// Whether the one reply that is not JSON went out.
     malformed_sent: bool,
+    /// Prompts that carried their callees' docs, written before them.
+    with_callee_docs: usize,
 }
 
 type Shared = Arc<Mutex<Seen>>;
@@ -109,6 +111,9 @@ async fn chat(State(seen): State<Shared>, headers: HeaderMap, body: String) -> R
     let prompt = messages[1]["content"].as_str().unwrap();
     let facts: Value = serde_json::from_str(prompt.split_once("Facts:\n").unwrap().1).unwrap();
     let correcting = messages.len() > 2;
+    if prompt.contains("What it calls, as already documented:\n- `") {
+        seen.lock().unwrap().with_callee_docs += 1;
+    }
     if correcting {
         let last = messages.last().unwrap()["content"]
             .as_str()
@@ -254,6 +259,8 @@ fn an_openai_compatible_model_writes_the_docs_and_inventions_are_refused() {
         "{} requests",
         seen.requests
     );
+    // Callees come first, and their docs go into their callers' prompts.
+    assert!(seen.with_callee_docs > 0);
     // A reply that is not the JSON asked for is asked again.
     assert!(seen.malformed_sent);
     assert_eq!(node("registry.Stack").doc.verbalizer, MODEL);

@@ -8,14 +8,16 @@
 //! refused and generation writes the template's instead, marked with the reason.
 
 use std::cell::Cell;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
 use crate::assemble::{Assembly, FactBundle};
 
-use super::{ArchitectureFacts, ModuleFacts, VerbalizeError, Verbalizer};
+use super::{
+    ArchitectureFacts, CalleeDoc, ModuleFacts, TemplateVerbalizer, Text, VerbalizeError, Verbalizer,
+};
 
 /// Changes whenever the prompts change: part of what a cached text is keyed by.
 pub const PROMPT_VERSION: u32 = 1;
@@ -313,6 +315,8 @@ pub struct Budget {
     pub counter: Box<dyn TokenCounter>,
     /// Set once a request was held back: every later text falls back at once.
     pub reached: Cell<bool>,
+    /// The most the requests in flight may still cost.
+    pub reserved: Cell<f64>,
 }
 
 impl std::fmt::Debug for Budget {
@@ -388,7 +392,10 @@ impl<C: ChatClient> LlmVerbalizer<C> {
     }
 
     /// The prompts every text of `assembly` will send, counted, and the replies expected:
-    /// what the run should cost at `price`. Correction rounds are not foreseen.
+    /// what the run should cost at `price`. It walks the symbols in generation's order, so a
+    /// caller's prompt counts its callees' docs: their cached texts where the cache has them,
+    /// else the reply tokens expected of them. Texts the cache holds cost nothing; correction
+    /// rounds are not foreseen.
     pub fn estimate(
         &self,
         assembly: &Assembly,
@@ -396,37 +403,74 @@ impl<C: ChatClient> LlmVerbalizer<C> {
         price: Price,
     ) -> Result<Estimate, VerbalizeError> {
         let mut estimate = Estimate::default();
-        let mut add = |task: &Task, facts: &dyn erased::Facts| -> Result<(), VerbalizeError> {
-            let messages = self.messages(task, &facts.json()?);
-            if self.cached(&messages).is_some() {
-                return Ok(());
-            }
+        let mut count = |messages: &[ChatMessage], task: &Task, guessed: u64| {
             estimate.requests += 1;
-            estimate.usage.prompt_tokens += prompt_tokens(counter, &messages);
+            estimate.usage.prompt_tokens +=
+                prompt_tokens(counter, messages) + guessed * SYMBOL_TASK.expected_tokens;
             estimate.usage.completion_tokens += task.expected_tokens;
-            Ok(())
         };
-        for facts in &assembly.facts {
-            add(&SYMBOL_TASK, facts)?;
+        // Texts as generation will have them: known (from the cache) or still to be written.
+        let mut written: BTreeMap<String, Text> = BTreeMap::new();
+        let mut unknown: HashSet<String> = HashSet::new();
+        for level in super::leaves_first(assembly) {
+            let mut done = Vec::with_capacity(level.len());
+            for i in level {
+                let facts = &assembly.facts[i];
+                let callees = super::callee_docs(facts, &written);
+                let guessed = facts
+                    .calls
+                    .iter()
+                    .filter(|c| !c.external && written.contains_key(&c.id))
+                    .take(super::MAX_CALLEE_DOCS)
+                    .filter(|c| unknown.contains(&c.id))
+                    .count() as u64;
+                let messages = self.messages(&SYMBOL_TASK, &json(facts)?, &callees);
+                let text = match self.cached(&messages).filter(|_| guessed == 0) {
+                    Some(Ok(text)) => text,
+                    Some(Err(_)) => TemplateVerbalizer.symbol_text(facts),
+                    None => {
+                        count(&messages, &SYMBOL_TASK, guessed);
+                        unknown.insert(facts.id.clone());
+                        String::new()
+                    }
+                };
+                done.push((facts.id.clone(), Text::written(text, &self.model)));
+            }
+            written.extend(done);
         }
         for facts in super::module_facts(assembly) {
-            add(&MODULE_TASK, &facts)?;
+            let messages = self.messages(&MODULE_TASK, &json(&facts)?, &[]);
+            if self.cached(&messages).is_none() {
+                count(&messages, &MODULE_TASK, 0);
+            }
         }
-        add(&ARCHITECTURE_TASK, &super::architecture_facts(assembly))?;
+        let facts = super::architecture_facts(assembly);
+        let messages = self.messages(&ARCHITECTURE_TASK, &json(&facts)?, &[]);
+        if self.cached(&messages).is_none() {
+            count(&messages, &ARCHITECTURE_TASK, 0);
+        }
         estimate.usd = price.cost(estimate.usage);
         Ok(estimate)
     }
 
     /// The system prompt (with the style guide) and the task over the facts.
-    fn messages(&self, task: &Task, facts: &str) -> Vec<ChatMessage> {
+    fn messages(&self, task: &Task, facts: &str, callees: &[CalleeDoc]) -> Vec<ChatMessage> {
         let mut system = SYSTEM.to_owned();
         if let Some(style) = &self.style {
             system.push_str("\n\nStyle guide from the repository's owners:\n");
             system.push_str(style);
         }
+        let mut user = task.instruction.to_owned();
+        if !callees.is_empty() {
+            user.push_str("\n\nWhat it calls, as already documented:");
+            for c in callees {
+                user.push_str(&format!("\n- `{}`: {}", c.name, c.doc));
+            }
+        }
+        user.push_str(&format!("\n\nFacts:\n{facts}"));
         vec![
             ChatMessage::new("system", system),
-            ChatMessage::new("user", format!("{}\n\nFacts:\n{facts}", task.instruction)),
+            ChatMessage::new("user", user),
         ]
     }
 
@@ -444,9 +488,14 @@ impl<C: ChatClient> LlmVerbalizer<C> {
 
     /// Asks for `task` over `facts`, checks the names of the reply, asks once more pointing
     /// out the names that do not exist, and refuses a second failure.
-    async fn write(&self, task: &Task, facts: &impl Serialize) -> Result<String, VerbalizeError> {
+    async fn write(
+        &self,
+        task: &Task,
+        facts: &impl Serialize,
+        callees: &[CalleeDoc],
+    ) -> Result<String, VerbalizeError> {
         let facts = serde_json::to_string(facts).map_err(|e| self.error(e.to_string()))?;
-        let mut messages = self.messages(task, &facts);
+        let mut messages = self.messages(task, &facts, callees);
         if let Some(outcome) = self.cached(&messages) {
             self.cache_hits.set(self.cache_hits.get() + 1);
             return outcome.map_err(|reason| self.error(reason));
@@ -466,19 +515,17 @@ impl<C: ChatClient> LlmVerbalizer<C> {
                 max_tokens: Some(task.max_tokens),
                 stream: false,
             };
-            self.within_budget(&request)?;
+            let reserved = self.reserve(&request)?;
             self.requests.set(self.requests.get() + 1);
-            let reply = self
-                .client
-                .complete(&request)
-                .await
-                .map_err(|e| self.error(e.0))?;
-            if let Some(usage) = reply.usage {
+            let reply = self.client.complete(&request).await;
+            if let Some(usage) = reply.as_ref().ok().and_then(|r| r.usage) {
                 self.prompt_tokens
                     .set(self.prompt_tokens.get() + usage.prompt_tokens);
                 self.completion_tokens
                     .set(self.completion_tokens.get() + usage.completion_tokens);
             }
+            self.release(reserved);
+            let reply = reply.map_err(|e| self.error(e.0))?;
             let content = reply
                 .choices
                 .first()
@@ -519,24 +566,35 @@ impl<C: ChatClient> LlmVerbalizer<C> {
         }
     }
 
-    /// Refuses `request` if its most possible cost would pass the cap.
-    fn within_budget(&self, request: &ChatRequest) -> Result<(), VerbalizeError> {
+    /// Refuses `request` if its most possible cost, with what the requests in flight may
+    /// still cost, would pass the cap; else reserves it (see [`Self::release`]).
+    fn reserve(&self, request: &ChatRequest) -> Result<f64, VerbalizeError> {
         let Some(budget) = &self.budget else {
-            return Ok(());
+            return Ok(0.0);
         };
-        let most = Usage {
+        let most = budget.price.cost(Usage {
             prompt_tokens: prompt_tokens(&*budget.counter, &request.messages),
             completion_tokens: u64::from(request.max_tokens.unwrap_or(0)),
-        };
+        });
         let spent = budget.price.cost(self.usage());
-        if budget.reached.get() || spent + budget.price.cost(most) > budget.cap_usd {
+        if budget.reached.get() || spent + budget.reserved.get() + most > budget.cap_usd {
             budget.reached.set(true);
             return Err(self.error(format!(
                 "the cost cap of ${:.4} was reached (${spent:.4} spent)",
                 budget.cap_usd
             )));
         }
-        Ok(())
+        budget.reserved.set(budget.reserved.get() + most);
+        Ok(most)
+    }
+
+    /// Gives back a reservation once its request is answered (and its usage counted).
+    fn release(&self, reserved: f64) {
+        if let Some(budget) = &self.budget {
+            budget
+                .reserved
+                .set((budget.reserved.get() - reserved).max(0.0));
+        }
     }
 
     fn error(&self, message: String) -> VerbalizeError {
@@ -568,22 +626,11 @@ pub fn read_reply(content: &str) -> Result<String, String> {
     Ok(text)
 }
 
-/// The three kinds of facts, serialised alike.
-mod erased {
-    use super::VerbalizeError;
-
-    pub trait Facts {
-        fn json(&self) -> Result<String, VerbalizeError>;
-    }
-
-    impl<T: serde::Serialize> Facts for T {
-        fn json(&self) -> Result<String, VerbalizeError> {
-            serde_json::to_string(self).map_err(|e| VerbalizeError {
-                verbalizer: "estimate".into(),
-                message: e.to_string(),
-            })
-        }
-    }
+fn json(facts: &impl Serialize) -> Result<String, VerbalizeError> {
+    serde_json::to_string(facts).map_err(|e| VerbalizeError {
+        verbalizer: "estimate".into(),
+        message: e.to_string(),
+    })
 }
 
 impl<C: ChatClient> Verbalizer for LlmVerbalizer<C> {
@@ -599,16 +646,20 @@ impl<C: ChatClient> Verbalizer for LlmVerbalizer<C> {
         ))
     }
 
-    async fn symbol(&self, facts: &FactBundle) -> Result<String, VerbalizeError> {
-        self.write(&SYMBOL_TASK, facts).await
+    async fn symbol(
+        &self,
+        facts: &FactBundle,
+        callees: &[CalleeDoc],
+    ) -> Result<String, VerbalizeError> {
+        self.write(&SYMBOL_TASK, facts, callees).await
     }
 
     async fn module(&self, facts: &ModuleFacts) -> Result<String, VerbalizeError> {
-        self.write(&MODULE_TASK, facts).await
+        self.write(&MODULE_TASK, facts, &[]).await
     }
 
     async fn architecture(&self, facts: &ArchitectureFacts) -> Result<String, VerbalizeError> {
-        self.write(&ARCHITECTURE_TASK, facts).await
+        self.write(&ARCHITECTURE_TASK, facts, &[]).await
     }
 }
 

@@ -10,7 +10,9 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
-use crate::assemble::{Assembly, FactBundle, ModuleMetrics};
+use futures::StreamExt;
+
+use crate::assemble::{Assembly, EdgeKind, FactBundle, ModuleMetrics, FAN_MIN_CONFIDENCE};
 use crate::events::{
     Clock, Emitter, EventSink, GenerationCompleted, GenerationStarted, Status, SymbolDocumented,
 };
@@ -21,6 +23,19 @@ pub use template::TemplateVerbalizer;
 
 /// Symbols named per list in module and architecture facts.
 pub const MAX_NAMED: usize = 5;
+/// The docs of at most this many callees go into a caller's prompt: the most certain and
+/// central first (the order of the facts' `calls`); more would mostly add tokens.
+pub const MAX_CALLEE_DOCS: usize = 5;
+/// Texts requested at once: enough to hide an endpoint's latency, few enough not to be
+/// rate-limited at once.
+pub const CONCURRENCY: usize = 8;
+
+/// A callee's generated doc, given to its caller's verbalizer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalleeDoc {
+    pub name: String,
+    pub doc: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{verbalizer} could not write the text: {message}")]
@@ -59,7 +74,12 @@ pub struct ArchitectureFacts {
 pub trait Verbalizer {
     /// Recorded per text in the docpack (`template`, or the model's name).
     fn name(&self) -> &str;
-    fn symbol(&self, facts: &FactBundle) -> impl Future<Output = Result<String, VerbalizeError>>;
+    /// `callees`: the docs already written for what the symbol calls (leaves come first).
+    fn symbol(
+        &self,
+        facts: &FactBundle,
+        callees: &[CalleeDoc],
+    ) -> impl Future<Output = Result<String, VerbalizeError>>;
     fn module(&self, facts: &ModuleFacts) -> impl Future<Output = Result<String, VerbalizeError>>;
     fn architecture(
         &self,
@@ -128,20 +148,33 @@ pub async fn generate<V: Verbalizer, S: EventSink, C: Clock>(
     let fallback = TemplateVerbalizer;
     let mut fell_back = false;
     let mut docs = Documentation::default();
-    for facts in &assembly.facts {
-        let text = match verbalizer.symbol(facts).await {
-            Ok(text) => Text::written(text, verbalizer.name()),
-            Err(error) => {
-                fell_back = true;
-                Text::fallback(fallback.symbol_text(facts), error)
-            }
-        };
-        emitter.emit(SymbolDocumented {
-            symbol_id: facts.id.clone(),
-            doc: text.text.clone(),
-            verbalizer: text.verbalizer.clone(),
+    // Leaves first, level by level, so a caller's prompt can carry its callees' docs; within a
+    // level up to CONCURRENCY texts are in flight, and results are taken in order.
+    for level in leaves_first(assembly) {
+        let requests = level.iter().map(|&i| {
+            let facts = &assembly.facts[i];
+            let callees = callee_docs(facts, &docs.symbols);
+            async move { (facts, verbalizer.symbol(facts, &callees).await) }
         });
-        docs.symbols.insert(facts.id.clone(), text);
+        let results: Vec<_> = futures::stream::iter(requests)
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+        for (facts, result) in results {
+            let text = match result {
+                Ok(text) => Text::written(text, verbalizer.name()),
+                Err(error) => {
+                    fell_back = true;
+                    Text::fallback(fallback.symbol_text(facts), error)
+                }
+            };
+            emitter.emit(SymbolDocumented {
+                symbol_id: facts.id.clone(),
+                doc: text.text.clone(),
+                verbalizer: text.verbalizer.clone(),
+            });
+            docs.symbols.insert(facts.id.clone(), text);
+        }
     }
     for facts in module_facts(assembly) {
         let text = match verbalizer.module(&facts).await {
@@ -172,6 +205,75 @@ pub async fn generate<V: Verbalizer, S: EventSink, C: Clock>(
         cost_usd: None,
     });
     docs
+}
+
+/// The docs written so far for what `facts` calls (symbols of the repository only).
+fn callee_docs(facts: &FactBundle, written: &BTreeMap<String, Text>) -> Vec<CalleeDoc> {
+    facts
+        .calls
+        .iter()
+        .filter(|c| !c.external)
+        .filter_map(|c| {
+            let text = written.get(&c.id)?;
+            Some(CalleeDoc {
+                name: c.name.clone(),
+                doc: text.text.clone(),
+            })
+        })
+        .take(MAX_CALLEE_DOCS)
+        .collect()
+}
+
+/// Symbol indices in levels, callees before callers: level 0 calls nothing in the repository
+/// (by edges of confidence ≥ 0.5), each later level only what earlier ones hold. A cycle is
+/// broken at its smallest index, which then goes first; so the order is the same on every run.
+pub fn leaves_first(assembly: &Assembly) -> Vec<Vec<usize>> {
+    let n = assembly.symbols.len();
+    let mut callees: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
+    for e in &assembly.edges {
+        if e.kind != EdgeKind::Calls || e.confidence < FAN_MIN_CONFIDENCE {
+            continue;
+        }
+        if let (Some(a), Some(b)) = (assembly.index_of(&e.source), assembly.index_of(&e.target)) {
+            if a != b {
+                callees[a].insert(b);
+            }
+        }
+    }
+    let mut callers: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (a, targets) in callees.iter().enumerate() {
+        for &b in targets {
+            callers[b].push(a);
+        }
+    }
+    let mut waiting: Vec<usize> = callees.iter().map(BTreeSet::len).collect();
+    let mut left: BTreeSet<usize> = (0..n).collect();
+    let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    let mut levels = Vec::new();
+    while !left.is_empty() {
+        if ready.is_empty() {
+            // Everything left waits on a cycle: release its smallest member.
+            ready.push(*left.first().expect("not empty"));
+        }
+        ready.sort_unstable();
+        let mut next = Vec::new();
+        for &i in &ready {
+            left.remove(&i);
+            waiting[i] = 0;
+        }
+        for &i in &ready {
+            for &caller in &callers[i] {
+                if left.contains(&caller) && waiting[caller] > 0 {
+                    waiting[caller] -= 1;
+                    if waiting[caller] == 0 {
+                        next.push(caller);
+                    }
+                }
+            }
+        }
+        levels.push(std::mem::replace(&mut ready, next));
+    }
+    levels
 }
 
 /// Per module: its metrics, what it defines, and its most central symbols.
@@ -240,5 +342,61 @@ pub fn architecture_facts(assembly: &Assembly) -> ArchitectureFacts {
             .map(|c| (c.label.clone(), c.members.len()))
             .collect(),
         foundations,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assemble::Edge;
+    use crate::lang::Language;
+    use crate::symbols::{Span, Symbol, SymbolKind};
+
+    fn assembly(calls: &[(usize, usize)], n: usize) -> Assembly {
+        let symbol = |i: usize| Symbol {
+            id: format!("s{i}"),
+            kind: SymbolKind::Function,
+            name: format!("f{i}"),
+            qualified_name: format!("f{i}"),
+            language: Language::Rust,
+            path: "a.rs".into(),
+            span: Span {
+                start_byte: 0,
+                end_byte: 1,
+                start_line: 1,
+                end_line: 1,
+            },
+            parent: None,
+            signature: String::new(),
+            doc: None,
+            visibility: None,
+            references: Vec::new(),
+            complexity: 1,
+        };
+        Assembly {
+            symbols: (0..n).map(symbol).collect(),
+            edges: calls
+                .iter()
+                .map(|&(a, b)| Edge {
+                    source: format!("s{a}"),
+                    target: format!("s{b}"),
+                    kind: EdgeKind::Calls,
+                    confidence: 1.0,
+                })
+                .collect(),
+            ..Assembly::default()
+        }
+    }
+
+    #[test]
+    fn callees_come_before_callers_and_cycles_break_at_the_smallest() {
+        // 0 → 1 → 2; 3 ⇄ 4, 4 → 2.
+        let a = assembly(&[(0, 1), (1, 2), (3, 4), (4, 3), (4, 2)], 5);
+        assert_eq!(
+            leaves_first(&a),
+            vec![vec![2], vec![1], vec![0], vec![3], vec![4]]
+        );
+        let flat = assembly(&[], 3);
+        assert_eq!(leaves_first(&flat), vec![vec![0, 1, 2]]);
     }
 }

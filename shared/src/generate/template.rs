@@ -6,7 +6,7 @@ use std::future::{ready, Future};
 use crate::assemble::{FactBundle, NamedRef};
 use crate::symbols::{SymbolKind, Visibility};
 
-use super::{ArchitectureFacts, ModuleFacts, VerbalizeError, Verbalizer, MAX_NAMED};
+use super::{ArchitectureFacts, CalleeDoc, ModuleFacts, VerbalizeError, Verbalizer, MAX_NAMED};
 
 /// Names listed in one sentence before "and N more".
 const LISTED: usize = 3;
@@ -19,7 +19,11 @@ impl Verbalizer for TemplateVerbalizer {
         "template"
     }
 
-    fn symbol(&self, facts: &FactBundle) -> impl Future<Output = Result<String, VerbalizeError>> {
+    fn symbol(
+        &self,
+        facts: &FactBundle,
+        _callees: &[CalleeDoc],
+    ) -> impl Future<Output = Result<String, VerbalizeError>> {
         ready(Ok(self.symbol_text(facts)))
     }
 
