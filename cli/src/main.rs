@@ -165,6 +165,12 @@ impl GenerateArgs {
     }
 }
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ExportFormat {
+    Markdown,
+    Html,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Document a repository: ingest → embed → assemble → generate → pack, in-process; writes
@@ -174,6 +180,16 @@ enum Command {
     Verify { file: std::path::PathBuf },
     /// Print a docpack's summary: counts, top symbols by PageRank, clusters, skipped files.
     Show { file: std::path::PathBuf },
+    /// Write a docpack as browsable pages: an index and a page per module, with diagrams.
+    Export {
+        file: std::path::PathBuf,
+        /// `markdown` or `html`.
+        #[arg(long, default_value = "markdown")]
+        format: ExportFormat,
+        /// The folder to write the pages into.
+        #[arg(short, long, default_value = "docs-out")]
+        out: std::path::PathBuf,
+    },
     /// Read a repository and stream the ingest events (`ingest.*.v1`) as JSON lines.
     Ingest(SourceArgs),
     /// Ingest and embed, overlapped: streams the `ingest.*` and `embedding.*` events as JSON
@@ -249,6 +265,25 @@ async fn run(cli: Cli) -> Result<()> {
                 docpack.id,
                 docpack.manifest.parts.len() + 1
             );
+            Ok(())
+        }
+        Command::Export { file, format, out } => {
+            let docpack = generate::open(&file)?;
+            let format = match format {
+                ExportFormat::Markdown => doctown_core::export::Format::Markdown,
+                ExportFormat::Html => doctown_core::export::Format::Html,
+            };
+            let pages = doctown_core::export::export(&docpack, format);
+            for (path, page) in &pages {
+                let target = out.join(path);
+                if let Some(dir) = target.parent() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+                }
+                std::fs::write(&target, page)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", target.display()))?;
+            }
+            println!("wrote {} pages to {}", pages.len(), out.display());
             Ok(())
         }
         Command::Show { file } => {

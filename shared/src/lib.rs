@@ -10,6 +10,7 @@ pub mod chunk;
 pub mod docpack;
 pub mod embed;
 pub mod events;
+pub mod export;
 pub mod extract;
 pub mod generate;
 pub mod github;

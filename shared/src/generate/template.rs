@@ -61,8 +61,11 @@ impl TemplateVerbalizer {
                 format!("`{}` is the {} `{}`.", f.name, kind, f.file)
             }
             _ => format!(
-                "`{}` is a {visibility}{kind}{owner} in `{}` ({} lines, complexity {}).",
-                f.name, f.file, f.lines_of_code, f.complexity
+                "`{}` is a {visibility}{kind}{owner} in `{}` ({}, complexity {}).",
+                f.name,
+                f.file,
+                count(f.lines_of_code, "line"),
+                f.complexity
             ),
         };
         let second = match f.kind {
