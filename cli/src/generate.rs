@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use doctown_core::assemble::{assemble, AssemblySettings, Corpus};
-use doctown_core::docpack::{self, BuildInput, Docpack};
+use doctown_core::docpack::{self, BuildInput, Docpack, GenerationCost};
 use doctown_core::events::{
     Event, EventBody, EventSink, JobCompleted, PackCompleted, PackStarted, Status,
 };
@@ -213,10 +213,10 @@ pub async fn run(
     let corpus = std::mem::take(&mut emitter.sink_mut().corpus);
     let settings = AssemblySettings::default();
     let assembly = assemble(&corpus, &embeddings.vectors, &settings, &mut emitter);
-    let (docs, verbalizer) = match llm {
+    let (docs, verbalizer, generation) = match llm {
         None => {
             let docs = generate(&assembly, &TemplateVerbalizer, &mut emitter).await;
-            (docs, TemplateVerbalizer.name().to_owned())
+            (docs, TemplateVerbalizer.name().to_owned(), None)
         }
         Some(llm) => {
             let client = OpenAiClient::new(&llm.base_url, llm.api_key.clone())?;
@@ -229,7 +229,7 @@ pub async fn run(
             let known = Price::of_model(&llm.model);
             let price = llm.price.or(known).unwrap_or(Price::FREE);
             let estimate = verbalizer
-                .estimate(&assembly, &counter, price)
+                .estimate(&assembly, &counter, price, true)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!(
                 "estimate for {}: {} requests, {} prompt and {} completion tokens, ${:.4}{}{}",
@@ -273,10 +273,21 @@ pub async fn run(
                         .map(|s| format!("; {s}"))
                         .unwrap_or_default()
                 );
-                (docs, llm.model.clone())
+                let uncached = verbalizer
+                    .estimate(&assembly, &counter, price, false)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let written = verbalizer.written_usage();
+                let cost = GenerationCost {
+                    model: llm.model.clone(),
+                    price,
+                    estimate: uncached,
+                    actual: written,
+                    actual_usd: price.cost(written),
+                };
+                (docs, llm.model.clone(), Some(cost))
             } else {
                 let docs = generate(&assembly, &TemplateVerbalizer, &mut emitter).await;
-                (docs, TemplateVerbalizer.name().to_owned())
+                (docs, TemplateVerbalizer.name().to_owned(), None)
             }
         }
     };
@@ -293,6 +304,7 @@ pub async fn run(
         skipped_chunks: &embeddings.skipped,
         verbalizer: &verbalizer,
         tool_version: env!("CARGO_PKG_VERSION"),
+        generation,
     })
     .context("cannot serialise the docpack")?;
     let bytes = docpack::pack(&packed).context("cannot pack the docpack")?;

@@ -4,10 +4,12 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
+use common::{assert_parts_follow_schemas, unpack};
 use doctown_core::docpack::{self, Docpack, Packed};
 
 const FIXTURES: [&str; 6] = ["go", "javascript", "python", "rust", "tsx", "typescript"];
@@ -162,29 +164,6 @@ fn assert_names_exist(d: &Docpack) {
     }
 }
 
-/// Each JSON part validates against its schema in `docs/schemas/`.
-fn assert_parts_follow_schemas(docpack_bytes: &[u8]) {
-    let schemas = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/schemas"));
-    let parts = unpack(docpack_bytes);
-    for (name, bytes) in &parts {
-        let Some(stem) = name.strip_suffix(".json") else {
-            continue;
-        };
-        let schema_path = schemas.join(format!("{stem}.schema.json"));
-        let schema: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&schema_path).unwrap()).unwrap();
-        let validator = jsonschema::validator_for(&schema)
-            .unwrap_or_else(|e| panic!("{}: {e}", schema_path.display()));
-        let instance: serde_json::Value = serde_json::from_slice(bytes).unwrap();
-        let errors: Vec<String> = validator
-            .iter_errors(&instance)
-            .take(5)
-            .map(|e| format!("{} at {}", e, e.instance_path()))
-            .collect();
-        assert!(errors.is_empty(), "{name} against its schema: {errors:#?}");
-    }
-}
-
 #[test]
 fn the_same_repository_gives_the_same_bytes() {
     let dir = tempfile::tempdir().unwrap();
@@ -217,23 +196,6 @@ fn copy_reversed(from: &Path, to: &Path) {
             std::fs::copy(&path, &target).unwrap();
         }
     }
-}
-
-/// The parts of a `.docpack` file, unpacked without verification.
-fn unpack(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let tar = zstd::decode_all(bytes).unwrap();
-    let mut archive = tar::Archive::new(tar.as_slice());
-    archive
-        .entries()
-        .unwrap()
-        .map(|e| {
-            let mut e = e.unwrap();
-            let name = e.path().unwrap().to_string_lossy().into_owned();
-            let mut data = Vec::new();
-            e.read_to_end(&mut data).unwrap();
-            (name, data)
-        })
-        .collect()
 }
 
 #[test]

@@ -18,6 +18,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+mod common;
+
 const KEY: &str = "sk-test-key";
 /// A model of OpenAI's price table, so estimates and caps have a price to work with.
 const MODEL: &str = "gpt-4o-mini";
@@ -356,6 +358,13 @@ fn the_estimate_is_within_ten_percent_of_what_is_billed() {
         error < 0.10,
         "estimated {estimated} tokens, billed {billed}"
     );
+    // The manifest keeps both, beside each other, as its schema says.
+    let bytes = std::fs::read(&out).unwrap();
+    common::assert_parts_follow_schemas(&bytes);
+    let d = doctown_core::docpack::read(&bytes).unwrap();
+    let cost = d.manifest.generation.unwrap();
+    assert_eq!(cost.estimate.usage.prompt_tokens, prompt);
+    assert_eq!(cost.actual.prompt_tokens, actual_prompt);
 }
 
 #[test]
@@ -397,6 +406,17 @@ fn a_second_run_takes_every_text_from_the_cache() {
     let a = doctown_core::docpack::read(&std::fs::read(&first).unwrap()).unwrap();
     let b = doctown_core::docpack::read(&std::fs::read(&second).unwrap()).unwrap();
     assert_eq!(a.id, b.id);
+    // The cost recorded is what the first run paid, on both.
+    let cost = a
+        .manifest
+        .generation
+        .as_ref()
+        .expect("the manifest records the cost");
+    let seen = seen.lock().unwrap();
+    assert_eq!(cost.actual.prompt_tokens, seen.prompt_tokens);
+    assert_eq!(cost.actual.completion_tokens, seen.completion_tokens);
+    assert!(cost.actual_usd > 0.0 && cost.estimate.usd > 0.0);
+    assert_eq!(b.manifest.generation, a.manifest.generation);
     assert_eq!(b.manifest.verbalizer, MODEL);
 }
 

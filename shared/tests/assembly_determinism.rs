@@ -103,6 +103,7 @@ fn docpack_id(entries: Vec<Entry>, reorder: impl FnOnce(&mut Vec<Event>)) -> Str
         skipped_chunks: &[],
         verbalizer: "template",
         tool_version: "test",
+        generation: None,
     })
     .unwrap();
     // What was packed reads back, with the same id.

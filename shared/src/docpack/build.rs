@@ -9,8 +9,8 @@ use crate::hash::sha256_hex;
 use crate::source::{SourceInfo, SourceKind};
 
 use super::{
-    canonical_json, Clusters, Counts, Graph, Manifest, Model, ModuleEntry, Modules, Node,
-    NodeSource, PartDigest, Repository, Settings, SkippedFile, SourceFile, SourceMap, Tool,
+    canonical_json, Clusters, Counts, GenerationCost, Graph, Manifest, Model, ModuleEntry, Modules,
+    Node, NodeSource, PartDigest, Repository, Settings, SkippedFile, SourceFile, SourceMap, Tool,
     CLUSTERS, EMBEDDINGS, FORMAT, FORMAT_VERSION, GRAPH, MANIFEST, MODULES, NODES, SOURCE_MAP,
     SYMBOL_CONTEXTS,
 };
@@ -32,6 +32,8 @@ pub struct BuildInput<'a> {
     pub skipped_chunks: &'a [String],
     pub verbalizer: &'a str,
     pub tool_version: &'a str,
+    /// What the texts cost, when a language model wrote them.
+    pub generation: Option<GenerationCost>,
 }
 
 /// The canonical parts, by name (manifest included), and the docpack id.
@@ -206,6 +208,7 @@ pub fn build(input: &BuildInput) -> Result<Packed, serde_json::Error> {
                 (name.clone(), digest)
             })
             .collect(),
+        generation: input.generation.clone(),
     };
     let manifest = canonical_json(&manifest)?;
     let id = sha256_hex(&manifest);

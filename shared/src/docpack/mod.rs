@@ -17,6 +17,7 @@ use crate::assemble::{
     SymbolMetrics,
 };
 use crate::events::Status;
+use crate::generate::llm::{Estimate, Price, Usage};
 use crate::generate::Text;
 use crate::lang::Language;
 use crate::policy::SkipReason;
@@ -67,6 +68,23 @@ pub struct Manifest {
     pub skipped_chunks: Vec<String>,
     /// Every other part: its SHA-256 and size.
     pub parts: BTreeMap<String, PartDigest>,
+    /// What writing the texts with a language model cost, beside its estimate; absent for the
+    /// template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<GenerationCost>,
+}
+
+/// The cost of a docpack's texts: the estimate (every text priced as if none were cached) and
+/// what the kept texts cost to write (by the run that paid for each, so a rerun from the cache
+/// records the same).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerationCost {
+    pub model: String,
+    pub price: Price,
+    pub estimate: Estimate,
+    pub actual: Usage,
+    pub actual_usd: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -277,6 +277,8 @@ pub struct LlmVerbalizer<C> {
     budget: Option<Budget>,
     cache: Option<Box<dyn TextCache>>,
     cache_hits: Cell<u64>,
+    /// What the kept outcomes cost (see [`Self::written_usage`]).
+    kept: Cell<Usage>,
 }
 
 /// Texts already written, by [`cache_key`]: a rerun on an unchanged repository sends nothing and
@@ -286,10 +288,17 @@ pub trait TextCache: std::fmt::Debug {
     fn put(&self, key: &str, text: &str);
 }
 
-/// A cached outcome: the text, or why the model's texts were refused.
+/// A cached outcome — the text, or why the model's texts were refused — and what it cost to
+/// get, so a docpack made from the cache records the same cost as the run that paid.
+#[derive(Debug, Serialize, Deserialize)]
+struct CacheEntry {
+    outcome: Outcome,
+    usage: Usage,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum CacheEntry {
+enum Outcome {
     Text(String),
     Refused(String),
 }
@@ -347,6 +356,7 @@ impl<C: ChatClient> LlmVerbalizer<C> {
             budget: None,
             cache: None,
             cache_hits: Cell::new(0),
+            kept: Cell::new(Usage::default()),
         }
     }
 
@@ -363,18 +373,37 @@ impl<C: ChatClient> LlmVerbalizer<C> {
 
     /// What the cache holds for `messages`: a text (if it still names only what exists), or
     /// the refusal of the model's last attempts, so a rerun does not pay for them again.
-    fn cached(&self, messages: &[ChatMessage]) -> Option<Result<String, String>> {
+    fn cached(&self, messages: &[ChatMessage]) -> Option<(Result<String, String>, Usage)> {
         let entry = self
             .cache
             .as_ref()?
             .get(&cache_key(&self.model, messages))?;
-        match serde_json::from_str::<CacheEntry>(&entry).ok()? {
-            CacheEntry::Text(text) => self.names.unknown(&text).is_empty().then_some(Ok(text)),
-            CacheEntry::Refused(reason) => Some(Err(reason)),
-        }
+        let entry: CacheEntry = serde_json::from_str(&entry).ok()?;
+        let outcome = match entry.outcome {
+            Outcome::Text(text) => self.names.unknown(&text).is_empty().then_some(Ok(text))?,
+            Outcome::Refused(reason) => Err(reason),
+        };
+        Some((outcome, entry.usage))
     }
 
-    fn remember(&self, key: &str, entry: CacheEntry) {
+    /// Adds what the outcome of one text cost (paid now or by the run that cached it).
+    fn account(&self, usage: Usage) {
+        let mut kept = self.kept.get();
+        kept.prompt_tokens += usage.prompt_tokens;
+        kept.completion_tokens += usage.completion_tokens;
+        self.kept.set(kept);
+    }
+
+    /// What the texts of this run cost to write, whether paid now or taken from the cache:
+    /// the same on a rerun, so it can be recorded in the docpack.
+    pub fn written_usage(&self) -> Usage {
+        self.kept.get()
+    }
+
+    /// Keeps an outcome and its cost, in the cache and in the run's account.
+    fn remember(&self, key: &str, outcome: Outcome, usage: Usage) {
+        self.account(usage);
+        let entry = CacheEntry { outcome, usage };
         if let (Some(cache), Ok(json)) = (&self.cache, serde_json::to_string(&entry)) {
             cache.put(key, &json);
         }
@@ -396,12 +425,17 @@ impl<C: ChatClient> LlmVerbalizer<C> {
     /// caller's prompt counts its callees' docs: their cached texts where the cache has them,
     /// else the reply tokens expected of them. Texts the cache holds cost nothing; correction
     /// rounds are not foreseen.
+    ///
+    /// With `use_cache` false it prices every text as if none were cached: what writing the
+    /// docpack's texts costs, the same on every run (the manifest records that one).
     pub fn estimate(
         &self,
         assembly: &Assembly,
         counter: &impl TokenCounter,
         price: Price,
+        use_cache: bool,
     ) -> Result<Estimate, VerbalizeError> {
+        let cached = |messages: &[ChatMessage]| self.cached(messages).filter(|_| use_cache);
         let mut estimate = Estimate::default();
         let mut count = |messages: &[ChatMessage], task: &Task, guessed: u64| {
             estimate.requests += 1;
@@ -425,9 +459,9 @@ impl<C: ChatClient> LlmVerbalizer<C> {
                     .filter(|c| unknown.contains(&c.id))
                     .count() as u64;
                 let messages = self.messages(&SYMBOL_TASK, &json(facts)?, &callees);
-                let text = match self.cached(&messages).filter(|_| guessed == 0) {
-                    Some(Ok(text)) => text,
-                    Some(Err(_)) => TemplateVerbalizer.symbol_text(facts),
+                let text = match cached(&messages).filter(|_| guessed == 0) {
+                    Some((Ok(text), _)) => text,
+                    Some((Err(_), _)) => TemplateVerbalizer.symbol_text(facts),
                     None => {
                         count(&messages, &SYMBOL_TASK, guessed);
                         unknown.insert(facts.id.clone());
@@ -440,13 +474,13 @@ impl<C: ChatClient> LlmVerbalizer<C> {
         }
         for facts in super::module_facts(assembly) {
             let messages = self.messages(&MODULE_TASK, &json(&facts)?, &[]);
-            if self.cached(&messages).is_none() {
+            if cached(&messages).is_none() {
                 count(&messages, &MODULE_TASK, 0);
             }
         }
         let facts = super::architecture_facts(assembly);
         let messages = self.messages(&ARCHITECTURE_TASK, &json(&facts)?, &[]);
-        if self.cached(&messages).is_none() {
+        if cached(&messages).is_none() {
             count(&messages, &ARCHITECTURE_TASK, 0);
         }
         estimate.usd = price.cost(estimate.usage);
@@ -496,11 +530,14 @@ impl<C: ChatClient> LlmVerbalizer<C> {
     ) -> Result<String, VerbalizeError> {
         let facts = serde_json::to_string(facts).map_err(|e| self.error(e.to_string()))?;
         let mut messages = self.messages(task, &facts, callees);
-        if let Some(outcome) = self.cached(&messages) {
+        if let Some((outcome, usage)) = self.cached(&messages) {
             self.cache_hits.set(self.cache_hits.get() + 1);
+            self.account(usage);
             return outcome.map_err(|reason| self.error(reason));
         }
         let key = cache_key(&self.model, &messages);
+        // What this text's requests cost, corrections included.
+        let mut spent = Usage::default();
         // One more request for a reply that is not the JSON asked for, one for a reply that
         // names what does not exist.
         let (mut malformed_retries, mut name_retries) = (1, 1);
@@ -523,6 +560,8 @@ impl<C: ChatClient> LlmVerbalizer<C> {
                     .set(self.prompt_tokens.get() + usage.prompt_tokens);
                 self.completion_tokens
                     .set(self.completion_tokens.get() + usage.completion_tokens);
+                spent.prompt_tokens += usage.prompt_tokens;
+                spent.completion_tokens += usage.completion_tokens;
             }
             self.release(reserved);
             let reply = reply.map_err(|e| self.error(e.0))?;
@@ -541,7 +580,7 @@ impl<C: ChatClient> LlmVerbalizer<C> {
             };
             let unknown = self.names.unknown(&text);
             if unknown.is_empty() {
-                self.remember(&key, CacheEntry::Text(text.clone()));
+                self.remember(&key, Outcome::Text(text.clone()), spent);
                 return Ok(text);
             }
             let listed = unknown
@@ -551,7 +590,7 @@ impl<C: ChatClient> LlmVerbalizer<C> {
                 .join(", ");
             if name_retries == 0 {
                 let reason = format!("named what does not exist in the repository: {listed}");
-                self.remember(&key, CacheEntry::Refused(reason.clone()));
+                self.remember(&key, Outcome::Refused(reason.clone()), spent);
                 return Err(self.error(reason));
             }
             name_retries -= 1;

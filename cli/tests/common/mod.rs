@@ -1,0 +1,46 @@
+//! Helpers shared by the docpack tests (each test file uses some of them).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+/// The parts of a `.docpack` file, unpacked without verification.
+pub fn unpack(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    let tar = zstd::decode_all(bytes).unwrap();
+    let mut archive = tar::Archive::new(tar.as_slice());
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().to_string_lossy().into_owned();
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            (name, data)
+        })
+        .collect()
+}
+
+/// Each JSON part validates against its schema in `docs/schemas/`.
+pub fn assert_parts_follow_schemas(docpack_bytes: &[u8]) {
+    let schemas = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/schemas"));
+    let parts = unpack(docpack_bytes);
+    for (name, bytes) in &parts {
+        let Some(stem) = name.strip_suffix(".json") else {
+            continue;
+        };
+        let schema_path = schemas.join(format!("{stem}.schema.json"));
+        let schema: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&schema_path).unwrap()).unwrap();
+        let validator = jsonschema::validator_for(&schema)
+            .unwrap_or_else(|e| panic!("{}: {e}", schema_path.display()));
+        let instance: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&instance)
+            .take(5)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{name} against its schema: {errors:#?}");
+    }
+}
