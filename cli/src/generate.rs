@@ -151,7 +151,9 @@ pub struct LlmOptions {
 /// Whether the user agrees to spend about `estimate`: `--yes` or `--max-cost` agree in
 /// advance; on a terminal the user is asked; elsewhere the answer is no.
 fn approve(llm: &LlmOptions, estimate: &Estimate) -> Result<bool> {
-    if llm.yes || llm.max_cost.is_some() {
+    // Nothing to pay (every text cached, or a price of zero the user gave): nothing to agree to.
+    let free = estimate.requests == 0 || (llm.price.is_some() && estimate.usd == 0.0);
+    if llm.yes || llm.max_cost.is_some() || free {
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
@@ -221,7 +223,8 @@ pub async fn run(
         Some(llm) => {
             let client = OpenAiClient::new(&llm.base_url, llm.api_key.clone())?;
             let names = NameTable::new(&assembly);
-            let mut verbalizer = LlmVerbalizer::new(client, &llm.model, names, llm.style.clone());
+            let mut verbalizer =
+                LlmVerbalizer::new(client, &llm.base_url, &llm.model, names, llm.style.clone());
             if let Some(dir) = &llm.cache_dir {
                 verbalizer = verbalizer.with_cache(Box::new(FileCache::new(dir.clone())));
             }
@@ -257,6 +260,7 @@ pub async fn run(
                         counter: Box::new(Tiktoken::for_model(&llm.model)),
                         reached: Default::default(),
                         reserved: Default::default(),
+                        unreported: Default::default(),
                     });
                 }
                 let docs = generate(&assembly, &verbalizer, &mut emitter).await;

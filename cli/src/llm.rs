@@ -69,7 +69,7 @@ impl OpenAiClient {
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<f64>().ok())
-                .map(Duration::from_secs_f64);
+                .and_then(|secs| Duration::try_from_secs_f64(secs).ok());
             let body = response.text().await.unwrap_or_default();
             let message = format!("{status}: {}", body.chars().take(300).collect::<String>());
             return Err(if status.as_u16() == 429 || status.is_server_error() {

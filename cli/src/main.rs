@@ -97,7 +97,8 @@ struct GenerateArgs {
     /// The chat model's name.
     #[arg(long, env = "DOCTOWN_LLM_MODEL", default_value = "gpt-4o-mini")]
     llm_model: String,
-    /// The endpoint's API key (else OPENAI_API_KEY); never printed or packed.
+    /// The endpoint's API key (else OPENAI_API_KEY, for api.openai.com only); never printed
+    /// or packed.
     #[arg(long, env = "DOCTOWN_LLM_API_KEY", hide_env_values = true)]
     llm_api_key: Option<String>,
     /// A style guide (a text file) added to every prompt.
@@ -137,10 +138,20 @@ impl GenerateArgs {
             })?),
             None => None,
         };
-        let api_key = self
-            .llm_api_key
-            .clone()
-            .or_else(|| std::env::var("OPENAI_API_KEY").ok());
+        // OpenAI's key goes to OpenAI only, never to another endpoint by default.
+        let openai = base_url.starts_with("https://api.openai.com/");
+        let api_key = self.llm_api_key.clone().or_else(|| {
+            openai
+                .then(|| std::env::var("OPENAI_API_KEY").ok())
+                .flatten()
+        });
+        for price in [self.price_input, self.price_output].into_iter().flatten() {
+            if !price.is_finite() || price < 0.0 {
+                anyhow::bail!(
+                    "--price-input and --price-output are US dollars per million tokens, 0 or more"
+                );
+            }
+        }
         let price = self
             .price_input
             .zip(self.price_output)

@@ -78,8 +78,8 @@ fn rust_uses_imports_scope_and_paths() {
     let r = resolve(
         Language::Rust,
         &[
-            ("src/lib.rs", "pub mod a;\npub mod b;\nuse crate::a::parse;\n\npub fn run() { parse(); b::parse(); helper(); std::process::exit(0); }\nfn helper() {}\n"),
-            ("src/a.rs", "pub fn parse() -> Config { Config::new() }\npub struct Config;\nimpl Config { pub fn new() -> Self { Config } pub fn get(&self) { self.check() } fn check(&self) {} }\npub trait Named { fn name(&self); }\nimpl Named for Config { fn name(&self) {} }\n"),
+            ("src/lib.rs", "pub mod a;\npub mod b;\nuse crate::a::parse;\n\npub fn run() { parse(); b::parse(); helper(); std::process::exit(0); }\nfn helper() {}\npub fn again() { crate::helper(); mylib::a::parse(); }\n"),
+            ("src/a.rs", "use std::fmt;\npub fn parse() -> Config { Config::new() }\npub struct Config;\nimpl Config { pub fn new() -> Self { Config } pub fn get(&self) { self.check() } fn check(&self) {} }\npub trait Named { fn name(&self); }\nimpl Named for Config { fn name(&self) {} }\nimpl fmt::Display for Config { fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result { Ok(()) } }\n"),
             ("src/b.rs", "use super::a::Config;\npub fn parse() -> Config { Config::new() }\n"),
         ],
     );
@@ -104,6 +104,13 @@ fn rust_uses_imports_scope_and_paths() {
     r.assert_edge("src/b.rs", EdgeKind::Imports, "crate::a::Config");
     // `mod a;` contains the file of module `crate::a`.
     r.assert_edge("crate::a", EdgeKind::Contains, "src/a.rs");
+    // `crate::helper()`: the crate root's item; `mylib::a::parse()`: the crate's own name.
+    r.assert_edge("crate::again", EdgeKind::Calls, "crate::helper");
+    let own = r.targets("crate::again", EdgeKind::Calls);
+    assert!(own.contains(&("crate::a::parse".into(), 0.9)), "{own:?}");
+    // `use std::fmt;` is std's, not the local method named `fmt`.
+    r.assert_edge("src/a.rs", EdgeKind::Imports, "external std::fmt");
+    r.assert_no_edge("src/a.rs", EdgeKind::Imports, "crate::a::Config::fmt");
 }
 
 #[test]

@@ -93,7 +93,7 @@ pub struct SymbolMetrics {
 pub struct ModuleMetrics {
     /// The file path, or the Go package's directory.
     pub module: String,
-    /// The file symbols it is made of.
+    /// The paths of the files it is made of.
     pub files: Vec<String>,
     /// Afferent coupling: modules that depend on this one.
     pub afferent: usize,

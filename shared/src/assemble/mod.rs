@@ -133,12 +133,13 @@ impl Default for AssemblySettings {
 pub struct Assembly {
     /// Symbols sorted by id.
     pub symbols: Vec<Symbol>,
-    /// Per symbol (same order): metrics, cluster, unit vector.
+    /// Per symbol (same order): its metrics.
     pub metrics: Vec<SymbolMetrics>,
     pub clusters: Vec<Cluster>,
     pub cluster_method: Option<ClusterMethod>,
     /// Per symbol (same order): the index of its cluster in `clusters`.
     pub cluster_of: Vec<Option<usize>>,
+    /// Per symbol (same order): its unit vector, when all its chunks got one.
     pub vectors: Vec<Option<Vec<f32>>>,
     pub externals: Vec<ExternalNode>,
     /// Sorted by (source, kind, target).

@@ -350,15 +350,21 @@ impl<'a> Index<'a> {
                     .qualifier
                     .clone()
                     .unwrap_or_else(|| path.rsplit('/').next().unwrap_or(path).to_owned());
+                // The longest directory the import path ends with that holds Go files.
                 let package = self
                     .files_in_dir
-                    .keys()
-                    .filter(|dir| {
-                        !dir.is_empty() && (path == **dir || path.ends_with(&format!("/{dir}")))
+                    .iter()
+                    .filter(|(dir, files)| {
+                        !dir.is_empty()
+                            && (path == **dir || path.ends_with(&format!("/{dir}")))
+                            && files
+                                .iter()
+                                .any(|&f| self.symbols[f].language == Language::Go)
                     })
-                    .max_by_key(|dir| dir.len());
+                    .map(|(dir, _)| *dir)
+                    .max_by_key(|dir| (dir.len(), *dir));
                 let target = match package {
-                    Some(dir) => Target::Package((*dir).to_owned()),
+                    Some(dir) => Target::Package(dir.to_owned()),
                     None => Target::External(path.to_owned()),
                 };
                 vec![(Some(name), target)]
@@ -409,6 +415,19 @@ impl<'a> Index<'a> {
                 while segments.first() == Some(&"super") {
                     base.pop();
                     segments.remove(0);
+                }
+            }
+            // Since Rust 2018 a path may start at a module declared in this one (`mod cache;`
+            // then `use cache::LruCache;`).
+            Some(first) if first != "crate" => {
+                let child = format!("{own}::{first}");
+                let declared = self.by_qualified.get(child.as_str()).is_some_and(|found| {
+                    found
+                        .iter()
+                        .any(|&m| self.symbols[m].kind == SymbolKind::Module)
+                });
+                if declared {
+                    base = own.split("::").map(str::to_owned).collect();
                 }
             }
             _ => {}
@@ -484,19 +503,29 @@ impl<'a> Index<'a> {
         if let Some(found) = self.by_qualified.get(path) {
             return Target::Symbols(found.clone(), 1.0);
         }
+        // A module path with no declaration of its own (`crate`, a Rust file's module): its files.
+        let files: Vec<usize> = self
+            .prefix_of
+            .iter()
+            .filter(|(&f, prefix)| *prefix == path && self.symbols[f].language == language)
+            .map(|(&f, _)| f)
+            .collect();
+        if !files.is_empty() {
+            let mut files = files;
+            files.sort_unstable();
+            return Target::Symbols(files, 1.0);
+        }
         self.by_suffix(language, path, sep)
             .unwrap_or_else(|| Target::External(path.to_owned()))
     }
 
-    /// Symbols whose qualified name ends with `path` minus its first segment, in `language`.
+    /// Symbols whose qualified name ends with `path` minus its first segment (two segments at
+    /// least), in `language`.
     fn by_suffix(&self, language: Language, path: &str, sep: &str) -> Option<Target> {
         let (head, last) = path.rsplit_once(sep)?;
-        let rest = head.split_once(sep).map_or("", |(_, r)| r);
-        let suffix = if rest.is_empty() {
-            format!("{sep}{last}")
-        } else {
-            format!("{sep}{rest}{sep}{last}")
-        };
+        // Two segments at least: `std::fmt` must not find every method named `fmt`.
+        let (_, rest) = head.split_once(sep)?;
+        let suffix = format!("{sep}{rest}{sep}{last}");
         let found: Vec<usize> = self
             .by_name
             .get(last)?
@@ -539,11 +568,7 @@ impl<'a> Index<'a> {
             return target.clone();
         }
         if spec.module_path == ModulePath::GoPackage {
-            let dir = dir_of(&self.symbols[file].path);
-            let found: Vec<usize> = self.files_in_dir[dir]
-                .iter()
-                .flat_map(|&f| self.child_named(f, name, false))
-                .collect();
+            let found = self.package_member(dir_of(&self.symbols[file].path), name);
             if !found.is_empty() {
                 return Target::Symbols(found, 1.0);
             }
@@ -619,14 +644,7 @@ impl<'a> Index<'a> {
                 }
             }
             Target::Package(dir) => {
-                let name = rest.split(sep).next().unwrap_or(rest);
-                let found: Vec<usize> = self
-                    .files_in_dir
-                    .get(dir.as_str())
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|&f| self.child_named(f, name, false))
-                    .collect();
+                let found = self.package_member(&dir, rest.split(sep).next().unwrap_or(rest));
                 if found.is_empty() {
                     Target::External(path.to_owned())
                 } else {
@@ -742,6 +760,11 @@ impl<'a> Index<'a> {
                     if self.is_imported(from, qualifier, sep)
                         || !is_local_value(qualifier, sep) =>
                 {
+                    // `kvlite::run_script` from inside kvlite: the crate's own name is not known
+                    // to the core, but the rest of the path may be one of its items.
+                    if let Some(own) = self.own_crate_path(from, qualifier, &r.target) {
+                        return own;
+                    }
                     return Target::External(format!("{path}{sep}{}", r.target));
                 }
                 Target::External(_) => {}
@@ -749,6 +772,26 @@ impl<'a> Index<'a> {
         }
         // A method on a value whose type the syntax does not show.
         self.by_method_name(from, &r.target)
+    }
+
+    /// Rust: `name::…::target` read as `crate::…::target` when `name` is not imported and not
+    /// one of the standard crates; found at [`SUFFIX_CONFIDENCE`], else `None`.
+    fn own_crate_path(&self, from: usize, qualifier: &str, target: &str) -> Option<Target> {
+        let spec = self.spec(from);
+        if spec.module_path != ModulePath::RustCrate || self.is_imported(from, qualifier, "::") {
+            return None;
+        }
+        let (first, rest) = match qualifier.split_once("::") {
+            Some((first, rest)) => (first, format!("::{rest}")),
+            None => (qualifier, String::new()),
+        };
+        if ["std", "core", "alloc", "crate", "self", "super"].contains(&first) {
+            return None;
+        }
+        let path = format!("crate{rest}::{target}");
+        self.by_qualified
+            .get(path.as_str())
+            .map(|found| Target::Symbols(found.clone(), SUFFIX_CONFIDENCE))
     }
 
     /// Whether the first segment of `path` is a name the file of `from` imports.
@@ -759,11 +802,19 @@ impl<'a> Index<'a> {
             .is_some_and(|table| table.contains_key(first))
     }
 
-    fn lookup_path_in_package(&self, dir: &str, name: &str, qualifier: &str, sep: &str) -> Target {
-        let found: Vec<usize> = self.files_in_dir[dir]
-            .iter()
+    /// The top-level symbols named `name` of the Go package in `dir` (its Go files only).
+    fn package_member(&self, dir: &str, name: &str) -> Vec<usize> {
+        self.files_in_dir
+            .get(dir)
+            .into_iter()
+            .flatten()
+            .filter(|&&f| self.symbols[f].language == Language::Go)
             .flat_map(|&f| self.child_named(f, name, false))
-            .collect();
+            .collect()
+    }
+
+    fn lookup_path_in_package(&self, dir: &str, name: &str, qualifier: &str, sep: &str) -> Target {
+        let found = self.package_member(dir, name);
         if found.is_empty() {
             Target::External(format!("{qualifier}{sep}{name}"))
         } else {

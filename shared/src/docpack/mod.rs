@@ -56,7 +56,8 @@ pub struct Manifest {
     pub format: String,
     pub format_version: u32,
     pub repository: Repository,
-    /// `partial` when files were dropped by a limit or vectors were skipped.
+    /// `partial` when files were dropped by a limit, vectors were skipped, or a spending cap
+    /// stopped the language model.
     pub status: Status,
     pub tool: Tool,
     pub model: Model,

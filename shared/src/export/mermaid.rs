@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
-use crate::assemble::EdgeKind;
 use crate::docpack::Docpack;
 
 /// Modules drawn in the dependency diagram: the most connected first. Past ~40 boxes a
@@ -53,27 +52,22 @@ pub fn module_dependencies(d: &Docpack) -> String {
     out
 }
 
-/// A symbol's callers → the symbol → its callees (`graph LR`), or `None` when it has neither;
-/// `names` maps node ids (symbols and external nodes) to what the diagram shows.
+/// A symbol's callers → the symbol → its callees (`graph LR`, at most [`MAX_NEIGHBOURS`] on
+/// each side), or `None` when it has neither; `names` maps node ids (symbols and external
+/// nodes) to what the diagram shows.
 pub fn call_neighbourhood(
-    d: &Docpack,
     names: &HashMap<&str, &str>,
     symbol: &str,
+    callers: &[&str],
+    callees: &[&str],
 ) -> Option<String> {
-    let calls = |outgoing: bool| -> BTreeSet<&str> {
-        d.graph
-            .edges
-            .iter()
-            .filter(|e| e.kind == EdgeKind::Calls)
-            .filter_map(|e| match outgoing {
-                true if e.source == symbol => names.get(e.target.as_str()).copied(),
-                false if e.target == symbol => names.get(e.source.as_str()).copied(),
-                _ => None,
-            })
+    let shown = |ids: &[&str]| -> BTreeSet<String> {
+        ids.iter()
+            .filter_map(|id| names.get(id).map(|n| (*n).to_owned()))
             .take(MAX_NEIGHBOURS)
             .collect()
     };
-    let (callees, callers) = (calls(true), calls(false));
+    let (callers, callees) = (shown(callers), shown(callees));
     if callees.is_empty() && callers.is_empty() {
         return None;
     }

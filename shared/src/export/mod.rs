@@ -69,8 +69,8 @@ fn slug(module: &str) -> String {
     }
 }
 
-/// Text for Markdown: `<`, `>` and `&` outside code spans become entities, so nothing from a
-/// repository or a model is ever markup.
+/// Text for Markdown: `<`, `>` and `&` outside code spans become entities. (The HTML pages
+/// also turn any raw HTML left into text; see [`html_page`].)
 fn escape(text: &str) -> String {
     text.split('`')
         .enumerate()
@@ -101,6 +101,9 @@ struct Site<'a> {
     names: HashMap<&'a str, &'a str>,
     /// Symbol id → its module's page slug.
     page_of: HashMap<&'a str, String>,
+    /// Symbol id → the nodes it calls, and → the symbols that call it (edge order).
+    calls: HashMap<&'a str, Vec<&'a str>>,
+    called_by: HashMap<&'a str, Vec<&'a str>>,
 }
 
 impl<'a> Site<'a> {
@@ -123,11 +126,19 @@ impl<'a> Site<'a> {
                     .map(|e| (e.id.as_str(), e.name.as_str())),
             )
             .collect();
+        let mut calls: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut called_by: HashMap<&str, Vec<&str>> = HashMap::new();
+        for e in d.graph.edges.iter().filter(|e| e.kind == EdgeKind::Calls) {
+            calls.entry(&e.source).or_default().push(&e.target);
+            called_by.entry(&e.target).or_default().push(&e.source);
+        }
         Site {
             d,
             ext,
             names,
             page_of,
+            calls,
+            called_by,
         }
     }
 
@@ -244,7 +255,6 @@ impl<'a> Site<'a> {
     }
 
     fn symbol(&self, out: &mut String, n: &Node) {
-        let d = self.d;
         let kind = serde_json::to_value(n.kind)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
@@ -283,23 +293,16 @@ impl<'a> Site<'a> {
             self.source_link(n)
         )
         .unwrap();
-        for (label, outgoing) in [("Calls", true), ("Called by", false)] {
-            let links: Vec<String> = d
-                .graph
-                .edges
-                .iter()
-                .filter(|e| e.kind == EdgeKind::Calls)
-                .filter_map(|e| match outgoing {
-                    true if e.source == n.id => Some(self.link(&e.target, 1)),
-                    false if e.target == n.id => Some(self.link(&e.source, 1)),
-                    _ => None,
-                })
-                .collect();
-            if !links.is_empty() {
+        let none = Vec::new();
+        let calls = self.calls.get(n.id.as_str()).unwrap_or(&none);
+        let called_by = self.called_by.get(n.id.as_str()).unwrap_or(&none);
+        for (label, ids) in [("Calls", calls), ("Called by", called_by)] {
+            if !ids.is_empty() {
+                let links: Vec<String> = ids.iter().map(|id| self.link(id, 1)).collect();
                 writeln!(out, "{label}: {}.\n", links.join(", ")).unwrap();
             }
         }
-        if let Some(diagram) = call_neighbourhood(d, &self.names, &n.id) {
+        if let Some(diagram) = call_neighbourhood(&self.names, &n.id, called_by, calls) {
             out.push_str(&fenced("mermaid", &diagram));
             out.push('\n');
         }
@@ -327,10 +330,24 @@ impl<'a> Site<'a> {
     }
 }
 
+/// `<a id="sym-…"></a>` as written by [`Site::symbol`], and nothing else.
+fn is_anchor(html: &str) -> bool {
+    let html = html.trim();
+    html.strip_prefix("<a id=\"sym-")
+        .and_then(|rest| rest.strip_suffix("\"></a>"))
+        .is_some_and(|id| id.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 /// A Markdown page as a standalone HTML page. Mermaid blocks stay as
 /// `<pre><code class="language-mermaid">`, for a renderer the reader adds.
 fn html_page(path: &str, markdown: &str) -> String {
-    let parser = pulldown_cmark::Parser::new_ext(markdown, pulldown_cmark::Options::ENABLE_TABLES);
+    use pulldown_cmark::{Event, Options, Parser};
+    // Raw HTML in the Markdown is shown as text, except the anchors these pages write: nothing
+    // from a repository or a model becomes markup, whatever its backticks do.
+    let parser = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|event| match event {
+        Event::Html(html) | Event::InlineHtml(html) if !is_anchor(&html) => Event::Text(html),
+        other => other,
+    });
     let mut body = String::new();
     pulldown_cmark::html::push_html(&mut body, parser);
     let title = path.trim_end_matches(".html");

@@ -27,13 +27,19 @@ pub const PROMPT_VERSION: u32 = 1;
 pub struct ChatRequest {
     pub model: String,
     pub messages: Vec<ChatMessage>,
-    pub temperature: f32,
+    /// 0 for the most repeatable wording; left out for reasoning models, which refuse it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
     /// `{"type": "json_object"}`: JSON mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_format: Option<ResponseFormat>,
     /// The most tokens the reply may have: what bounds a request's cost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
+    /// The same bound for reasoning models (which refuse `max_tokens`), hidden reasoning
+    /// included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_completion_tokens: Option<u32>,
     pub stream: bool,
 }
 
@@ -192,6 +198,17 @@ const ARCHITECTURE_TASK: Task = Task {
     max_tokens: 600,
 };
 
+/// Reasoning models (OpenAI's o-series and GPT-5) spend hidden reasoning tokens from the same
+/// reply budget: they get this many times a task's limit.
+const REASONING_HEADROOM: u32 = 8;
+
+/// OpenAI's reasoning models, which take `max_completion_tokens` and no `temperature`.
+pub fn is_reasoning_model(model: &str) -> bool {
+    ["o1", "o3", "o4", "gpt-5"]
+        .iter()
+        .any(|prefix| model.starts_with(prefix))
+}
+
 /// The rules every request carries.
 const SYSTEM: &str = "You write reference documentation for a code repository. You are given \
 facts that static analysis computed about one part of it, as JSON. Put those facts into words: \
@@ -267,6 +284,8 @@ fn is_name(span: &str) -> bool {
 #[derive(Debug)]
 pub struct LlmVerbalizer<C> {
     client: C,
+    /// Where the model is served (part of the cache key).
+    endpoint: String,
     model: String,
     names: NameTable,
     /// The user's style guide, added to every request.
@@ -303,10 +322,16 @@ enum Outcome {
     Refused(String),
 }
 
-/// The key of a text: the SHA-256 of everything that shapes the reply — the model, the prompt
-/// version, the system prompt with the style guide, and the task over the facts.
-pub fn cache_key(model: &str, messages: &[ChatMessage]) -> String {
-    let mut parts: Vec<String> = vec![model.to_owned(), PROMPT_VERSION.to_string()];
+/// The key of a text: the SHA-256 of everything that shapes the reply — the endpoint (another
+/// provider may serve another model under the same name), the model, the prompt version (which
+/// also covers the request's fixed settings: temperature, JSON mode, reply limits), the system
+/// prompt with the style guide, and the task over the facts.
+pub fn cache_key(endpoint: &str, model: &str, messages: &[ChatMessage]) -> String {
+    let mut parts: Vec<String> = vec![
+        endpoint.to_owned(),
+        model.to_owned(),
+        PROMPT_VERSION.to_string(),
+    ];
     parts.extend(
         messages
             .iter()
@@ -326,6 +351,9 @@ pub struct Budget {
     pub reached: Cell<bool>,
     /// The most the requests in flight may still cost.
     pub reserved: Cell<f64>,
+    /// Spending the endpoint did not report: a failed request, or a reply without `usage`,
+    /// is charged its reservation (it may have been billed).
+    pub unreported: Cell<f64>,
 }
 
 impl std::fmt::Debug for Budget {
@@ -339,14 +367,17 @@ impl std::fmt::Debug for Budget {
 }
 
 impl<C: ChatClient> LlmVerbalizer<C> {
+    /// `endpoint`: where `client` sends requests (it keys the cache).
     pub fn new(
         client: C,
+        endpoint: impl Into<String>,
         model: impl Into<String>,
         names: NameTable,
         style: Option<String>,
     ) -> Self {
         LlmVerbalizer {
             client,
+            endpoint: endpoint.into(),
             model: model.into(),
             names,
             style,
@@ -377,7 +408,7 @@ impl<C: ChatClient> LlmVerbalizer<C> {
         let entry = self
             .cache
             .as_ref()?
-            .get(&cache_key(&self.model, messages))?;
+            .get(&cache_key(&self.endpoint, &self.model, messages))?;
         let entry: CacheEntry = serde_json::from_str(&entry).ok()?;
         let outcome = match entry.outcome {
             Outcome::Text(text) => self.names.unknown(&text).is_empty().then_some(Ok(text))?,
@@ -435,7 +466,7 @@ impl<C: ChatClient> LlmVerbalizer<C> {
         price: Price,
         use_cache: bool,
     ) -> Result<Estimate, VerbalizeError> {
-        let cached = |messages: &[ChatMessage]| self.cached(messages).filter(|_| use_cache);
+        let cached = |messages: &[ChatMessage]| use_cache.then(|| self.cached(messages)).flatten();
         let mut estimate = Estimate::default();
         let mut count = |messages: &[ChatMessage], task: &Task, guessed: u64| {
             estimate.requests += 1;
@@ -535,27 +566,30 @@ impl<C: ChatClient> LlmVerbalizer<C> {
             self.account(usage);
             return outcome.map_err(|reason| self.error(reason));
         }
-        let key = cache_key(&self.model, &messages);
+        let key = cache_key(&self.endpoint, &self.model, &messages);
         // What this text's requests cost, corrections included.
         let mut spent = Usage::default();
         // One more request for a reply that is not the JSON asked for, one for a reply that
         // names what does not exist.
         let (mut malformed_retries, mut name_retries) = (1, 1);
         loop {
+            let reasoning = is_reasoning_model(&self.model);
             let request = ChatRequest {
                 model: self.model.clone(),
                 messages: messages.clone(),
-                temperature: 0.0,
+                temperature: (!reasoning).then_some(0.0),
                 response_format: Some(ResponseFormat {
                     kind: "json_object".into(),
                 }),
-                max_tokens: Some(task.max_tokens),
+                max_tokens: (!reasoning).then_some(task.max_tokens),
+                max_completion_tokens: reasoning.then_some(task.max_tokens * REASONING_HEADROOM),
                 stream: false,
             };
             let reserved = self.reserve(&request)?;
             self.requests.set(self.requests.get() + 1);
             let reply = self.client.complete(&request).await;
-            if let Some(usage) = reply.as_ref().ok().and_then(|r| r.usage) {
+            let usage = reply.as_ref().ok().and_then(|r| r.usage);
+            if let Some(usage) = usage {
                 self.prompt_tokens
                     .set(self.prompt_tokens.get() + usage.prompt_tokens);
                 self.completion_tokens
@@ -563,7 +597,7 @@ impl<C: ChatClient> LlmVerbalizer<C> {
                 spent.prompt_tokens += usage.prompt_tokens;
                 spent.completion_tokens += usage.completion_tokens;
             }
-            self.release(reserved);
+            self.release(reserved, usage.is_some());
             let reply = reply.map_err(|e| self.error(e.0))?;
             let content = reply
                 .choices
@@ -578,7 +612,14 @@ impl<C: ChatClient> LlmVerbalizer<C> {
                 }
                 Err(e) => return Err(self.error(e)),
             };
-            let unknown = self.names.unknown(&text);
+            // A name the facts themselves hold (a parameter in the signature, a word of the doc
+            // comment) is one the prompt allowed.
+            let unknown: Vec<String> = self
+                .names
+                .unknown(&text)
+                .into_iter()
+                .filter(|name| !facts.contains(name.as_str()))
+                .collect();
             if unknown.is_empty() {
                 self.remember(&key, Outcome::Text(text.clone()), spent);
                 return Ok(text);
@@ -613,9 +654,14 @@ impl<C: ChatClient> LlmVerbalizer<C> {
         };
         let most = budget.price.cost(Usage {
             prompt_tokens: prompt_tokens(&*budget.counter, &request.messages),
-            completion_tokens: u64::from(request.max_tokens.unwrap_or(0)),
+            completion_tokens: u64::from(
+                request
+                    .max_tokens
+                    .or(request.max_completion_tokens)
+                    .unwrap_or(0),
+            ),
         });
-        let spent = budget.price.cost(self.usage());
+        let spent = budget.price.cost(self.usage()) + budget.unreported.get();
         if budget.reached.get() || spent + budget.reserved.get() + most > budget.cap_usd {
             budget.reached.set(true);
             return Err(self.error(format!(
@@ -627,12 +673,17 @@ impl<C: ChatClient> LlmVerbalizer<C> {
         Ok(most)
     }
 
-    /// Gives back a reservation once its request is answered (and its usage counted).
-    fn release(&self, reserved: f64) {
+    /// Gives back a reservation once its request is answered; if the endpoint did not say what
+    /// it cost (`reported` false: a failure, or a reply without `usage`), the reservation is
+    /// charged instead, since it may have been billed.
+    fn release(&self, reserved: f64, reported: bool) {
         if let Some(budget) = &self.budget {
             budget
                 .reserved
                 .set((budget.reserved.get() - reserved).max(0.0));
+            if !reported {
+                budget.unreported.set(budget.unreported.get() + reserved);
+            }
         }
     }
 

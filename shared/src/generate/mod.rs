@@ -225,53 +225,64 @@ fn callee_docs(facts: &FactBundle, written: &BTreeMap<String, Text>) -> Vec<Call
 }
 
 /// Symbol indices in levels, callees before callers: level 0 calls nothing in the repository
-/// (by edges of confidence ≥ 0.5), each later level only what earlier ones hold. A cycle is
-/// broken at its smallest index, which then goes first; so the order is the same on every run.
+/// (by edges of confidence ≥ 0.5), each later level only what earlier ones hold. The members of
+/// a call cycle (a strongly connected component) share one level, after everything the cycle
+/// calls; indices are sorted within a level, so the order is the same on every run.
 pub fn leaves_first(assembly: &Assembly) -> Vec<Vec<usize>> {
     let n = assembly.symbols.len();
-    let mut callees: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
+    let mut graph: petgraph::graph::DiGraph<(), ()> = petgraph::graph::DiGraph::new();
+    let nodes: Vec<_> = (0..n).map(|_| graph.add_node(())).collect();
     for e in &assembly.edges {
         if e.kind != EdgeKind::Calls || e.confidence < FAN_MIN_CONFIDENCE {
             continue;
         }
         if let (Some(a), Some(b)) = (assembly.index_of(&e.source), assembly.index_of(&e.target)) {
             if a != b {
-                callees[a].insert(b);
+                graph.update_edge(nodes[a], nodes[b], ());
             }
         }
     }
-    let mut callers: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (a, targets) in callees.iter().enumerate() {
-        for &b in targets {
-            callers[b].push(a);
+    let components = petgraph::algo::tarjan_scc(&graph);
+    let mut component_of = vec![0; n];
+    for (c, members) in components.iter().enumerate() {
+        for node in members {
+            component_of[node.index()] = c;
+        }
+    }
+    // Kahn's algorithm over the components: a component is ready once every component it
+    // calls is done.
+    let mut callees: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); components.len()];
+    let mut callers: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); components.len()];
+    for edge in graph.raw_edges() {
+        let (a, b) = (
+            component_of[edge.source().index()],
+            component_of[edge.target().index()],
+        );
+        if a != b {
+            callees[a].insert(b);
+            callers[b].insert(a);
         }
     }
     let mut waiting: Vec<usize> = callees.iter().map(BTreeSet::len).collect();
-    let mut left: BTreeSet<usize> = (0..n).collect();
-    let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    let mut ready: Vec<usize> = (0..components.len()).filter(|&c| waiting[c] == 0).collect();
     let mut levels = Vec::new();
-    while !left.is_empty() {
-        if ready.is_empty() {
-            // Everything left waits on a cycle: release its smallest member.
-            ready.push(*left.first().expect("not empty"));
-        }
-        ready.sort_unstable();
+    while !ready.is_empty() {
+        let mut level: Vec<usize> = ready
+            .iter()
+            .flat_map(|&c| components[c].iter().map(|node| node.index()))
+            .collect();
+        level.sort_unstable();
+        levels.push(level);
         let mut next = Vec::new();
-        for &i in &ready {
-            left.remove(&i);
-            waiting[i] = 0;
-        }
-        for &i in &ready {
-            for &caller in &callers[i] {
-                if left.contains(&caller) && waiting[caller] > 0 {
-                    waiting[caller] -= 1;
-                    if waiting[caller] == 0 {
-                        next.push(caller);
-                    }
+        for &c in &ready {
+            for &caller in &callers[c] {
+                waiting[caller] -= 1;
+                if waiting[caller] == 0 {
+                    next.push(caller);
                 }
             }
         }
-        levels.push(std::mem::replace(&mut ready, next));
+        ready = next;
     }
     levels
 }
@@ -389,13 +400,10 @@ mod tests {
     }
 
     #[test]
-    fn callees_come_before_callers_and_cycles_break_at_the_smallest() {
-        // 0 → 1 → 2; 3 ⇄ 4, 4 → 2.
-        let a = assembly(&[(0, 1), (1, 2), (3, 4), (4, 3), (4, 2)], 5);
-        assert_eq!(
-            leaves_first(&a),
-            vec![vec![2], vec![1], vec![0], vec![3], vec![4]]
-        );
+    fn callees_come_before_callers_and_cycles_share_a_level() {
+        // 0 → 1 → 2; 3 ⇄ 4, 4 → 2; 5 → 3 (a caller of the cycle comes after it).
+        let a = assembly(&[(0, 1), (1, 2), (3, 4), (4, 3), (4, 2), (5, 3)], 6);
+        assert_eq!(leaves_first(&a), vec![vec![2], vec![1, 3, 4], vec![0, 5]]);
         let flat = assembly(&[], 3);
         assert_eq!(leaves_first(&flat), vec![vec![0, 1, 2]]);
     }

@@ -80,7 +80,8 @@ pub struct LanguageSpec {
     /// The field that holds a definition's body; the signature is the text before it.
     pub body_fields: &'static [&'static str],
     /// Node kinds that add a path through the code (branches, loops, cases, short-circuit
-    /// operators): each adds one to the cyclomatic complexity of the symbol it sits in.
+    /// operators): each adds one to the cyclomatic complexity of the symbol it sits in. Every
+    /// arm of a `match` or case of a `switch` counts, as lizard and most tools count them.
     /// Anonymous tokens (`&&`) are written as they appear in the grammar.
     pub branch_kinds: &'static [&'static str],
     /// Query sources, concatenated: a family's shared file (`queries/ecma/`) then the language's.
