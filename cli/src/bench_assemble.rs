@@ -86,6 +86,7 @@ fn synthetic(n: usize, rng: &mut Rng) -> (Corpus, BTreeMap<String, Vec<f32>>) {
                 kind: ReferenceKind::Import,
                 target: format!("crate::m{}::f{}", rng.below(files), rng.below(PER_FILE)),
                 qualifier: None,
+                receiver: false,
                 line: 1,
             })
             .collect();
@@ -127,6 +128,7 @@ fn synthetic(n: usize, rng: &mut Rng) -> (Corpus, BTreeMap<String, Vec<f32>>) {
                 kind: ReferenceKind::Type,
                 target: format!("T{}", rng.below(files)),
                 qualifier: None,
+                receiver: false,
                 line: 2,
             }];
             for c in 0..CALLS {
@@ -146,6 +148,7 @@ fn synthetic(n: usize, rng: &mut Rng) -> (Corpus, BTreeMap<String, Vec<f32>>) {
                     kind: ReferenceKind::Call,
                     target,
                     qualifier,
+                    receiver: false,
                     line: 3 + c,
                 });
             }

@@ -447,6 +447,7 @@ mod tests {
                 kind: ReferenceKind::Call,
                 target: "step".into(),
                 qualifier: Some("self".into()),
+                receiver: false,
                 line: 1,
             }],
             complexity: 1,

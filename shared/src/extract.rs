@@ -56,7 +56,8 @@ impl std::fmt::Debug for Extractor {
 struct Scan<'t> {
     defs: Vec<Def<'t>>,
     module_doc: Vec<Node<'t>>,
-    references: Vec<(Node<'t>, ReferenceKind, Option<Node<'t>>)>,
+    /// Each reference's target, kind, and qualifier (with whether it is a receiver).
+    references: Vec<(Node<'t>, ReferenceKind, Option<(Node<'t>, bool)>)>,
     /// Comments (`true`) and attributes, sorted by position.
     trivia: Vec<(Node<'t>, bool)>,
     /// Where each branch node (`LanguageSpec::branch_kinds`) starts, in tree order.
@@ -93,7 +94,7 @@ fn absorb<'t>(
             Capture::Owner => owner = Some(node),
             Capture::ModuleDoc => scan.module_doc.push(node),
             Capture::Reference(kind) => reference = Some((node, kind)),
-            Capture::Qualifier => qualifier = Some(node),
+            Capture::Qualifier { receiver } => qualifier = Some((node, receiver)),
             Capture::Comment => scan.trivia.push((node, true)),
             Capture::Attribute => scan.trivia.push((node, false)),
             Capture::Other => {}
@@ -712,7 +713,7 @@ impl<'a, 't> FileWalk<'a, 't> {
 
     fn references(
         &self,
-        found: Vec<(Node<'t>, ReferenceKind, Option<Node<'t>>)>,
+        found: Vec<(Node<'t>, ReferenceKind, Option<(Node<'t>, bool)>)>,
         defs: &[Def<'t>],
         def_symbol: &[Option<usize>],
         enclosing: &[Option<usize>],
@@ -769,8 +770,9 @@ impl<'a, 't> FileWalk<'a, 't> {
                 kind,
                 target,
                 qualifier: qualifier
-                    .map(|q| reference_text(text(q), kind))
+                    .map(|(q, _)| reference_text(text(q), kind))
                     .filter(|q| !q.is_empty()),
+                receiver: qualifier.is_some_and(|(_, receiver)| receiver),
                 line: node.start_position().row + 1,
             });
         }

@@ -111,6 +111,10 @@ pub struct RawReference {
     pub target: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qualifier: Option<String>,
+    /// The qualifier is a value the target is called on (`x.f()` where the syntax tells values
+    /// from paths, as Rust's does), not a module or type path.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub receiver: bool,
     pub line: usize,
 }
 

@@ -742,6 +742,10 @@ impl<'a> Index<'a> {
             }
             return self.by_method_name(from, &r.target);
         }
+        // A method on a value (`args.iter()`): its type is not in the syntax.
+        if r.receiver {
+            return self.by_method_name(from, &r.target);
+        }
         if is_path(qualifier, sep) {
             match self.lookup_path(from, qualifier, false) {
                 Target::Symbols(found, confidence) => {

@@ -166,7 +166,11 @@ pub enum Capture {
     ModuleDoc,
     /// `@reference.<kind>`: a reference's target.
     Reference(ReferenceKind),
-    Qualifier,
+    /// `@qualifier`: the path a reference is reached through; `@qualifier.receiver` (`receiver`)
+    /// when it is a value the target is called on (Rust's `x.f()`), not a path.
+    Qualifier {
+        receiver: bool,
+    },
     /// `@comment` and `@attribute`: what may sit between a doc comment and its definition.
     Comment,
     Attribute,
@@ -184,7 +188,8 @@ impl Capture {
             "module_doc" => Capture::ModuleDoc,
             "scope" => Capture::Scope { exposed: false },
             "scope.exposed" => Capture::Scope { exposed: true },
-            "qualifier" => Capture::Qualifier,
+            "qualifier" => Capture::Qualifier { receiver: false },
+            "qualifier.receiver" => Capture::Qualifier { receiver: true },
             "comment" => Capture::Comment,
             "attribute" => Capture::Attribute,
             other => other

@@ -1,12 +1,12 @@
-; Raw references. `@reference.<kind>` is the target, `@qualifier` the receiver, path or
-; implementing type (see `ReferenceKind`).
+; Raw references. `@reference.<kind>` is the target, `@qualifier` the path or implementing type
+; (see `ReferenceKind`), `@qualifier.receiver` the value a method is called on.
 
 (call_expression function: (identifier) @reference.call)
 (call_expression function: (scoped_identifier path: (_) @qualifier name: (identifier) @reference.call))
-(call_expression function: (field_expression value: (_) @qualifier field: (field_identifier) @reference.call))
+(call_expression function: (field_expression value: (_) @qualifier.receiver field: (field_identifier) @reference.call))
 (call_expression function: (generic_function function: (identifier) @reference.call))
 (call_expression function: (generic_function function: (scoped_identifier path: (_) @qualifier name: (identifier) @reference.call)))
-(call_expression function: (generic_function function: (field_expression value: (_) @qualifier field: (field_identifier) @reference.call)))
+(call_expression function: (generic_function function: (field_expression value: (_) @qualifier.receiver field: (field_identifier) @reference.call)))
 (macro_invocation macro: (identifier) @reference.call)
 (macro_invocation macro: (scoped_identifier path: (_) @qualifier name: (identifier) @reference.call))
 (struct_expression name: (type_identifier) @reference.call)
