@@ -56,13 +56,16 @@ impl std::fmt::Debug for Extractor {
 struct Scan<'t> {
     defs: Vec<Def<'t>>,
     module_doc: Vec<Node<'t>>,
-    /// Each reference's target, kind, and qualifier (with whether it is a receiver).
-    references: Vec<(Node<'t>, ReferenceKind, Option<(Node<'t>, bool)>)>,
+    references: Vec<Found<'t>>,
     /// Comments (`true`) and attributes, sorted by position.
     trivia: Vec<(Node<'t>, bool)>,
     /// Where each branch node (`LanguageSpec::branch_kinds`) starts, in tree order.
     branches: Vec<usize>,
 }
+
+/// A raw reference as found: its target node, its kind, and its qualifier node with whether
+/// that is a receiver.
+type Found<'t> = (Node<'t>, ReferenceKind, Option<(Node<'t>, bool)>);
 
 /// Definitions by (node, name), with the index of the first pattern that found each.
 type DefsByNode<'t> = HashMap<(usize, Option<usize>), (usize, Def<'t>)>;
@@ -713,7 +716,7 @@ impl<'a, 't> FileWalk<'a, 't> {
 
     fn references(
         &self,
-        found: Vec<(Node<'t>, ReferenceKind, Option<(Node<'t>, bool)>)>,
+        found: Vec<Found<'t>>,
         defs: &[Def<'t>],
         def_symbol: &[Option<usize>],
         enclosing: &[Option<usize>],
