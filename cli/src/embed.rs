@@ -29,10 +29,7 @@ pub struct HttpEmbedder {
 
 impl HttpEmbedder {
     pub fn new(base_url: &str, api_key: Option<String>) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(HTTP_TIMEOUT)
-            .user_agent(concat!("doctown/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let client = crate::http_client(HTTP_TIMEOUT)?;
         Ok(HttpEmbedder {
             client,
             endpoint: format!("{}{BATCH_PATH}", base_url.trim_end_matches('/')),

@@ -12,7 +12,7 @@ use doctown_core::events::{
     Event, EventBody, EventSink, JobCompleted, PackCompleted, PackStarted, Status,
 };
 use doctown_core::generate::llm::{Budget, Estimate, LlmVerbalizer, NameTable, Price};
-use doctown_core::generate::{generate, TemplateVerbalizer, Verbalizer};
+use doctown_core::generate::{generate, Documentation, TemplateVerbalizer, Verbalizer};
 use doctown_core::hash::sha256_hex;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -172,6 +172,72 @@ fn approve(llm: &LlmOptions, estimate: &Estimate) -> Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
+/// Generation by a chat model: the estimate, the user's approval (else the template writes the
+/// texts), the cap, the report of what was spent, and the docpack's cost record.
+async fn generate_with_llm<S: EventSink, C: doctown_core::events::Clock>(
+    assembly: &doctown_core::assemble::Assembly,
+    llm: &LlmOptions,
+    emitter: &mut doctown_core::events::Emitter<S, C>,
+) -> Result<(Documentation, String, Option<GenerationCost>)> {
+    let client = OpenAiClient::new(&llm.base_url, llm.api_key.clone())?;
+    let names = NameTable::new(assembly);
+    let mut verbalizer =
+        LlmVerbalizer::new(client, &llm.base_url, &llm.model, names, llm.style.clone());
+    if let Some(dir) = &llm.cache_dir {
+        verbalizer = verbalizer.with_cache(Box::new(FileCache::new(dir.clone())));
+    }
+    let counter = Tiktoken::for_model(&llm.model);
+    let known = Price::of_model(&llm.model);
+    let price = llm.price.or(known).unwrap_or(Price::FREE);
+    let failed = |e: doctown_core::generate::VerbalizeError| anyhow::anyhow!("{e}");
+    let estimate = verbalizer
+        .estimate(assembly, &counter, price, true)
+        .map_err(failed)?;
+    eprintln!(
+        "estimate for {}: {} requests, {} prompt and {} completion tokens, ${:.4}{}{}",
+        llm.model,
+        estimate.requests,
+        estimate.usage.prompt_tokens,
+        estimate.usage.completion_tokens,
+        estimate.usd,
+        if counter.exact {
+            ""
+        } else {
+            " (tokens counted with o200k_base; the model's own tokenizer may differ)"
+        },
+        if llm.price.is_none() && known.is_none() {
+            " (no known price: pass --price-input and --price-output)"
+        } else {
+            ""
+        },
+    );
+    if !approve(llm, &estimate)? {
+        let docs = generate(assembly, &TemplateVerbalizer, emitter).await;
+        return Ok((docs, TemplateVerbalizer.name().to_owned(), None));
+    }
+    if let Some(cap) = llm.max_cost {
+        verbalizer = verbalizer.with_budget(Budget::new(cap, price, Box::new(counter)));
+    }
+    let docs = generate(assembly, &verbalizer, emitter).await;
+    let usage = verbalizer.usage();
+    eprintln!(
+        "actual for {}: {} requests, {} prompt and {} completion tokens, ${:.4}{}",
+        llm.model,
+        verbalizer.requests(),
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        price.cost(usage),
+        docs.stopped
+            .as_deref()
+            .map(|s| format!("; {s}"))
+            .unwrap_or_default()
+    );
+    let cost = verbalizer
+        .cost_record(assembly, &counter, price)
+        .map_err(failed)?;
+    Ok((docs, llm.model.clone(), Some(cost)))
+}
+
 /// Runs the whole pipeline on `source` and writes the docpack to `out`; the template
 /// verbalizer writes the texts unless `llm` names a model.
 pub async fn run(
@@ -220,80 +286,7 @@ pub async fn run(
             let docs = generate(&assembly, &TemplateVerbalizer, &mut emitter).await;
             (docs, TemplateVerbalizer.name().to_owned(), None)
         }
-        Some(llm) => {
-            let client = OpenAiClient::new(&llm.base_url, llm.api_key.clone())?;
-            let names = NameTable::new(&assembly);
-            let mut verbalizer =
-                LlmVerbalizer::new(client, &llm.base_url, &llm.model, names, llm.style.clone());
-            if let Some(dir) = &llm.cache_dir {
-                verbalizer = verbalizer.with_cache(Box::new(FileCache::new(dir.clone())));
-            }
-            let counter = Tiktoken::for_model(&llm.model);
-            let known = Price::of_model(&llm.model);
-            let price = llm.price.or(known).unwrap_or(Price::FREE);
-            let estimate = verbalizer
-                .estimate(&assembly, &counter, price, true)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            eprintln!(
-                "estimate for {}: {} requests, {} prompt and {} completion tokens, ${:.4}{}{}",
-                llm.model,
-                estimate.requests,
-                estimate.usage.prompt_tokens,
-                estimate.usage.completion_tokens,
-                estimate.usd,
-                if counter.exact {
-                    ""
-                } else {
-                    " (tokens counted with o200k_base; the model's own tokenizer may differ)"
-                },
-                if llm.price.is_none() && known.is_none() {
-                    " (no known price: pass --price-input and --price-output)"
-                } else {
-                    ""
-                },
-            );
-            if approve(llm, &estimate)? {
-                if let Some(cap) = llm.max_cost {
-                    verbalizer = verbalizer.with_budget(Budget {
-                        cap_usd: cap,
-                        price,
-                        counter: Box::new(Tiktoken::for_model(&llm.model)),
-                        reached: Default::default(),
-                        reserved: Default::default(),
-                        unreported: Default::default(),
-                    });
-                }
-                let docs = generate(&assembly, &verbalizer, &mut emitter).await;
-                let usage = verbalizer.usage();
-                eprintln!(
-                    "actual for {}: {} requests, {} prompt and {} completion tokens, ${:.4}{}",
-                    llm.model,
-                    verbalizer.requests(),
-                    usage.prompt_tokens,
-                    usage.completion_tokens,
-                    price.cost(usage),
-                    docs.stopped
-                        .as_deref()
-                        .map(|s| format!("; {s}"))
-                        .unwrap_or_default()
-                );
-                let uncached = verbalizer
-                    .estimate(&assembly, &counter, price, false)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                let written = verbalizer.written_usage();
-                let cost = GenerationCost {
-                    model: llm.model.clone(),
-                    price,
-                    estimate: uncached,
-                    actual: written,
-                    actual_usd: price.cost(written),
-                };
-                (docs, llm.model.clone(), Some(cost))
-            } else {
-                let docs = generate(&assembly, &TemplateVerbalizer, &mut emitter).await;
-                (docs, TemplateVerbalizer.name().to_owned(), None)
-            }
-        }
+        Some(llm) => generate_with_llm(&assembly, llm, &mut emitter).await?,
     };
     emitter.emit(PackStarted {
         nodes: assembly.symbols.len() as u64,
@@ -379,7 +372,7 @@ pub fn summary(d: &Docpack) -> String {
             "  {:>3}. {:<50} {:<9} {:.5}  in {} out {}\n",
             n.metrics.rank,
             n.qualified_name,
-            format!("{:?}", n.kind).to_lowercase(),
+            n.kind.name(),
             n.metrics.pagerank,
             n.metrics.fan_in,
             n.metrics.fan_out

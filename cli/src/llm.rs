@@ -28,10 +28,7 @@ impl OpenAiClient {
     /// `base_url` as OpenAI's SDKs take it (`https://api.openai.com/v1`,
     /// `http://localhost:11434/v1` for Ollama).
     pub fn new(base_url: &str, api_key: Option<String>) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("doctown/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let http = crate::http_client(REQUEST_TIMEOUT)?;
         Ok(OpenAiClient {
             http,
             endpoint: format!("{}/chat/completions", base_url.trim_end_matches('/')),
@@ -142,6 +139,7 @@ impl ChatClient for OpenAiClient {
 
 /// tiktoken's encoding for the model (o200k_base, GPT-4o's, for models tiktoken does not know:
 /// a local model's own tokenizer counts differently, and the estimate says so).
+#[derive(Clone, Copy)]
 pub struct Tiktoken {
     bpe: &'static tiktoken_rs::CoreBPE,
     /// Whether tiktoken knows the model's own encoding.

@@ -327,6 +327,15 @@ async fn run_embed(args: EmbedArgs) -> Result<()> {
     timeline.inner.finish()
 }
 
+/// A client for Doctown's calls to its services (gpu-service, a chat model): one request may
+/// take `timeout`, and Doctown names itself.
+pub(crate) fn http_client(timeout: std::time::Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("doctown/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
 /// A fresh job id and trace id.
 fn new_job() -> (String, String) {
     (

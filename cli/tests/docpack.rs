@@ -2,7 +2,6 @@
 //! a snapshot per fixture of its golden docpack id, its edges, its PageRank top-k and its
 //! clusters; `doctown verify` naming each corrupted part; `doctown show`.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -47,17 +46,7 @@ fn generate(dir: &Path, out: &Path) -> (Docpack, Output) {
 
 /// The snapshot text: id, edges (by qualified name), PageRank top-k, clusters.
 fn describe(d: &Docpack) -> String {
-    let names: HashMap<&str, &str> = d
-        .nodes
-        .iter()
-        .map(|n| (n.id.as_str(), n.qualified_name.as_str()))
-        .chain(
-            d.graph
-                .externals
-                .iter()
-                .map(|e| (e.id.as_str(), e.name.as_str())),
-        )
-        .collect();
+    let names = d.names();
     let mut out = format!("docpack id {}\n\n# edges\n", d.id);
     let mut edges: Vec<String> = d
         .graph

@@ -226,24 +226,20 @@ fn generate(args: &[&str], out: &Path) -> Output {
         .expect("cannot run doctown")
 }
 
+/// `--llm-url URL --llm-model MODEL --llm-api-key KEY` and `more`.
+fn llm_args<'a>(url: &'a str, key: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["--llm-url", url, "--llm-model", MODEL, "--llm-api-key", key];
+    args.extend_from_slice(more);
+    args
+}
+
 #[test]
 fn an_openai_compatible_model_writes_the_docs_and_inventions_are_refused() {
     let (addr, seen) = serve(true);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("go.docpack");
     let url = format!("http://{addr}/v1");
-    let output = generate(
-        &[
-            "--llm-url",
-            &url,
-            "--llm-model",
-            MODEL,
-            "--llm-api-key",
-            KEY,
-            "--yes",
-        ],
-        &out,
-    );
+    let output = generate(&llm_args(&url, KEY, &["--yes"]), &out);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(!stderr.contains(KEY), "the key is never printed");
@@ -326,18 +322,7 @@ fn the_estimate_is_within_ten_percent_of_what_is_billed() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("go.docpack");
     let url = format!("http://{addr}/v1");
-    let output = generate(
-        &[
-            "--llm-url",
-            &url,
-            "--llm-model",
-            MODEL,
-            "--llm-api-key",
-            KEY,
-            "--yes",
-        ],
-        &out,
-    );
+    let output = generate(&llm_args(&url, KEY, &["--yes"]), &out);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     let (prompt, completion) = tokens(&stderr, "estimate for");
@@ -372,15 +357,7 @@ fn a_second_run_takes_every_text_from_the_cache() {
     let (addr, seen) = serve(false);
     let dir = tempfile::tempdir().unwrap();
     let url = format!("http://{addr}/v1");
-    let args = [
-        "--llm-url",
-        &url,
-        "--llm-model",
-        MODEL,
-        "--llm-api-key",
-        KEY,
-        "--yes",
-    ];
+    let args = llm_args(&url, KEY, &["--yes"]);
     let first = dir.path().join("first.docpack");
     assert!(generate(&args, &first).status.success());
     let requests = seen.lock().unwrap().requests;
@@ -428,16 +405,7 @@ fn the_cost_cap_stops_spending_and_the_docpack_is_partial() {
     let url = format!("http://{addr}/v1");
     let cap = 0.0015;
     let output = generate(
-        &[
-            "--llm-url",
-            &url,
-            "--llm-model",
-            MODEL,
-            "--llm-api-key",
-            KEY,
-            "--max-cost",
-            &cap.to_string(),
-        ],
+        &llm_args(&url, KEY, &["--max-cost", &cap.to_string()]),
         &out,
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -488,17 +456,7 @@ fn the_model_is_not_called_without_consent_or_with_a_wrong_key() {
     let out = dir.path().join("x.docpack");
     // Not a terminal and no --yes: the estimate is shown, nothing is sent, and the template
     // writes the texts (nothing computed is lost).
-    let output = generate(
-        &[
-            "--llm-url",
-            &url,
-            "--llm-model",
-            MODEL,
-            "--llm-api-key",
-            KEY,
-        ],
-        &out,
-    );
+    let output = generate(&llm_args(&url, KEY, &[]), &out);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(
@@ -511,18 +469,7 @@ fn the_model_is_not_called_without_consent_or_with_a_wrong_key() {
 
     // A wrong key is a 401, not worth retrying: every text falls back to the template, and the
     // docpack says why.
-    let output = generate(
-        &[
-            "--llm-url",
-            &url,
-            "--llm-model",
-            MODEL,
-            "--llm-api-key",
-            "wrong",
-            "--yes",
-        ],
-        &out,
-    );
+    let output = generate(&llm_args(&url, "wrong", &["--yes"]), &out);
     assert!(
         output.status.success(),
         "{}",

@@ -347,10 +347,10 @@ impl<'a, 't> FileWalk<'a, 't> {
             };
 
             let occurrence = seen_ids
-                .entry(format!("{}\0{qualified}", kind_name(kind)))
+                .entry(format!("{}\0{qualified}", kind.name()))
                 .and_modify(|n| *n += 1)
                 .or_insert(0);
-            let mut id_parts = vec![self.path, kind_name(kind), qualified.as_str()];
+            let mut id_parts = vec![self.path, kind.name(), qualified.as_str()];
             let occurrence_text = occurrence.to_string();
             if *occurrence > 0 {
                 id_parts.push(&occurrence_text);
@@ -962,24 +962,6 @@ fn nearest_symbol(
         start = enclosing[d];
     }
     None
-}
-
-fn kind_name(kind: SymbolKind) -> &'static str {
-    match kind {
-        SymbolKind::File => "file",
-        SymbolKind::Module => "module",
-        SymbolKind::Function => "function",
-        SymbolKind::Method => "method",
-        SymbolKind::Class => "class",
-        SymbolKind::Struct => "struct",
-        SymbolKind::Enum => "enum",
-        SymbolKind::Trait => "trait",
-        SymbolKind::Interface => "interface",
-        SymbolKind::TypeAlias => "type_alias",
-        SymbolKind::Constant => "constant",
-        SymbolKind::Static => "static",
-        SymbolKind::Macro => "macro",
-    }
 }
 
 /// The module path that prefixes a file's qualified names.

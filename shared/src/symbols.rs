@@ -27,23 +27,38 @@ pub enum SymbolKind {
 }
 
 impl SymbolKind {
-    /// Parses the suffix of a `@definition.<kind>` query capture.
+    /// Every kind with its name: as serialised, as in `@definition.<kind>` captures, as hashed
+    /// into symbol ids.
+    const NAMES: [(SymbolKind, &'static str); 13] = [
+        (Self::File, "file"),
+        (Self::Module, "module"),
+        (Self::Function, "function"),
+        (Self::Method, "method"),
+        (Self::Class, "class"),
+        (Self::Struct, "struct"),
+        (Self::Enum, "enum"),
+        (Self::Trait, "trait"),
+        (Self::Interface, "interface"),
+        (Self::TypeAlias, "type_alias"),
+        (Self::Constant, "constant"),
+        (Self::Static, "static"),
+        (Self::Macro, "macro"),
+    ];
+
+    /// The kind's snake_case name (`type_alias`).
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(kind, _)| *kind == self)
+            .map_or("file", |(_, name)| name)
+    }
+
+    /// Parses the suffix of a `@definition.<kind>` query capture (files are not captured).
     pub fn from_capture(name: &str) -> Option<Self> {
-        Some(match name {
-            "module" => Self::Module,
-            "function" => Self::Function,
-            "method" => Self::Method,
-            "class" => Self::Class,
-            "struct" => Self::Struct,
-            "enum" => Self::Enum,
-            "trait" => Self::Trait,
-            "interface" => Self::Interface,
-            "type_alias" => Self::TypeAlias,
-            "constant" => Self::Constant,
-            "static" => Self::Static,
-            "macro" => Self::Macro,
-            _ => return None,
-        })
+        Self::NAMES
+            .iter()
+            .find(|(kind, n)| *n == name && *kind != Self::File)
+            .map(|(kind, _)| *kind)
     }
 
     /// Kinds whose nested functions are methods.
@@ -186,4 +201,22 @@ pub struct Chunk {
     /// Estimated model tokens (see [`crate::chunk::estimate_tokens`]).
     pub tokens: usize,
     pub text: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_are_the_serialised_ones() {
+        for (kind, name) in SymbolKind::NAMES {
+            assert_eq!(serde_json::to_value(kind).unwrap(), name);
+            assert_eq!(kind.name(), name);
+        }
+        assert_eq!(
+            SymbolKind::from_capture("type_alias"),
+            Some(SymbolKind::TypeAlias)
+        );
+        assert_eq!(SymbolKind::from_capture("file"), None);
+    }
 }

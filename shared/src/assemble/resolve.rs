@@ -526,19 +526,28 @@ impl<'a> Index<'a> {
         // Two segments at least: `std::fmt` must not find every method named `fmt`.
         let (_, rest) = head.split_once(sep)?;
         let suffix = format!("{sep}{rest}{sep}{last}");
+        self.among_named(last, SUFFIX_CONFIDENCE, |s| {
+            s.language == language && s.qualified_name.ends_with(&suffix)
+        })
+    }
+
+    /// The symbols named `name` that `keep` accepts, each at `confidence` split among them;
+    /// `None` for none, or for more than [`MAX_CANDIDATES`].
+    fn among_named(
+        &self,
+        name: &str,
+        confidence: f32,
+        keep: impl Fn(&Symbol) -> bool,
+    ) -> Option<Target> {
         let found: Vec<usize> = self
             .by_name
-            .get(last)?
+            .get(name)?
             .iter()
             .copied()
-            .filter(|&c| {
-                self.symbols[c].language == language
-                    && self.symbols[c].qualified_name.ends_with(&suffix)
-            })
+            .filter(|&c| keep(&self.symbols[c]))
             .collect();
         match found.len() {
-            0 => None,
-            n if n <= MAX_CANDIDATES => Some(Target::Symbols(found, SUFFIX_CONFIDENCE / n as f32)),
+            n @ 1..=MAX_CANDIDATES => Some(Target::Symbols(found, confidence / n as f32)),
             _ => None,
         }
     }
@@ -577,29 +586,14 @@ impl<'a> Index<'a> {
         if let Some(found) = self.by_qualified.get(name) {
             return Target::Symbols(found.clone(), 1.0);
         }
-        let candidates: Vec<usize> = self
-            .by_name
-            .get(name)
-            .map(|all| {
-                all.iter()
-                    .copied()
-                    .filter(|&c| {
-                        let kind = self.symbols[c].kind;
-                        kind != SymbolKind::Method
-                            && self.symbols[c].parent.is_some()
-                            && self.symbols[c].language == self.symbols[from].language
-                            && (!types_only || is_type_kind(kind))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        match candidates.len() {
-            1..=MAX_CANDIDATES => {
-                let confidence = GLOBAL_NAME_CONFIDENCE / candidates.len() as f32;
-                Target::Symbols(candidates, confidence)
-            }
-            _ => Target::External(name.to_owned()),
-        }
+        let language = self.symbols[from].language;
+        self.among_named(name, GLOBAL_NAME_CONFIDENCE, |s| {
+            s.kind != SymbolKind::Method
+                && s.parent.is_some()
+                && s.language == language
+                && (!types_only || is_type_kind(s.kind))
+        })
+        .unwrap_or_else(|| Target::External(name.to_owned()))
     }
 
     /// A path as written in symbol `from` (`a::b::C`, `pkg.Type`, `Name`).
@@ -828,26 +822,11 @@ impl<'a> Index<'a> {
 
     fn by_method_name(&self, from: usize, name: &str) -> Target {
         let sep = self.spec(from).separator;
-        let candidates: Vec<usize> = self
-            .by_name
-            .get(name)
-            .map(|all| {
-                all.iter()
-                    .copied()
-                    .filter(|&c| {
-                        self.symbols[c].kind == SymbolKind::Method
-                            && self.symbols[c].language == self.symbols[from].language
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        match candidates.len() {
-            1..=MAX_CANDIDATES => {
-                let confidence = METHOD_NAME_CONFIDENCE / candidates.len() as f32;
-                Target::Symbols(candidates, confidence)
-            }
-            _ => Target::External(format!("{sep}{name}")),
-        }
+        let language = self.symbols[from].language;
+        self.among_named(name, METHOD_NAME_CONFIDENCE, |s| {
+            s.kind == SymbolKind::Method && s.language == language
+        })
+        .unwrap_or_else(|| Target::External(format!("{sep}{name}")))
     }
 
     /// Go: a struct implements an interface when its method set covers the interface's.

@@ -1,7 +1,7 @@
 //! Reading and verifying a docpack: every checksum, every part's shape, and the references
 //! between parts. An error names the part that is wrong.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 
 use crate::hash::sha256_hex;
@@ -52,6 +52,20 @@ pub struct Docpack {
 }
 
 impl Docpack {
+    /// What each node is called, by id: a symbol's qualified name, an external node's path.
+    pub fn names(&self) -> HashMap<&str, &str> {
+        self.nodes
+            .iter()
+            .map(|n| (n.id.as_str(), n.qualified_name.as_str()))
+            .chain(
+                self.graph
+                    .externals
+                    .iter()
+                    .map(|e| (e.id.as_str(), e.name.as_str())),
+            )
+            .collect()
+    }
+
     /// The vector of row `row` of `embeddings.bin`, as f32.
     pub fn embedding(&self, row: usize) -> Option<Vec<f32>> {
         let d = self.manifest.model.dimensions;

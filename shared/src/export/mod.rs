@@ -115,17 +115,7 @@ impl<'a> Site<'a> {
                 page_of.insert(n.id.as_str(), s.clone());
             }
         }
-        let names = d
-            .nodes
-            .iter()
-            .map(|n| (n.id.as_str(), n.qualified_name.as_str()))
-            .chain(
-                d.graph
-                    .externals
-                    .iter()
-                    .map(|e| (e.id.as_str(), e.name.as_str())),
-            )
-            .collect();
+        let names = d.names();
         let mut calls: HashMap<&str, Vec<&str>> = HashMap::new();
         let mut called_by: HashMap<&str, Vec<&str>> = HashMap::new();
         for e in d.graph.edges.iter().filter(|e| e.kind == EdgeKind::Calls) {
@@ -255,10 +245,7 @@ impl<'a> Site<'a> {
     }
 
     fn symbol(&self, out: &mut String, n: &Node) {
-        let kind = serde_json::to_value(n.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let kind = n.kind.name();
         writeln!(
             out,
             "<a id=\"sym-{}\"></a>\n\n## `{}` ({kind})\n",

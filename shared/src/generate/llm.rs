@@ -14,6 +14,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 use crate::assemble::{Assembly, FactBundle};
+use crate::docpack::GenerationCost;
 
 use super::{
     ArchitectureFacts, CalleeDoc, ModuleFacts, TemplateVerbalizer, Text, VerbalizeError, Verbalizer,
@@ -348,12 +349,26 @@ pub struct Budget {
     pub price: Price,
     pub counter: Box<dyn TokenCounter>,
     /// Set once a request was held back: every later text falls back at once.
-    pub reached: Cell<bool>,
+    reached: Cell<bool>,
     /// The most the requests in flight may still cost.
-    pub reserved: Cell<f64>,
+    reserved: Cell<f64>,
     /// Spending the endpoint did not report: a failed request, or a reply without `usage`,
     /// is charged its reservation (it may have been billed).
-    pub unreported: Cell<f64>,
+    unreported: Cell<f64>,
+}
+
+impl Budget {
+    /// A cap of `cap_usd` at `price`, prompts counted with `counter`.
+    pub fn new(cap_usd: f64, price: Price, counter: Box<dyn TokenCounter>) -> Self {
+        Budget {
+            cap_usd,
+            price,
+            counter,
+            reached: Cell::new(false),
+            reserved: Cell::new(0.0),
+            unreported: Cell::new(0.0),
+        }
+    }
 }
 
 impl std::fmt::Debug for Budget {
@@ -429,6 +444,24 @@ impl<C: ChatClient> LlmVerbalizer<C> {
     /// the same on a rerun, so it can be recorded in the docpack.
     pub fn written_usage(&self) -> Usage {
         self.kept.get()
+    }
+
+    /// The docpack's record of what its texts cost, after generation: the cache-independent
+    /// estimate beside [`Self::written_usage`], so a rerun from the cache records the same.
+    pub fn cost_record(
+        &self,
+        assembly: &Assembly,
+        counter: &impl TokenCounter,
+        price: Price,
+    ) -> Result<GenerationCost, VerbalizeError> {
+        let written = self.written_usage();
+        Ok(GenerationCost {
+            model: self.model.clone(),
+            price,
+            estimate: self.estimate(assembly, counter, price, false)?,
+            actual: written,
+            actual_usd: price.cost(written),
+        })
     }
 
     /// Keeps an outcome and its cost, in the cache and in the run's account.

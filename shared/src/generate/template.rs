@@ -115,7 +115,7 @@ impl TemplateVerbalizer {
         let kinds: Vec<String> = f
             .kinds
             .iter()
-            .map(|(kind, n)| count(*n, kind_words(*kind)))
+            .map(|(kind, n)| count(*n, &kind_words(*kind)))
             .collect();
         let mut text = if kinds.is_empty() {
             format!("`{}` defines no symbols of its own.", f.metrics.module)
@@ -276,22 +276,9 @@ fn count(n: usize, noun: &str) -> String {
     }
 }
 
-fn kind_words(kind: SymbolKind) -> &'static str {
-    match kind {
-        SymbolKind::File => "file",
-        SymbolKind::Module => "module",
-        SymbolKind::Function => "function",
-        SymbolKind::Method => "method",
-        SymbolKind::Class => "class",
-        SymbolKind::Struct => "struct",
-        SymbolKind::Enum => "enum",
-        SymbolKind::Trait => "trait",
-        SymbolKind::Interface => "interface",
-        SymbolKind::TypeAlias => "type alias",
-        SymbolKind::Constant => "constant",
-        SymbolKind::Static => "static",
-        SymbolKind::Macro => "macro",
-    }
+/// A kind as a phrase (`type alias`).
+fn kind_words(kind: SymbolKind) -> String {
+    kind.name().replace('_', " ")
 }
 
 #[cfg(test)]
