@@ -168,6 +168,8 @@ fn go_resolves_packages_receivers_and_interfaces() {
     r.assert_edge("shape.Square.Area", EdgeKind::Calls, "shape.Square.side");
     // Square's method set covers Shape's.
     r.assert_edge("shape.Square", EdgeKind::Implements, "shape.Shape");
+    // Importing a package imports its files.
+    r.assert_edge("main.go", EdgeKind::Imports, "shape/shape.go");
 }
 
 #[test]

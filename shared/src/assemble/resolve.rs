@@ -167,6 +167,7 @@ impl Edges {
                     self.push(symbols, from, Node::Symbol(t), kind, confidence);
                 }
             }
+            // Packages are turned into their files by whoever can list them.
             Target::Package(_) => {}
             Target::External(name) => self.push(symbols, from, Node::External(name), kind, 1.0),
         }
@@ -298,7 +299,12 @@ impl<'a> Index<'a> {
                     continue;
                 }
                 for (alias, target) in self.import(file, r) {
-                    out.target(self.symbols, holder, target.clone(), EdgeKind::Imports);
+                    // A Go package is imported as a whole: an edge to each of its files.
+                    let imported = match &target {
+                        Target::Package(dir) => Target::Symbols(self.package_files(dir), 1.0),
+                        other => other.clone(),
+                    };
+                    out.target(self.symbols, holder, imported, EdgeKind::Imports);
                     if let Some(alias) = alias {
                         table.insert(alias, target);
                     }
@@ -800,14 +806,22 @@ impl<'a> Index<'a> {
             .is_some_and(|table| table.contains_key(first))
     }
 
-    /// The top-level symbols named `name` of the Go package in `dir` (its Go files only).
-    fn package_member(&self, dir: &str, name: &str) -> Vec<usize> {
+    /// The Go files of the package in `dir`.
+    fn package_files(&self, dir: &str) -> Vec<usize> {
         self.files_in_dir
             .get(dir)
             .into_iter()
             .flatten()
-            .filter(|&&f| self.symbols[f].language == Language::Go)
-            .flat_map(|&f| self.child_named(f, name, false))
+            .copied()
+            .filter(|&f| self.symbols[f].language == Language::Go)
+            .collect()
+    }
+
+    /// The top-level symbols named `name` of the Go package in `dir`.
+    fn package_member(&self, dir: &str, name: &str) -> Vec<usize> {
+        self.package_files(dir)
+            .into_iter()
+            .flat_map(|f| self.child_named(f, name, false))
             .collect()
     }
 
