@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use clap::Subcommand;
-use doctown_core::events::{Clock, Emitter, Event, EventSink};
+use doctown_core::events::{write_json, Clock, Emitter, Event, EventSink};
 use doctown_core::extract::Extractor;
 use doctown_core::ingest::ingest;
 use doctown_core::lang::Language;
@@ -41,7 +41,7 @@ pub async fn run(command: BenchCommand) -> Result<()> {
     }
 }
 
-/// Serialises every event as the CLI would, into nothing, and counts bytes.
+/// Serialises every event as the CLI would, into memory, and counts bytes.
 #[derive(Default)]
 struct CountingSink {
     events: u64,
@@ -52,6 +52,13 @@ impl EventSink for CountingSink {
     fn emit(&mut self, event: Event) {
         self.events += 1;
         self.bytes += serde_json::to_vec(&event).map_or(0, |v| v.len() as u64 + 1);
+    }
+
+    fn emit_serialized(&mut self, event: Event, payload_json: &[u8]) {
+        let mut line = Vec::with_capacity(payload_json.len() + 256);
+        let _ = write_json(&event, payload_json, &mut line);
+        self.events += 1;
+        self.bytes += line.len() as u64 + 1;
     }
 }
 

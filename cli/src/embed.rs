@@ -287,14 +287,25 @@ impl<S> Timeline<S> {
     }
 }
 
-impl<S: EventSink> EventSink for Timeline<S> {
-    fn emit(&mut self, event: Event) {
+impl<S> Timeline<S> {
+    fn mark(&mut self, event: &Event) {
         let name = event.body.name();
         if let Some((milestone, _)) = MILESTONES.iter().find(|(n, _)| *n == name) {
             if !self.marks.iter().any(|(n, _)| n == milestone) {
                 self.marks.push((milestone, event.timestamp));
             }
         }
+    }
+}
+
+impl<S: EventSink> EventSink for Timeline<S> {
+    fn emit(&mut self, event: Event) {
+        self.mark(&event);
         self.inner.emit(event);
+    }
+
+    fn emit_serialized(&mut self, event: Event, payload_json: &[u8]) {
+        self.mark(&event);
+        self.inner.emit_serialized(event, payload_json);
     }
 }

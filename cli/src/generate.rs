@@ -35,6 +35,16 @@ struct Progress {
 }
 
 impl EventSink for Progress {
+    fn emit_serialized(&mut self, event: Event, payload_json: &[u8]) {
+        match &mut self.output {
+            Output::Json(lines) => {
+                self.corpus.observe(&event.body);
+                lines.emit_serialized(event, payload_json);
+            }
+            _ => self.emit(event),
+        }
+    }
+
     fn emit(&mut self, event: Event) {
         self.corpus.observe(&event.body);
         match &mut self.output {

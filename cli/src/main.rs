@@ -14,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use doctown_core::events::{Clock, Emitter, Event, EventSink};
+use doctown_core::events::{write_json, Clock, Emitter, Event, EventSink};
 use doctown_core::github::DEFAULT_API_BASE;
 use doctown_core::ingest::ingest;
 use doctown_core::policy::Limits;
@@ -352,12 +352,25 @@ pub(crate) struct JsonLines {
 
 impl EventSink for JsonLines {
     fn emit(&mut self, event: Event) {
+        let line = serde_json::to_vec(&event).unwrap_or_default();
+        self.write_line(line);
+    }
+
+    fn emit_serialized(&mut self, event: Event, payload_json: &[u8]) {
+        let mut line = Vec::with_capacity(payload_json.len() + 256);
+        // Writing into memory cannot fail.
+        let _ = write_json(&event, payload_json, &mut line);
+        self.write_line(line);
+    }
+}
+
+impl JsonLines {
+    fn write_line(&mut self, mut line: Vec<u8>) {
         if self.error.is_some() {
             return;
         }
         // One write per line: stdout is line-buffered, and many small writes would each be
         // scanned for newlines.
-        let mut line = serde_json::to_vec(&event).unwrap_or_default();
         line.push(b'\n');
         let mut out = std::io::stdout().lock();
         let written = out.write_all(&line).and_then(|()| out.flush());

@@ -24,19 +24,47 @@ pub fn estimate_tokens(text: &str) -> usize {
     let mut tokens = 0;
     let mut word = 0usize;
     for &byte in text.as_bytes() {
-        if byte.is_ascii_alphanumeric() || byte >= 0xC0 {
-            // A letter or digit, or the first byte of a non-ASCII character (counted as a letter).
-            word += 1;
-        } else if byte < 0x80 {
-            tokens += word.div_ceil(4);
-            word = 0;
-            if !byte.is_ascii_whitespace() {
-                tokens += 1;
+        match BYTE_CLASS[usize::from(byte)] {
+            ByteClass::Letter => word += 1,
+            ByteClass::Continuation => {}
+            other => {
+                tokens += word.div_ceil(4) + usize::from(other == ByteClass::Punctuation);
+                word = 0;
             }
         }
     }
     tokens + word.div_ceil(4)
 }
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ByteClass {
+    /// A letter or digit, or the first byte of a non-ASCII character (counted as a letter).
+    Letter,
+    /// A later byte of a non-ASCII character.
+    Continuation,
+    Whitespace,
+    Punctuation,
+}
+
+/// [`estimate_tokens`]'s view of each byte, looked up rather than tested byte by byte.
+static BYTE_CLASS: [ByteClass; 256] = {
+    let mut classes = [ByteClass::Punctuation; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        classes[byte] = if b.is_ascii_alphanumeric() || b >= 0xC0 {
+            ByteClass::Letter
+        } else if b >= 0x80 {
+            ByteClass::Continuation
+        } else if b.is_ascii_whitespace() {
+            ByteClass::Whitespace
+        } else {
+            ByteClass::Punctuation
+        };
+        byte += 1;
+    }
+    classes
+};
 
 /// Byte offset → 1-based line.
 #[derive(Debug)]
@@ -64,18 +92,28 @@ impl LineIndex {
 }
 
 /// What [`chunk_symbol`] needs to know about one symbol.
-#[derive(Debug)]
 pub struct ChunkInput<'a> {
     pub symbol: &'a Symbol,
     pub source: &'a str,
     pub lines: &'a LineIndex,
     /// Nested symbols as `(start, end, signature)`, sorted: their text is replaced by the signature.
     pub elided: &'a [(usize, usize, &'a str)],
-    /// Byte offsets where the symbol's statements (or members) start: preferred split points.
-    pub split_points: &'a [usize],
+    /// Byte offsets where the symbol's statements (or members) start: preferred split points,
+    /// asked for only when the symbol does not fit in one chunk.
+    pub split_points: &'a dyn Fn() -> Vec<usize>,
     /// Whether the symbol's doc comment sits above its text (so the chunk adds it), rather than
     /// inside it (a docstring, a file's `//!` lines).
     pub doc_outside: bool,
+}
+
+impl std::fmt::Debug for ChunkInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkInput")
+            .field("symbol", &self.symbol.id)
+            .field("elided", &self.elided)
+            .field("doc_outside", &self.doc_outside)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A run of the symbol's text with the byte range it came from and its estimated tokens.
@@ -126,16 +164,25 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
     // Every piece fits in a part together with the continuation line.
     let budget = CHUNK_TOKEN_BUDGET.saturating_sub(continuation.tokens);
 
+    let header = Piece::new(chunk_header(input), start, start);
+    let whole = elide(input, start, end);
+    // Most symbols fit in one part: the pieces below would all be packed into it.
+    if header.tokens + whole.tokens <= budget {
+        let mut text = header.text;
+        text.push_str(&whole.text);
+        let part = Piece {
+            text,
+            start,
+            end,
+            tokens: header.tokens + whole.tokens,
+        };
+        return into_chunks(input, vec![part]);
+    }
+
     let mut pieces = Vec::new();
-    split_oversized(
-        Piece::new(chunk_header(input), start, start),
-        budget,
-        &mut pieces,
-    );
-    let mut bounds: Vec<usize> = input
-        .split_points
-        .iter()
-        .copied()
+    split_oversized(header, budget, &mut pieces);
+    let mut bounds: Vec<usize> = (input.split_points)()
+        .into_iter()
         .filter(|&p| p > start && p < end)
         .collect();
     bounds.insert(0, start);
@@ -177,9 +224,20 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
         }
     }
     parts.extend(current);
+    into_chunks(input, parts)
+}
+
+/// The symbol's chunks from its parts (blank ones dropped; the signature if none is left).
+fn into_chunks(input: &ChunkInput, mut parts: Vec<Piece>) -> Vec<Chunk> {
+    let symbol = input.symbol;
     parts.retain(|p| !p.text.trim().is_empty());
     if parts.is_empty() {
-        parts.push(Piece::new(symbol.signature.clone(), start, end));
+        let span = &symbol.span;
+        parts.push(Piece::new(
+            symbol.signature.clone(),
+            span.start_byte,
+            span.end_byte,
+        ));
     }
 
     let total = parts.len();
@@ -202,7 +260,11 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
             part,
             parts: total,
             tokens: piece.tokens,
-            text: piece.text.trim_end().to_owned(),
+            text: {
+                let mut text = piece.text;
+                text.truncate(text.trim_end().len());
+                text
+            },
         })
         .collect()
 }

@@ -290,6 +290,36 @@ pub struct JobCompleted {
 /// Where events go: a host writes them out, pushes them to clients, or collects them.
 pub trait EventSink {
     fn emit(&mut self, event: Event);
+
+    /// Takes an event together with its payload already serialised as JSON (the bytes its
+    /// idempotency key was derived from), so a sink that writes JSON need not serialise the
+    /// payload a second time: see [`write_json`].
+    fn emit_serialized(&mut self, event: Event, _payload_json: &[u8]) {
+        self.emit(event);
+    }
+}
+
+/// Writes `event` as JSON, byte for byte as its `Serialize` does, with `payload_json` (the
+/// payload's JSON, as given to [`EventSink::emit_serialized`]) written as it is.
+pub fn write_json(
+    event: &Event,
+    payload_json: &[u8],
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let string = |out: &mut dyn std::io::Write, text: &str| {
+        serde_json::to_writer(out, text).map_err(std::io::Error::from)
+    };
+    out.write_all(b"{\"event\":")?;
+    string(out, event.body.name())?;
+    out.write_all(b",\"job_id\":")?;
+    string(out, &event.job_id)?;
+    out.write_all(b",\"trace_id\":")?;
+    string(out, &event.trace_id)?;
+    write!(out, ",\"seq\":{},\"idempotency_key\":", event.seq)?;
+    string(out, &event.idempotency_key)?;
+    write!(out, ",\"timestamp\":{},\"payload\":", event.timestamp)?;
+    out.write_all(payload_json)?;
+    out.write_all(b"}")
 }
 
 impl EventSink for Vec<Event> {
@@ -311,6 +341,8 @@ pub struct Emitter<S, C> {
     next_seq: u64,
     sink: S,
     clock: C,
+    /// The payload being emitted, as JSON; kept to reuse its allocation.
+    payload: Vec<u8>,
 }
 
 impl<S: EventSink, C: Clock> Emitter<S, C> {
@@ -321,12 +353,16 @@ impl<S: EventSink, C: Clock> Emitter<S, C> {
             next_seq: 0,
             sink,
             clock,
+            payload: Vec::new(),
         }
     }
 
     pub fn emit(&mut self, body: impl Into<EventBody>) {
         let body = body.into();
-        let idempotency_key = idempotency_key(&self.job_id, &body);
+        // The payload is serialised once: its bytes give the key and go to the sink.
+        self.payload.clear();
+        body.write_payload(&mut self.payload);
+        let idempotency_key = key_of(&self.job_id, body.name(), &self.payload);
         let event = Event {
             job_id: self.job_id.clone(),
             trace_id: self.trace_id.clone(),
@@ -336,7 +372,7 @@ impl<S: EventSink, C: Clock> Emitter<S, C> {
             body,
         };
         self.next_seq += 1;
-        self.sink.emit(event);
+        self.sink.emit_serialized(event, &self.payload);
     }
 
     /// Passes on an event of this job made by another emitter (a stage on another thread):
@@ -360,15 +396,21 @@ impl<S: EventSink, C: Clock> Emitter<S, C> {
     }
 }
 
-/// The key consumers dedupe by: the same job and the same content give the same key. The
-/// payload's JSON is streamed into the hash, never built as a string.
+/// The key consumers dedupe by: the same job and the same content give the same key (a hash of
+/// the job id, the event name and the payload's JSON).
 pub fn idempotency_key(job_id: &str, body: &EventBody) -> String {
+    let mut payload = Vec::new();
+    body.write_payload(&mut payload);
+    key_of(job_id, body.name(), &payload)
+}
+
+fn key_of(job_id: &str, event: &str, payload_json: &[u8]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(job_id.as_bytes());
     hasher.update([0]);
-    hasher.update(body.name().as_bytes());
+    hasher.update(event.as_bytes());
     hasher.update([0]);
-    body.write_payload(&mut hasher);
+    hasher.update(payload_json);
     hex::encode(&hasher.finalize()[..8])
 }
 
@@ -403,6 +445,16 @@ mod tests {
         });
         let events = emitter.into_sink();
         assert_eq!(events[1].seq, 1);
+        for event in &events {
+            let mut payload = Vec::new();
+            event.body.write_payload(&mut payload);
+            let mut spliced = Vec::new();
+            write_json(event, &payload, &mut spliced).unwrap();
+            assert_eq!(
+                String::from_utf8(spliced).unwrap(),
+                serde_json::to_string(event).unwrap()
+            );
+        }
         let json = serde_json::to_string(&events[0]).unwrap();
         assert!(
             json.starts_with(

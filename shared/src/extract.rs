@@ -445,9 +445,9 @@ impl<'a, 't> FileWalk<'a, 't> {
         let mut scan = Scan::default();
         let source = self.source.as_bytes();
         // Start the query only at nodes whose kind begins a pattern: a plain tree walk costs far
-        // less per node than a query cursor's. The same walk finds the branch nodes.
-        let roots = queries.roots.as_deref();
-        if roots.is_none() {
+        // less per node than a query cursor's. The same walk records single-node patterns'
+        // captures and the branch nodes.
+        if queries.query_everywhere {
             self.cursor.set_max_start_depth(None);
             let mut matches = self.cursor.matches(&queries.query, self.root, source);
             while let Some(m) = matches.next() {
@@ -458,14 +458,21 @@ impl<'a, 't> FileWalk<'a, 't> {
         let mut walk = self.root.walk();
         'walk: loop {
             let node = walk.node();
-            let kind = usize::from(node.kind_id());
-            if queries.branches.get(kind) == Some(&true) {
-                scan.branches.push(node.start_byte());
-            }
-            if roots.is_some_and(|r| r.get(kind) == Some(&true)) {
-                let mut matches = self.cursor.matches(&queries.query, node, source);
-                while let Some(m) = matches.next() {
-                    absorb(m, &queries.captures, &mut scan, &mut by_node);
+            if let Some(role) = queries.kinds.get(usize::from(node.kind_id())) {
+                if role.branch {
+                    scan.branches.push(node.start_byte());
+                }
+                match role.single {
+                    Some(Capture::Reference(kind)) => scan.references.push((node, kind, None)),
+                    Some(Capture::Comment) => scan.trivia.push((node, true)),
+                    Some(Capture::Attribute) => scan.trivia.push((node, false)),
+                    _ => {}
+                }
+                if role.query && !queries.query_everywhere {
+                    let mut matches = self.cursor.matches(&queries.query, node, source);
+                    while let Some(m) = matches.next() {
+                        absorb(m, &queries.captures, &mut scan, &mut by_node);
+                    }
                 }
             }
             if walk.goto_first_child() {
@@ -810,12 +817,6 @@ impl<'a, 't> FileWalk<'a, 't> {
         }
         let mut chunks = Vec::new();
         for (s, symbol) in symbols.iter().enumerate() {
-            let node = symbol_def[s].map_or(self.root, |d| defs[d].node);
-            let body = if s == 0 {
-                Some(self.root)
-            } else {
-                self.body(node)
-            };
             let elided: Vec<(usize, usize, &str)> = children[s]
                 .iter()
                 .map(|&c| {
@@ -826,14 +827,19 @@ impl<'a, 't> FileWalk<'a, 't> {
                     )
                 })
                 .collect();
-            let split_points: Vec<usize> = body
-                .map(|b| {
+            let split_points = || -> Vec<usize> {
+                let body = match symbol_def[s] {
+                    Some(d) => self.body(defs[d].node),
+                    None => Some(self.root),
+                };
+                body.map(|b| {
                     let mut walk = b.walk();
                     b.named_children(&mut walk)
                         .map(|c| c.start_byte())
                         .collect()
                 })
-                .unwrap_or_default();
+                .unwrap_or_default()
+            };
             chunks.extend(chunk_symbol(&ChunkInput {
                 symbol,
                 source: self.source,
@@ -1029,7 +1035,17 @@ fn normalize_name(text: &str) -> String {
     } else {
         &text[..cut]
     };
-    name.split_whitespace().collect::<Vec<_>>().join(" ")
+    collapse_whitespace(name)
+}
+
+/// `text` trimmed, with each run of whitespace inside it made one space.
+fn collapse_whitespace(text: &str) -> String {
+    let text = text.trim();
+    // Most names and targets are already so: copy them without splitting.
+    if !text.contains(|c: char| c.is_whitespace() && c != ' ') && !text.contains("  ") {
+        return text.to_owned();
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A reference target as written, whitespace collapsed, capped; an import's quotes stripped
@@ -1039,8 +1055,9 @@ fn reference_text(text: &str, kind: ReferenceKind) -> String {
     if kind == ReferenceKind::Import {
         text = text.trim_matches(['"', '\'', '`']);
     }
-    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    truncate(&collapsed, MAX_REFERENCE_BYTES).to_owned()
+    let mut collapsed = collapse_whitespace(text);
+    collapsed.truncate(truncate(&collapsed, MAX_REFERENCE_BYTES).len());
+    collapsed
 }
 
 fn strip_one_space(text: &str) -> &str {

@@ -119,13 +119,16 @@ fn starting_queries_at_pattern_roots_finds_every_match() {
             &mut full,
         );
 
-        let roots = queries.roots.as_ref().unwrap();
         cursor.set_max_start_depth(Some(0));
         let mut guided = Vec::new();
         let mut walk = tree.walk();
         'walk: loop {
             let node = walk.node();
-            if roots.get(usize::from(node.kind_id())) == Some(&true) {
+            if queries
+                .kinds
+                .get(usize::from(node.kind_id()))
+                .is_some_and(|k| k.query)
+            {
                 match_set(
                     cursor.matches(&queries.query, node, text.as_bytes()),
                     &mut guided,

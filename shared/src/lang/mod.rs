@@ -179,6 +179,15 @@ pub enum Capture {
 }
 
 impl Capture {
+    /// Whether the capture means something on its own, without the rest of a match (a
+    /// reference without a qualifier, a comment, an attribute).
+    fn is_node_alone(self) -> bool {
+        matches!(
+            self,
+            Capture::Reference(_) | Capture::Comment | Capture::Attribute
+        )
+    }
+
     fn from_name(name: &str) -> Capture {
         match name {
             "name" => Capture::Name,
@@ -211,60 +220,53 @@ impl Capture {
 /// walked once.
 #[derive(Debug)]
 pub struct Queries {
+    /// Every pattern but the single-node ones, which [`KindRole::single`] answers instead.
     pub query: Query,
     /// The meaning of each capture index.
     pub captures: Vec<Capture>,
-    /// Per node kind id, whether some pattern starts at a node of that kind; `None` when a
-    /// pattern can start anywhere (a wildcard or alternation at its root). Running the query
-    /// only at such nodes finds the same matches at a fraction of a full query walk's cost.
-    pub roots: Option<Vec<bool>>,
-    /// Per node kind id, whether the kind is one of the spec's `branch_kinds`.
-    pub branches: Vec<bool>,
+    /// What the extractor does at a node, per node kind id.
+    pub kinds: Vec<KindRole>,
+    /// Whether some pattern can start at any node (a wildcard or alternation at its root), so
+    /// the query must run over the whole tree rather than only at [`KindRole::query`] nodes.
+    pub query_everywhere: bool,
 }
 
-/// The node kinds that top-level patterns of a query source start with, or `None` if one
-/// starts with a wildcard, an alternation, a group or an anonymous node.
-pub fn pattern_roots(source: &str) -> Option<Vec<&str>> {
-    let bytes = source.as_bytes();
-    let mut roots = Vec::new();
-    let (mut depth, mut i) = (0usize, 0usize);
-    while i < bytes.len() {
-        match bytes[i] {
-            b';' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'"' => {
-                if depth == 0 {
-                    return None;
-                }
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'[' if depth == 0 => return None,
-            b'(' | b'[' => {
-                if depth == 0 {
-                    let start = i + 1;
-                    let len = source[start..]
-                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                        .unwrap_or(source.len() - start);
-                    let name = &source[start..start + len];
-                    if name.is_empty() || name == "_" {
-                        return None;
-                    }
-                    roots.push(name);
-                }
-                depth += 1;
-            }
-            b')' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    Some(roots)
+/// What a node of one kind means to the extractor's walk over the tree.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KindRole {
+    /// Some pattern of the query starts at nodes of this kind. Running the query only at such
+    /// nodes finds the same matches at a fraction of a full query walk's cost.
+    pub query: bool,
+    /// A pattern that is this node alone (`(line_comment) @comment`) captures it: the walk
+    /// records it without starting the query, the most frequent case (type names, comments).
+    pub single: Option<Capture>,
+    /// The kind is one of the spec's `branch_kinds`.
+    pub branch: bool,
+}
+
+/// A pattern that is one named node and a capture, `(kind) @capture`: its kind and capture name.
+/// A pattern's text runs to the next pattern, so it may end with comments.
+fn single_node_pattern(pattern: &str) -> Option<(&str, &str)> {
+    let code = pattern.split(';').next().unwrap_or_default();
+    let (kind, rest) = code.trim().strip_prefix('(')?.split_once(')')?;
+    let capture = rest.trim().strip_prefix('@')?;
+    let word = |s: &str, extra: char| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == extra)
+    };
+    let kind = kind.trim();
+    (word(kind, '_') && kind != "_" && word(capture, '.')).then_some((kind, capture))
+}
+
+/// The node kind one pattern starts with, or `None` if it starts with a wildcard, an
+/// alternation, a group or an anonymous node.
+fn pattern_root(pattern: &str) -> Option<&str> {
+    let rest = pattern.trim_start().strip_prefix('(')?;
+    let len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    Some(&rest[..len]).filter(|kind| !kind.is_empty() && *kind != "_")
 }
 
 impl Queries {
@@ -275,7 +277,7 @@ impl Queries {
         let source = format!("{symbols}\n{}", spec.references_query.join("\n"));
         // The query files are part of the build and covered by tests for every language, so a
         // failure here is a programming error, not bad input.
-        let query = Query::new(&grammar, &source).unwrap_or_else(|err| {
+        let mut query = Query::new(&grammar, &source).unwrap_or_else(|err| {
             let file = if Query::new(&grammar, &symbols).is_err() {
                 "symbols.scm"
             } else {
@@ -283,33 +285,64 @@ impl Queries {
             };
             panic!("queries/{}/{file} is invalid: {err}", language.name())
         });
-        let captures = query
+        let captures: Vec<Capture> = query
             .capture_names()
             .iter()
             .map(|n| Capture::from_name(n))
             .collect();
-        let roots = pattern_roots(&source).map(|names| {
-            (0..grammar.node_kind_count())
-                .map(|id| {
-                    let kind = grammar.node_kind_for_id(id as u16);
-                    kind.is_some_and(|k| names.contains(&k))
+        let count = grammar.node_kind_count();
+        let mut kinds = vec![KindRole::default(); count];
+        // Every id of a kind name (grammars alias several symbols to one name), named only or
+        // named and anonymous.
+        let ids = |name: &str, named_only: bool| -> Vec<usize> {
+            (0..count)
+                .filter(|&id| {
+                    let id = id as u16;
+                    grammar.node_kind_for_id(id) == Some(name)
+                        && (!named_only || grammar.node_kind_is_named(id))
                 })
                 .collect()
-        });
-        let branches = (0..grammar.node_kind_count())
-            .map(|id| {
-                let id = id as u16;
-                grammar.node_kind_for_id(id).is_some_and(|kind| {
-                    spec.branch_kinds.contains(&kind)
-                        && grammar.id_for_node_kind(kind, grammar.node_kind_is_named(id)) == id
-                })
-            })
-            .collect();
+        };
+        let mut query_everywhere = false;
+        let mut singles = Vec::new();
+        for pattern in 0..query.pattern_count() {
+            let text =
+                &source[query.start_byte_for_pattern(pattern)..query.end_byte_for_pattern(pattern)];
+            let single = single_node_pattern(text).and_then(|(kind, name)| {
+                let capture = Capture::from_name(name);
+                let id = grammar.id_for_node_kind(kind, true);
+                let free = id != 0 && kinds[usize::from(id)].single.is_none();
+                (free && capture.is_node_alone()).then_some((kind, capture))
+            });
+            if let Some((kind, capture)) = single {
+                for id in ids(kind, true) {
+                    kinds[id].single = Some(capture);
+                }
+                singles.push(pattern);
+                continue;
+            }
+            match pattern_root(text) {
+                Some(root) => ids(root, false)
+                    .into_iter()
+                    .for_each(|id| kinds[id].query = true),
+                None => query_everywhere = true,
+            }
+        }
+        for pattern in singles {
+            query.disable_pattern(pattern);
+        }
+        for (id, role) in kinds.iter_mut().enumerate() {
+            let id = id as u16;
+            role.branch = grammar.node_kind_for_id(id).is_some_and(|kind| {
+                spec.branch_kinds.contains(&kind)
+                    && grammar.id_for_node_kind(kind, grammar.node_kind_is_named(id)) == id
+            });
+        }
         Queries {
             query,
             captures,
-            roots,
-            branches,
+            kinds,
+            query_everywhere,
         }
     }
 }
@@ -470,23 +503,45 @@ mod tests {
     fn every_pattern_has_a_named_root() {
         for lang in Language::ALL {
             assert!(
-                lang.queries().roots.is_some(),
+                !lang.queries().query_everywhere,
                 "{lang:?}: a pattern starts anywhere"
             );
         }
+        assert_eq!(pattern_root("(a (b) @x)"), Some("a"));
+        assert_eq!(pattern_root("(_) @any"), None);
+        assert_eq!(pattern_root("[(a) (b)] @x"), None);
+        assert_eq!(pattern_root("((a) @x (#eq? @x \"y\"))"), None);
+    }
+
+    #[test]
+    fn single_node_patterns_are_answered_by_the_walk() {
         assert_eq!(
-            pattern_roots("; c\n(a (b) @x)\n(c \"(\") @y"),
-            Some(vec!["a", "c"])
+            single_node_pattern("(line_comment) @comment"),
+            Some(("line_comment", "comment"))
         );
-        assert_eq!(pattern_roots("(_) @any"), None);
-        assert_eq!(pattern_roots("[(a) (b)] @x"), None);
+        assert_eq!(
+            single_node_pattern("(attribute_item) @attribute\n; Raw references: …\n"),
+            Some(("attribute_item", "attribute"))
+        );
+        assert_eq!(single_node_pattern("(a (b)) @x"), None);
+        assert_eq!(single_node_pattern("(a) @x (#eq? @x \"y\")"), None);
+        assert_eq!(single_node_pattern("(_) @x"), None);
+        let rust = Language::Rust.queries();
+        let grammar = Language::Rust.grammar();
+        let id = usize::from(grammar.id_for_node_kind("type_identifier", true));
+        assert_eq!(
+            rust.kinds[id].single,
+            Some(Capture::Reference(ReferenceKind::Type))
+        );
+        let call = usize::from(grammar.id_for_node_kind("call_expression", true));
+        assert!(rust.kinds[call].query && rust.kinds[call].single.is_none());
     }
 
     #[test]
     fn every_branch_kind_exists_in_its_grammar() {
         for lang in Language::ALL {
-            let branches = &lang.queries().branches;
-            let found = branches.iter().filter(|b| **b).count();
+            let kinds = &lang.queries().kinds;
+            let found = kinds.iter().filter(|k| k.branch).count();
             assert_eq!(found, lang.spec().branch_kinds.len(), "{lang:?}");
         }
     }
