@@ -225,6 +225,7 @@ async fn generate_with_llm<S: EventSink, C: doctown_core::events::Clock>(
         let docs = generate(assembly, &TemplateVerbalizer, emitter).await;
         return Ok((docs, TemplateVerbalizer.name().to_owned(), None));
     }
+    verbalizer = verbalizer.with_pricing(price, &estimate);
     if let Some(cap) = llm.max_cost {
         verbalizer = verbalizer.with_budget(Budget::new(cap, price, Box::new(counter)));
     }

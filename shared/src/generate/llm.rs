@@ -17,7 +17,8 @@ use crate::assemble::{Assembly, FactBundle};
 use crate::docpack::GenerationCost;
 
 use super::{
-    ArchitectureFacts, CalleeDoc, ModuleFacts, TemplateVerbalizer, Text, VerbalizeError, Verbalizer,
+    ArchitectureFacts, CalleeDoc, ModuleFacts, SymbolItem, TemplateVerbalizer, Text,
+    VerbalizeError, Verbalizer, SYMBOLS_PER_REQUEST,
 };
 
 /// Changes whenever the prompts change: part of what a cached text is keyed by.
@@ -84,6 +85,15 @@ pub struct Choice {
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+}
+
+impl Usage {
+    pub fn plus(self, other: Usage) -> Usage {
+        Usage {
+            prompt_tokens: self.prompt_tokens + other.prompt_tokens,
+            completion_tokens: self.completion_tokens + other.completion_tokens,
+        }
+    }
 }
 
 /// A request that failed after the host's retries, with what the endpoint said.
@@ -172,32 +182,35 @@ pub struct Estimate {
     pub usd: f64,
 }
 
-/// What each kind of text asks for: its instruction, the reply tokens expected (a sentence is
-/// ~25 tokens, plus the JSON around it), and the most allowed.
+/// What each kind of text asks for: its instruction, and the most reply tokens allowed.
 struct Task {
     instruction: &'static str,
-    expected_tokens: u64,
     max_tokens: u32,
 }
 
+/// Tokens of the JSON around each text of a reply (`{"text": "…"}`, or `"1": "…",` among
+/// several).
+const JSON_TOKENS_PER_TEXT: u64 = 5;
+
 const SYMBOL_TASK: Task = Task {
     instruction: "Document this symbol in one or two sentences: what it is and what it is for.",
-    expected_tokens: 60,
     max_tokens: 200,
 };
 const MODULE_TASK: Task = Task {
     instruction: "Write an overview of this module in two to four sentences: what it provides, \
                   its central symbols, and how it relates to the modules it uses and that use it.",
-    expected_tokens: 110,
     max_tokens: 400,
 };
 const ARCHITECTURE_TASK: Task = Task {
     instruction: "Write a summary of this repository's architecture in one paragraph: its \
                   languages and size, its most central symbols, its clusters of related code, \
                   and the modules the rest depends on.",
-    expected_tokens: 200,
     max_tokens: 600,
 };
+
+/// What asks for several symbols' texts in one request (see [`SYMBOLS_PER_REQUEST`]).
+const SYMBOLS_INSTRUCTION: &str = "Document each of these symbols in one or two sentences: \
+                                   what it is and what it is for.";
 
 /// Reasoning models (OpenAI's o-series and GPT-5) spend hidden reasoning tokens from the same
 /// reply budget: they get this many times a task's limit.
@@ -215,8 +228,12 @@ const SYSTEM: &str = "You write reference documentation for a code repository. Y
 facts that static analysis computed about one part of it, as JSON. Put those facts into words: \
 say what it is and what it is for, judging from its name, signature, doc comment and \
 neighbours. Do not invent behaviour the facts do not support. Write every identifier, file \
-path and module name in backticks, and name only what appears in the facts. Answer with a JSON \
-object of the form {\"text\": \"...\"} and nothing else.";
+path and module name in backticks, and name only what appears in the facts.";
+/// How the reply to one text is asked for, and to several.
+const ANSWER_ONE: &str =
+    " Answer with a JSON object of the form {\"text\": \"...\"} and nothing else.";
+const ANSWER_MANY: &str = " Answer with a JSON object of the form {\"texts\": {\"1\": \"...\", \
+\"2\": \"...\"}}, one text per symbol keyed by its number, and nothing else.";
 
 /// Every name a text may put in backticks: each symbol's qualified name and its every tail
 /// (`LruCache::insert`, `insert`), file paths and modules, external nodes.
@@ -299,6 +316,8 @@ pub struct LlmVerbalizer<C> {
     cache_hits: Cell<u64>,
     /// What the kept outcomes cost (see [`Self::written_usage`]).
     kept: Cell<Usage>,
+    /// The price the run is charged at, and what it was estimated to cost.
+    pricing: Option<(Price, f64)>,
 }
 
 /// Texts already written, by [`cache_key`]: a rerun on an unchanged repository sends nothing and
@@ -403,7 +422,15 @@ impl<C: ChatClient> LlmVerbalizer<C> {
             cache: None,
             cache_hits: Cell::new(0),
             kept: Cell::new(Usage::default()),
+            pricing: None,
         }
+    }
+
+    /// Reports costs at `price` in generation's events, beside `estimate` (see
+    /// [`Self::estimate`]).
+    pub fn with_pricing(mut self, price: Price, estimate: &Estimate) -> Self {
+        self.pricing = Some((price, estimate.usd));
+        self
     }
 
     /// Reuses and keeps texts in `cache`.
@@ -434,10 +461,7 @@ impl<C: ChatClient> LlmVerbalizer<C> {
 
     /// Adds what the outcome of one text cost (paid now or by the run that cached it).
     fn account(&self, usage: Usage) {
-        let mut kept = self.kept.get();
-        kept.prompt_tokens += usage.prompt_tokens;
-        kept.completion_tokens += usage.completion_tokens;
-        self.kept.set(kept);
+        self.kept.set(self.kept.get().plus(usage));
     }
 
     /// What the texts of this run cost to write, whether paid now or taken from the cache:
@@ -485,10 +509,12 @@ impl<C: ChatClient> LlmVerbalizer<C> {
     }
 
     /// The prompts every text of `assembly` will send, counted, and the replies expected:
-    /// what the run should cost at `price`. It walks the symbols in generation's order, so a
-    /// caller's prompt counts its callees' docs: their cached texts where the cache has them,
-    /// else the reply tokens expected of them. Texts the cache holds cost nothing; correction
-    /// rounds are not foreseen.
+    /// what the run should cost at `price`. A reply is expected to be as long as the
+    /// template's text of the same facts (it says the same things, in fewer words than a
+    /// model's sentence may take, and more than some). It walks the symbols in generation's
+    /// order and grouping, so a caller's prompt counts its callees' docs: their cached texts
+    /// where the cache has them, else that expected text. Texts the cache holds cost nothing;
+    /// correction rounds are not foreseen.
     ///
     /// With `use_cache` false it prices every text as if none were cached: what writing the
     /// docpack's texts costs, the same on every run (the manifest records that one).
@@ -501,51 +527,70 @@ impl<C: ChatClient> LlmVerbalizer<C> {
     ) -> Result<Estimate, VerbalizeError> {
         let cached = |messages: &[ChatMessage]| use_cache.then(|| self.cached(messages)).flatten();
         let mut estimate = Estimate::default();
-        let mut count = |messages: &[ChatMessage], task: &Task, guessed: u64| {
+        let mut count = |messages: &[ChatMessage], replies: &[&str]| {
             estimate.requests += 1;
-            estimate.usage.prompt_tokens +=
-                prompt_tokens(counter, messages) + guessed * SYMBOL_TASK.expected_tokens;
-            estimate.usage.completion_tokens += task.expected_tokens;
+            estimate.usage.prompt_tokens += prompt_tokens(counter, messages);
+            estimate.usage.completion_tokens += replies
+                .iter()
+                .map(|text| counter.count(text) as u64 + JSON_TOKENS_PER_TEXT)
+                .sum::<u64>();
         };
-        // Texts as generation will have them: known (from the cache) or still to be written.
+        let template = TemplateVerbalizer;
+        // Texts as generation will have them: cached, or still to be written (the expected
+        // text stands in for those).
         let mut written: BTreeMap<String, Text> = BTreeMap::new();
         let mut unknown: HashSet<String> = HashSet::new();
         for level in super::leaves_first(assembly) {
             let mut done = Vec::with_capacity(level.len());
-            for i in level {
-                let facts = &assembly.facts[i];
-                let callees = super::callee_docs(facts, &written);
-                let guessed = facts
-                    .calls
-                    .iter()
-                    .filter(|c| !c.external && written.contains_key(&c.id))
-                    .take(super::MAX_CALLEE_DOCS)
-                    .filter(|c| unknown.contains(&c.id))
-                    .count() as u64;
-                let messages = self.messages(&SYMBOL_TASK, &json(facts)?, &callees);
-                let text = match cached(&messages).filter(|_| guessed == 0) {
-                    Some((Ok(text), _)) => text,
-                    Some((Err(_), _)) => TemplateVerbalizer.symbol_text(facts),
-                    None => {
-                        count(&messages, &SYMBOL_TASK, guessed);
-                        unknown.insert(facts.id.clone());
-                        String::new()
+            for group in level.chunks(SYMBOLS_PER_REQUEST) {
+                // The group's symbols still to be written: facts, callee docs, expected text.
+                let mut open: Vec<(String, Vec<CalleeDoc>, String)> = Vec::new();
+                for &i in group {
+                    let facts = &assembly.facts[i];
+                    let callees = super::callee_docs(facts, &written);
+                    // A prompt with a callee's expected text in it is not the one a cache
+                    // entry was written for.
+                    let guessed = facts
+                        .calls
+                        .iter()
+                        .filter(|c| !c.external && written.contains_key(&c.id))
+                        .take(super::MAX_CALLEE_DOCS)
+                        .any(|c| unknown.contains(&c.id));
+                    let facts_json = json(facts)?;
+                    let messages = self.messages(&SYMBOL_TASK, &facts_json, &callees);
+                    let text = match cached(&messages).filter(|_| !guessed) {
+                        Some((Ok(text), _)) => text,
+                        Some((Err(_), _)) => template.symbol_text(facts),
+                        None => {
+                            let expected = template.symbol_text(facts);
+                            open.push((facts_json, callees, expected.clone()));
+                            unknown.insert(facts.id.clone());
+                            expected
+                        }
+                    };
+                    done.push((facts.id.clone(), Text::written(text, &self.model)));
+                }
+                let replies: Vec<&str> = open.iter().map(|(_, _, text)| text.as_str()).collect();
+                match open.as_slice() {
+                    [] => {}
+                    [(facts, callees, _)] => {
+                        count(&self.messages(&SYMBOL_TASK, facts, callees), &replies)
                     }
-                };
-                done.push((facts.id.clone(), Text::written(text, &self.model)));
+                    _ => count(&self.batch_messages(&subjects(&open)), &replies),
+                }
             }
             written.extend(done);
         }
         for facts in super::module_facts(assembly) {
             let messages = self.messages(&MODULE_TASK, &json(&facts)?, &[]);
             if cached(&messages).is_none() {
-                count(&messages, &MODULE_TASK, 0);
+                count(&messages, &[&template.module_text(&facts)]);
             }
         }
         let facts = super::architecture_facts(assembly);
         let messages = self.messages(&ARCHITECTURE_TASK, &json(&facts)?, &[]);
         if cached(&messages).is_none() {
-            count(&messages, &ARCHITECTURE_TASK, 0);
+            count(&messages, &[&template.architecture_text(&facts)]);
         }
         estimate.usd = price.cost(estimate.usage);
         Ok(estimate)
@@ -553,23 +598,31 @@ impl<C: ChatClient> LlmVerbalizer<C> {
 
     /// The system prompt (with the style guide) and the task over the facts.
     fn messages(&self, task: &Task, facts: &str, callees: &[CalleeDoc]) -> Vec<ChatMessage> {
-        let mut system = SYSTEM.to_owned();
+        let user = format!("{}\n\n{}", task.instruction, subject(facts, callees));
+        vec![self.system(ANSWER_ONE), ChatMessage::new("user", user)]
+    }
+
+    /// One request for several symbols' texts: each symbol's facts (and callee docs) under
+    /// its number.
+    fn batch_messages(&self, subjects: &[(&str, &[CalleeDoc])]) -> Vec<ChatMessage> {
+        let mut user = SYMBOLS_INSTRUCTION.to_owned();
+        for (k, (facts, callees)) in subjects.iter().enumerate() {
+            user.push_str(&format!(
+                "\n\nSymbol {}:\n{}",
+                k + 1,
+                subject(facts, callees)
+            ));
+        }
+        vec![self.system(ANSWER_MANY), ChatMessage::new("user", user)]
+    }
+
+    fn system(&self, answer: &str) -> ChatMessage {
+        let mut system = format!("{SYSTEM}{answer}");
         if let Some(style) = &self.style {
             system.push_str("\n\nStyle guide from the repository's owners:\n");
             system.push_str(style);
         }
-        let mut user = task.instruction.to_owned();
-        if !callees.is_empty() {
-            user.push_str("\n\nWhat it calls, as already documented:");
-            for c in callees {
-                user.push_str(&format!("\n- `{}`: {}", c.name, c.doc));
-            }
-        }
-        user.push_str(&format!("\n\nFacts:\n{facts}"));
-        vec![
-            ChatMessage::new("system", system),
-            ChatMessage::new("user", user),
-        ]
+        ChatMessage::new("system", system)
     }
 
     /// Tokens spent so far, as the endpoint reported them.
@@ -584,8 +637,9 @@ impl<C: ChatClient> LlmVerbalizer<C> {
         self.requests.get()
     }
 
-    /// Asks for `task` over `facts`, checks the names of the reply, asks once more pointing
-    /// out the names that do not exist, and refuses a second failure.
+    /// Asks for `task` over `facts` (from the cache if it holds it), checks the names of the
+    /// reply, asks once more pointing out the names that do not exist, and refuses a second
+    /// failure.
     async fn write(
         &self,
         task: &Task,
@@ -593,50 +647,52 @@ impl<C: ChatClient> LlmVerbalizer<C> {
         callees: &[CalleeDoc],
     ) -> Result<String, VerbalizeError> {
         let facts = serde_json::to_string(facts).map_err(|e| self.error(e.to_string()))?;
-        let mut messages = self.messages(task, &facts, callees);
-        if let Some((outcome, usage)) = self.cached(&messages) {
-            self.cache_hits.set(self.cache_hits.get() + 1);
-            self.account(usage);
-            return outcome.map_err(|reason| self.error(reason));
+        let messages = self.messages(task, &facts, callees);
+        if let Some(outcome) = self.take_cached(&messages) {
+            return outcome;
         }
+        self.converse(task, &facts, messages, None, Usage::default())
+            .await
+    }
+
+    /// The cached outcome of `messages`, counted as a hit and accounted for.
+    fn take_cached(&self, messages: &[ChatMessage]) -> Option<Result<String, VerbalizeError>> {
+        let (outcome, usage) = self.cached(messages)?;
+        self.cache_hits.set(self.cache_hits.get() + 1);
+        self.account(usage);
+        Some(outcome.map_err(|reason| self.error(reason)))
+    }
+
+    /// The conversation behind one text, from `messages`: the reply is read and its names
+    /// checked; a malformed reply is asked for again, a text naming what does not exist is
+    /// sent back once. `draft`, a text already had for these messages (from a request for
+    /// several symbols), stands for the first reply; `prior` is what it cost.
+    async fn converse(
+        &self,
+        task: &Task,
+        facts: &str,
+        mut messages: Vec<ChatMessage>,
+        draft: Option<String>,
+        prior: Usage,
+    ) -> Result<String, VerbalizeError> {
         let key = cache_key(&self.endpoint, &self.model, &messages);
         // What this text's requests cost, corrections included.
-        let mut spent = Usage::default();
+        let mut spent = prior;
+        let mut draft = draft.map(|text| serde_json::json!({ "text": text }).to_string());
         // One more request for a reply that is not the JSON asked for, one for a reply that
         // names what does not exist.
         let (mut malformed_retries, mut name_retries) = (1, 1);
         loop {
-            let reasoning = is_reasoning_model(&self.model);
-            let request = ChatRequest {
-                model: self.model.clone(),
-                messages: messages.clone(),
-                temperature: (!reasoning).then_some(0.0),
-                response_format: Some(ResponseFormat {
-                    kind: "json_object".into(),
-                }),
-                max_tokens: (!reasoning).then_some(task.max_tokens),
-                max_completion_tokens: reasoning.then_some(task.max_tokens * REASONING_HEADROOM),
-                stream: false,
+            let content = match draft.take() {
+                Some(content) => content,
+                None => {
+                    let (content, usage) = self
+                        .send(self.request(messages.clone(), task.max_tokens))
+                        .await?;
+                    spent = spent.plus(usage);
+                    content
+                }
             };
-            let reserved = self.reserve(&request)?;
-            self.requests.set(self.requests.get() + 1);
-            let reply = self.client.complete(&request).await;
-            let usage = reply.as_ref().ok().and_then(|r| r.usage);
-            if let Some(usage) = usage {
-                self.prompt_tokens
-                    .set(self.prompt_tokens.get() + usage.prompt_tokens);
-                self.completion_tokens
-                    .set(self.completion_tokens.get() + usage.completion_tokens);
-                spent.prompt_tokens += usage.prompt_tokens;
-                spent.completion_tokens += usage.completion_tokens;
-            }
-            self.release(reserved, usage.is_some());
-            let reply = reply.map_err(|e| self.error(e.0))?;
-            let content = reply
-                .choices
-                .first()
-                .map(|c| c.message.content.clone())
-                .unwrap_or_default();
             let text = match read_reply(&content) {
                 Ok(text) => text,
                 Err(_) if malformed_retries > 0 => {
@@ -677,6 +733,68 @@ impl<C: ChatClient> LlmVerbalizer<C> {
                 ),
             ));
         }
+    }
+
+    /// Several symbols' texts in one request: each one's text by position (`None` where the
+    /// reply has none), and what it cost. A reply that is not the JSON asked for is asked for
+    /// once more; if that one is not either, every text is `None`.
+    async fn ask_many(
+        &self,
+        subjects: &[(&str, &[CalleeDoc])],
+    ) -> Result<(Vec<Option<String>>, Usage), VerbalizeError> {
+        let max_tokens = SYMBOL_TASK.max_tokens * subjects.len() as u32;
+        let messages = self.batch_messages(subjects);
+        let mut spent = Usage::default();
+        for _ in 0..2 {
+            let (content, usage) = self
+                .send(self.request(messages.clone(), max_tokens))
+                .await?;
+            spent = spent.plus(usage);
+            if let Ok(texts) = read_replies(&content, subjects.len()) {
+                return Ok((texts, spent));
+            }
+        }
+        Ok((vec![None; subjects.len()], spent))
+    }
+
+    /// A JSON-mode request of `messages`, its reply bounded by `max_tokens` (and by several
+    /// times that for reasoning models, whose hidden reasoning counts against it).
+    fn request(&self, messages: Vec<ChatMessage>, max_tokens: u32) -> ChatRequest {
+        let reasoning = is_reasoning_model(&self.model);
+        ChatRequest {
+            model: self.model.clone(),
+            messages,
+            temperature: (!reasoning).then_some(0.0),
+            response_format: Some(ResponseFormat {
+                kind: "json_object".into(),
+            }),
+            max_tokens: (!reasoning).then_some(max_tokens),
+            max_completion_tokens: reasoning.then_some(max_tokens * REASONING_HEADROOM),
+            stream: false,
+        }
+    }
+
+    /// Sends `request` within the budget: the reply's content and what it cost.
+    async fn send(&self, request: ChatRequest) -> Result<(String, Usage), VerbalizeError> {
+        let reserved = self.reserve(&request)?;
+        self.requests.set(self.requests.get() + 1);
+        let reply = self.client.complete(&request).await;
+        let usage = reply.as_ref().ok().and_then(|r| r.usage);
+        if let Some(usage) = usage {
+            self.prompt_tokens
+                .set(self.prompt_tokens.get() + usage.prompt_tokens);
+            self.completion_tokens
+                .set(self.completion_tokens.get() + usage.completion_tokens);
+        }
+        self.release(reserved, usage.is_some());
+        let reply = reply.map_err(|e| self.error(e.0))?;
+        let content = reply
+            .choices
+            .into_iter()
+            .next()
+            .map(|c| c.message.content)
+            .unwrap_or_default();
+        Ok((content, usage.unwrap_or_default()))
     }
 
     /// Refuses `request` if its most possible cost, with what the requests in flight may
@@ -728,19 +846,24 @@ impl<C: ChatClient> LlmVerbalizer<C> {
     }
 }
 
-/// The `text` of a JSON-mode reply (tolerating a Markdown code fence around it).
-pub fn read_reply(content: &str) -> Result<String, String> {
+/// A JSON-mode reply without a Markdown code fence around it, if it has one.
+fn unfenced(content: &str) -> &str {
     let trimmed = content.trim();
-    let json = trimmed
+    trimmed
         .strip_prefix("```json")
         .or_else(|| trimmed.strip_prefix("```"))
         .and_then(|s| s.strip_suffix("```"))
-        .unwrap_or(trimmed);
+        .unwrap_or(trimmed)
+        .trim()
+}
+
+/// The `text` of a JSON-mode reply.
+pub fn read_reply(content: &str) -> Result<String, String> {
     #[derive(Deserialize)]
     struct Reply {
         text: String,
     }
-    let reply: Reply = serde_json::from_str(json.trim())
+    let reply: Reply = serde_json::from_str(unfenced(content))
         .map_err(|e| format!("the reply is not the JSON object asked for ({e}): {content:.200}"))?;
     let text = reply.text.trim().to_owned();
     if text.is_empty() {
@@ -749,9 +872,61 @@ pub fn read_reply(content: &str) -> Result<String, String> {
     Ok(text)
 }
 
+/// The texts of a JSON-mode reply for `count` symbols, by their numbers from 1: `None` for one
+/// the reply leaves out or leaves empty.
+pub fn read_replies(content: &str, count: usize) -> Result<Vec<Option<String>>, String> {
+    #[derive(Deserialize)]
+    struct Replies {
+        texts: BTreeMap<String, String>,
+    }
+    let replies: Replies = serde_json::from_str(unfenced(content))
+        .map_err(|e| format!("the reply is not the JSON object asked for ({e}): {content:.200}"))?;
+    Ok((1..=count)
+        .map(|k| {
+            let text = replies.texts.get(&k.to_string())?.trim();
+            (!text.is_empty()).then(|| text.to_owned())
+        })
+        .collect())
+}
+
+/// What one symbol's part of a prompt says: the docs of what it calls, then its facts.
+fn subject(facts: &str, callees: &[CalleeDoc]) -> String {
+    let mut text = String::new();
+    if !callees.is_empty() {
+        text.push_str("What it calls, as already documented:");
+        for c in callees {
+            text.push_str(&format!("\n- `{}`: {}", c.name, c.doc));
+        }
+        text.push_str("\n\n");
+    }
+    text.push_str("Facts:\n");
+    text.push_str(facts);
+    text
+}
+
+/// `(facts, callee docs)` of each symbol, as [`LlmVerbalizer::batch_messages`] takes them.
+fn subjects<T>(open: &[(String, Vec<CalleeDoc>, T)]) -> Vec<(&str, &[CalleeDoc])> {
+    open.iter()
+        .map(|(facts, callees, _)| (facts.as_str(), callees.as_slice()))
+        .collect()
+}
+
+/// `usage` shared out over `n` texts as evenly as whole tokens allow, the first ones taking
+/// the remainder: what each text of a request for several cost.
+fn shares(usage: Usage, n: usize) -> Vec<Usage> {
+    let n = n.max(1) as u64;
+    let part = |total: u64, k: u64| total / n + u64::from(k < total % n);
+    (0..n)
+        .map(|k| Usage {
+            prompt_tokens: part(usage.prompt_tokens, k),
+            completion_tokens: part(usage.completion_tokens, k),
+        })
+        .collect()
+}
+
 fn json(facts: &impl Serialize) -> Result<String, VerbalizeError> {
     serde_json::to_string(facts).map_err(|e| VerbalizeError {
-        verbalizer: "estimate".into(),
+        verbalizer: "facts".into(),
         message: e.to_string(),
     })
 }
@@ -759,6 +934,14 @@ fn json(facts: &impl Serialize) -> Result<String, VerbalizeError> {
 impl<C: ChatClient> Verbalizer for LlmVerbalizer<C> {
     fn name(&self) -> &str {
         &self.model
+    }
+
+    fn estimated_usd(&self) -> Option<f64> {
+        self.pricing.map(|(_, usd)| usd)
+    }
+
+    fn spent_usd(&self) -> Option<f64> {
+        self.pricing.map(|(price, _)| price.cost(self.usage()))
     }
 
     fn stopped(&self) -> Option<String> {
@@ -775,6 +958,63 @@ impl<C: ChatClient> Verbalizer for LlmVerbalizer<C> {
         callees: &[CalleeDoc],
     ) -> Result<String, VerbalizeError> {
         self.write(&SYMBOL_TASK, facts, callees).await
+    }
+
+    /// The cached texts first; the rest in one request when two or more are left. A text that
+    /// reply leaves out or gets wrong goes through the one-symbol conversation (asked again,
+    /// or corrected), so each symbol ends as it would alone.
+    async fn symbols(&self, items: &[SymbolItem<'_>]) -> Vec<Result<String, VerbalizeError>> {
+        let mut facts = Vec::with_capacity(items.len());
+        for item in items {
+            match json(item.facts) {
+                Ok(json) => facts.push(json),
+                Err(e) => return items.iter().map(|_| Err(e.clone())).collect(),
+            }
+        }
+        let messages: Vec<Vec<ChatMessage>> = items
+            .iter()
+            .zip(&facts)
+            .map(|(item, facts)| self.messages(&SYMBOL_TASK, facts, &item.callees))
+            .collect();
+        let mut results: Vec<Option<Result<String, VerbalizeError>>> =
+            messages.iter().map(|m| self.take_cached(m)).collect();
+        let open: Vec<usize> = (0..items.len()).filter(|&i| results[i].is_none()).collect();
+        let mut drafts: Vec<(Option<String>, Usage)> = vec![(None, Usage::default()); items.len()];
+        if open.len() > 1 {
+            let subjects: Vec<(&str, &[CalleeDoc])> = open
+                .iter()
+                .map(|&i| (facts[i].as_str(), items[i].callees.as_slice()))
+                .collect();
+            match self.ask_many(&subjects).await {
+                Ok((texts, usage)) => {
+                    for ((&i, text), share) in open.iter().zip(texts).zip(shares(usage, open.len()))
+                    {
+                        drafts[i] = (text, share);
+                    }
+                }
+                // The host has retried what was worth retrying.
+                Err(error) => open
+                    .iter()
+                    .for_each(|&i| results[i] = Some(Err(error.clone()))),
+            }
+        }
+        let conversations = open
+            .iter()
+            .filter(|&&i| results[i].is_none())
+            .map(|&i| {
+                let (draft, prior) = std::mem::take(&mut drafts[i]);
+                let conversation =
+                    self.converse(&SYMBOL_TASK, &facts[i], messages[i].clone(), draft, prior);
+                async move { (i, conversation.await) }
+            })
+            .collect::<Vec<_>>();
+        for (i, result) in futures::future::join_all(conversations).await {
+            results[i] = Some(result);
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(self.error("no text was asked for".into()))))
+            .collect()
     }
 
     async fn module(&self, facts: &ModuleFacts) -> Result<String, VerbalizeError> {
@@ -810,6 +1050,28 @@ mod tests {
         assert_eq!(
             t.unknown("calls `evict_all` and `a + b`"),
             vec!["evict_all"]
+        );
+    }
+
+    #[test]
+    fn several_texts_are_read_back_by_number_and_share_the_cost() {
+        assert_eq!(
+            read_replies(r#"{"texts": {"2": " B. ", "1": "A.", "3": ""}}"#, 4).unwrap(),
+            vec![Some("A.".into()), Some("B.".into()), None, None]
+        );
+        assert!(read_replies("Sure! Here they are", 2).is_err());
+        let usage = Usage {
+            prompt_tokens: 10,
+            completion_tokens: 5,
+        };
+        let parts = shares(usage, 3);
+        assert_eq!(
+            parts.iter().fold(Usage::default(), |a, b| a.plus(*b)),
+            usage
+        );
+        assert_eq!(
+            parts.iter().map(|p| p.prompt_tokens).collect::<Vec<_>>(),
+            [4, 3, 3]
         );
     }
 

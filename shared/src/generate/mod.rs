@@ -26,9 +26,20 @@ pub const MAX_NAMED: usize = 5;
 /// The docs of at most this many callees go into a caller's prompt: the most certain and
 /// central first (the order of the facts' `calls`); more would mostly add tokens.
 pub const MAX_CALLEE_DOCS: usize = 5;
-/// Texts requested at once: enough to hide an endpoint's latency, few enough not to be
+/// Requests in flight at once: enough to hide an endpoint's latency, few enough not to be
 /// rate-limited at once.
 pub const CONCURRENCY: usize = 8;
+/// Symbols of one level handed to a verbalizer together, which may document them in one
+/// request: the instructions are then sent once for all of them. More per request would make
+/// each reply longer, and a failed one costlier.
+pub const SYMBOLS_PER_REQUEST: usize = 8;
+
+/// A symbol to document, with the docs already written for what it calls.
+#[derive(Debug, Clone)]
+pub struct SymbolItem<'a> {
+    pub facts: &'a FactBundle,
+    pub callees: Vec<CalleeDoc>,
+}
 
 /// A callee's generated doc, given to its caller's verbalizer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +91,18 @@ pub trait Verbalizer {
         facts: &FactBundle,
         callees: &[CalleeDoc],
     ) -> impl Future<Output = Result<String, VerbalizeError>>;
+    /// Several symbols of one level (none calls another), in order. By default each is
+    /// written on its own, all at once; a verbalizer may put them in one request.
+    fn symbols(
+        &self,
+        items: &[SymbolItem<'_>],
+    ) -> impl Future<Output = Vec<Result<String, VerbalizeError>>> {
+        futures::future::join_all(
+            items
+                .iter()
+                .map(|item| self.symbol(item.facts, &item.callees)),
+        )
+    }
     fn module(&self, facts: &ModuleFacts) -> impl Future<Output = Result<String, VerbalizeError>>;
     fn architecture(
         &self,
@@ -88,6 +111,14 @@ pub trait Verbalizer {
     /// Why the verbalizer stopped writing before the end (a spending cap), if it did: the
     /// texts after that point are the template's, and the docpack is `partial`.
     fn stopped(&self) -> Option<String> {
+        None
+    }
+    /// What the run is expected to cost, in US dollars, where writing costs money.
+    fn estimated_usd(&self) -> Option<f64> {
+        None
+    }
+    /// What the run has cost so far, in US dollars, where writing costs money.
+    fn spent_usd(&self) -> Option<f64> {
         None
     }
 }
@@ -143,24 +174,36 @@ pub async fn generate<V: Verbalizer, S: EventSink, C: Clock>(
     emitter.emit(GenerationStarted {
         symbols: assembly.facts.len() as u64,
         verbalizer: verbalizer.name().to_owned(),
-        estimated_cost_usd: None,
+        estimated_cost_usd: verbalizer.estimated_usd(),
     });
     let fallback = TemplateVerbalizer;
     let mut fell_back = false;
     let mut docs = Documentation::default();
     // Leaves first, level by level, so a caller's prompt can carry its callees' docs; within a
-    // level up to CONCURRENCY texts are in flight, and results are taken in order.
+    // level, groups of SYMBOLS_PER_REQUEST go to the verbalizer, up to CONCURRENCY groups at
+    // once, and results are taken in order.
     for level in leaves_first(assembly) {
-        let requests = level.iter().map(|&i| {
-            let facts = &assembly.facts[i];
-            let callees = callee_docs(facts, &docs.symbols);
-            async move { (facts, verbalizer.symbol(facts, &callees).await) }
+        let groups = level.chunks(SYMBOLS_PER_REQUEST).map(|group| {
+            let items: Vec<SymbolItem> = group
+                .iter()
+                .map(|&i| {
+                    let facts = &assembly.facts[i];
+                    SymbolItem {
+                        facts,
+                        callees: callee_docs(facts, &docs.symbols),
+                    }
+                })
+                .collect();
+            async move {
+                let results = verbalizer.symbols(&items).await;
+                items.into_iter().map(|i| i.facts).zip(results)
+            }
         });
-        let results: Vec<_> = futures::stream::iter(requests)
+        let results: Vec<_> = futures::stream::iter(groups)
             .buffered(CONCURRENCY)
             .collect()
             .await;
-        for (facts, result) in results {
+        for (facts, result) in results.into_iter().flatten() {
             let text = match result {
                 Ok(text) => Text::written(text, verbalizer.name()),
                 Err(error) => {
@@ -202,7 +245,7 @@ pub async fn generate<V: Verbalizer, S: EventSink, C: Clock>(
             Status::Ok
         },
         documented: docs.symbols.len() as u64,
-        cost_usd: None,
+        cost_usd: verbalizer.spent_usd(),
     });
     docs
 }
