@@ -146,6 +146,8 @@ pub struct LlmOptions {
     pub base_url: String,
     pub model: String,
     pub api_key: Option<String>,
+    /// How long one request may take before it is retried.
+    pub timeout: std::time::Duration,
     /// A style guide added to every prompt.
     pub style: Option<String>,
     /// USD per million tokens, when the user overrides the price table.
@@ -189,7 +191,7 @@ async fn generate_with_llm<S: EventSink, C: doctown_core::events::Clock>(
     llm: &LlmOptions,
     emitter: &mut doctown_core::events::Emitter<S, C>,
 ) -> Result<(Documentation, String, Option<GenerationCost>)> {
-    let client = OpenAiClient::new(&llm.base_url, llm.api_key.clone())?;
+    let client = OpenAiClient::new(&llm.base_url, llm.api_key.clone(), llm.timeout)?;
     let names = NameTable::new(assembly);
     let mut verbalizer =
         LlmVerbalizer::new(client, &llm.base_url, &llm.model, names, llm.style.clone());

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use doctown_core::generate::llm::{ChatClient, ChatError, ChatRequest, ChatResponse};
 
-/// One request may take this long: a busy local model answering a long prompt can take a
-/// minute; past two the endpoint is presumed stuck and the request is retried.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// One request may take this long by default (`--llm-timeout`): a busy local model answering a
+/// long prompt can take a minute; past two the endpoint is presumed stuck and the request is
+/// retried.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 120;
 /// Attempts per request (the first and three retries), as for embedding batches.
 pub const MAX_ATTEMPTS: u32 = 4;
 /// The first retry waits about this long; each next one twice as long, up to [`MAX_BACKOFF`].
@@ -26,9 +27,10 @@ pub struct OpenAiClient {
 
 impl OpenAiClient {
     /// `base_url` as OpenAI's SDKs take it (`https://api.openai.com/v1`,
-    /// `http://localhost:11434/v1` for Ollama).
-    pub fn new(base_url: &str, api_key: Option<String>) -> anyhow::Result<Self> {
-        let http = crate::http_client(REQUEST_TIMEOUT)?;
+    /// `http://localhost:11434/v1` for Ollama); a request taking longer than `timeout` is
+    /// retried.
+    pub fn new(base_url: &str, api_key: Option<String>, timeout: Duration) -> anyhow::Result<Self> {
+        let http = crate::http_client(timeout)?;
         Ok(OpenAiClient {
             http,
             endpoint: format!("{}/chat/completions", base_url.trim_end_matches('/')),

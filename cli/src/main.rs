@@ -101,6 +101,10 @@ struct GenerateArgs {
     /// or packed.
     #[arg(long, env = "DOCTOWN_LLM_API_KEY", hide_env_values = true)]
     llm_api_key: Option<String>,
+    /// Seconds one request to the model may take before it is presumed stuck and retried:
+    /// raise it for a slow local model.
+    #[arg(long, env = "DOCTOWN_LLM_TIMEOUT", value_name = "SECONDS", default_value_t = llm::DEFAULT_TIMEOUT_SECS)]
+    llm_timeout: u64,
     /// A style guide (a text file) added to every prompt.
     #[arg(long)]
     style: Option<std::path::PathBuf>,
@@ -129,6 +133,9 @@ impl GenerateArgs {
         let Some(base_url) = self.llm_url.clone() else {
             return Ok(None);
         };
+        if self.llm_timeout == 0 {
+            anyhow::bail!("--llm-timeout must be 1 second or more");
+        }
         if self.max_cost.is_some_and(|c| c.is_nan() || c < 0.0) {
             anyhow::bail!("--max-cost must be a number of US dollars, 0 or more");
         }
@@ -163,6 +170,7 @@ impl GenerateArgs {
             base_url,
             model: self.llm_model.clone(),
             api_key,
+            timeout: std::time::Duration::from_secs(self.llm_timeout),
             style,
             price,
             max_cost: self.max_cost,

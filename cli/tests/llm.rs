@@ -2,8 +2,8 @@
 //! protocol (`POST /v1/chat/completions`, bearer auth, JSON mode, `usage`, OpenAI's error
 //! bodies). It stands in for the hosted API, which this machine cannot reach. It answers from the
 //! facts in the prompt and misbehaves on cue: 429 with `Retry-After`, 500, a body that is not
-//! JSON, a slow reply, a reply that is not the JSON object asked for, and replies that name
-//! symbols the repository does not have.
+//! JSON, a slow reply, a reply that never comes, a reply that is not the JSON object asked for,
+//! and replies that name symbols the repository does not have.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -41,6 +41,8 @@ struct Seen {
     corrections: Vec<String>,
     /// Whether the one reply that is not JSON went out.
     malformed_sent: bool,
+    /// Whether the request that never gets a reply came.
+    hung: bool,
     /// Prompts that carried their callees' docs, written before them.
     with_callee_docs: usize,
     /// Requests for several symbols' texts at once, and the symbols they asked for.
@@ -111,7 +113,13 @@ async fn chat(State(seen): State<Shared>, headers: HeaderMap, body: String) -> R
             )
         }
         3 => return (StatusCode::OK, "<html>upstream proxy error</html>").into_response(),
+        // Slow, but within the client's timeout (`--llm-timeout 4` below).
         4 => tokio::time::sleep(Duration::from_secs(2)).await,
+        // Hangs: the client gives up at its timeout and asks again.
+        5 => {
+            seen.lock().unwrap().hung = true;
+            tokio::time::sleep(Duration::from_secs(3600)).await
+        }
         _ => {}
     }
     let messages = request["messages"].as_array().unwrap();
@@ -275,7 +283,7 @@ fn an_openai_compatible_model_writes_the_docs_and_inventions_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("go.docpack");
     let url = format!("http://{addr}/v1");
-    let output = generate(&llm_args(&url, KEY, &["--yes"]), &out);
+    let output = generate(&llm_args(&url, KEY, &["--yes", "--llm-timeout", "4"]), &out);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(!stderr.contains(KEY), "the key is never printed");
@@ -285,9 +293,11 @@ fn an_openai_compatible_model_writes_the_docs_and_inventions_are_refused() {
     assert_eq!(d.manifest.verbalizer, MODEL);
     let node = |q: &str| d.nodes.iter().find(|n| n.qualified_name == q).unwrap();
 
-    // Retried through 429 (honouring Retry-After), 500, an unreadable body and a slow reply.
+    // Retried through 429 (honouring Retry-After), 500, an unreadable body, a slow reply and a
+    // hung one.
     let seen = seen.lock().unwrap();
     assert_eq!(seen.unauthorized, 0);
+    assert!(seen.hung);
     // Symbols of one level go several to a request: fewer requests than texts.
     let texts = d.nodes.len() + d.modules.modules.len() + 1;
     assert!(seen.batches > 0 && seen.batched_symbols > seen.batches);
