@@ -11,7 +11,9 @@ use doctown_core::docpack::{self, BuildInput, Docpack, GenerationCost};
 use doctown_core::events::{
     Event, EventBody, EventSink, JobCompleted, PackCompleted, PackStarted, Status,
 };
-use doctown_core::generate::llm::{Budget, Estimate, LlmVerbalizer, NameTable, Price};
+use doctown_core::generate::llm::{
+    is_reasoning_model, Budget, Estimate, LlmVerbalizer, NameTable, Price,
+};
 use doctown_core::generate::{generate, Documentation, TemplateVerbalizer, Verbalizer};
 use doctown_core::hash::sha256_hex;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -206,12 +208,18 @@ async fn generate_with_llm<S: EventSink, C: doctown_core::events::Clock>(
         .estimate(assembly, &counter, price, true)
         .map_err(failed)?;
     eprintln!(
-        "estimate for {}: {} requests, {} prompt and {} completion tokens, ${:.4}{}{}",
+        "estimate for {}: {} requests, {} prompt and {} completion tokens, ${:.4} (at most ${:.4} if every reply ran to its limit{}){}{}",
         llm.model,
         estimate.requests,
         estimate.usage.prompt_tokens,
         estimate.usage.completion_tokens,
         estimate.usd,
+        estimate.most_usd,
+        if is_reasoning_model(&llm.model) {
+            ", hidden reasoning included: a reasoning model bills it beyond the texts"
+        } else {
+            ""
+        },
         if counter.exact {
             ""
         } else {

@@ -308,13 +308,31 @@ impl<'a> Site<'a> {
                     .next()
                     .unwrap_or(&repo.location);
                 format!(
-                    "[{text}]({base}/blob/{commit}/{}#L{}-L{})",
-                    n.path, n.start_line, n.end_line
+                    "[{text}]({})",
+                    blob_url(base, commit, &n.path, n.start_line, n.end_line)
                 )
             }
             _ => text,
         }
     }
+}
+
+/// Bytes of a path segment written as they are in a URL (RFC 3986's unreserved characters);
+/// every other byte is percent-encoded, so a space, `#`, `?` or `)` in a file name neither
+/// breaks the Markdown link nor changes what GitHub shows.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// GitHub's page of `path` at `commit`, lines `start`–`end` highlighted.
+fn blob_url(base: &str, commit: &str, path: &str, start: usize, end: usize) -> String {
+    let path: Vec<String> = path
+        .split('/')
+        .map(|segment| percent_encoding::utf8_percent_encode(segment, SEGMENT).to_string())
+        .collect();
+    format!("{base}/blob/{commit}/{}#L{start}-L{end}", path.join("/"))
 }
 
 /// `<a id="sym-…"></a>` as written by [`Site::symbol`], and nothing else.
@@ -357,5 +375,23 @@ mod tests {
         assert_eq!(fenced("rust", "a ``` b"), "````rust\na ``` b\n````\n");
         assert_eq!(slug("src/store/mod.rs"), "src__store__mod.rs");
         assert_ne!(slug("a/b"), slug("a_b"));
+    }
+
+    #[test]
+    fn source_links_encode_each_path_segment() {
+        assert_eq!(
+            blob_url(
+                "https://github.com/o/r",
+                "abc",
+                "src/my file#1 (copy).rs",
+                3,
+                9
+            ),
+            "https://github.com/o/r/blob/abc/src/my%20file%231%20%28copy%29.rs#L3-L9"
+        );
+        assert_eq!(
+            blob_url("https://github.com/o/r", "abc", "docs/ünï.py", 1, 1),
+            "https://github.com/o/r/blob/abc/docs/%C3%BCn%C3%AF.py#L1-L1"
+        );
     }
 }

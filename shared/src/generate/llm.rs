@@ -180,6 +180,10 @@ pub struct Estimate {
     pub requests: u64,
     pub usage: Usage,
     pub usd: f64,
+    /// The cost if every reply ran to its limit (for reasoning models, whose hidden reasoning
+    /// is billed as completion, the limit includes it), corrections aside.
+    #[serde(default)]
+    pub most_usd: f64,
 }
 
 /// What each kind of text asks for: its instruction, and the most reply tokens allowed.
@@ -527,13 +531,26 @@ impl<C: ChatClient> LlmVerbalizer<C> {
     ) -> Result<Estimate, VerbalizeError> {
         let cached = |messages: &[ChatMessage]| use_cache.then(|| self.cached(messages)).flatten();
         let mut estimate = Estimate::default();
-        let mut count = |messages: &[ChatMessage], replies: &[&str]| {
+        let mut most = Usage::default();
+        // A request's prompt, its replies (the texts expected) and its reply limit.
+        let mut count = |messages: &[ChatMessage], replies: &[&str], task: &Task| {
+            let prompt = prompt_tokens(counter, messages);
             estimate.requests += 1;
-            estimate.usage.prompt_tokens += prompt_tokens(counter, messages);
+            estimate.usage.prompt_tokens += prompt;
             estimate.usage.completion_tokens += replies
                 .iter()
                 .map(|text| counter.count(text) as u64 + JSON_TOKENS_PER_TEXT)
                 .sum::<u64>();
+            let limit = self.request(Vec::new(), task.max_tokens * replies.len() as u32);
+            most = most.plus(Usage {
+                prompt_tokens: prompt,
+                completion_tokens: u64::from(
+                    limit
+                        .max_tokens
+                        .or(limit.max_completion_tokens)
+                        .unwrap_or(0),
+                ),
+            });
         };
         let template = TemplateVerbalizer;
         // Texts as generation will have them: cached, or still to be written (the expected
@@ -573,10 +590,16 @@ impl<C: ChatClient> LlmVerbalizer<C> {
                 let replies: Vec<&str> = open.iter().map(|(_, _, text)| text.as_str()).collect();
                 match open.as_slice() {
                     [] => {}
-                    [(facts, callees, _)] => {
-                        count(&self.messages(&SYMBOL_TASK, facts, callees), &replies)
-                    }
-                    _ => count(&self.batch_messages(&subjects(&open)), &replies),
+                    [(facts, callees, _)] => count(
+                        &self.messages(&SYMBOL_TASK, facts, callees),
+                        &replies,
+                        &SYMBOL_TASK,
+                    ),
+                    _ => count(
+                        &self.batch_messages(&subjects(&open)),
+                        &replies,
+                        &SYMBOL_TASK,
+                    ),
                 }
             }
             written.extend(done);
@@ -584,15 +607,20 @@ impl<C: ChatClient> LlmVerbalizer<C> {
         for facts in super::module_facts(assembly) {
             let messages = self.messages(&MODULE_TASK, &json(&facts)?, &[]);
             if cached(&messages).is_none() {
-                count(&messages, &[&template.module_text(&facts)]);
+                count(&messages, &[&template.module_text(&facts)], &MODULE_TASK);
             }
         }
         let facts = super::architecture_facts(assembly);
         let messages = self.messages(&ARCHITECTURE_TASK, &json(&facts)?, &[]);
         if cached(&messages).is_none() {
-            count(&messages, &[&template.architecture_text(&facts)]);
+            count(
+                &messages,
+                &[&template.architecture_text(&facts)],
+                &ARCHITECTURE_TASK,
+            );
         }
         estimate.usd = price.cost(estimate.usage);
+        estimate.most_usd = price.cost(most);
         Ok(estimate)
     }
 
