@@ -1,13 +1,15 @@
 //! BERT's encoder for inference, on candle's tensors, reading the weights of Hugging Face's
 //! `BertModel`. It computes what candle-transformers' BERT computes, with less work per layer:
 //! one fused matmul for query, key and value; the 1/√d scale folded into the query weights
-//! instead of a pass over the s×s scores; candle-nn's fused last-dim softmax; the padding mask
-//! built once per batch. No dropout, no token types beyond the first (sentence embeddings use
+//! instead of a pass over the s×s scores; the padding mask built once per batch; on the CPU,
+//! attention and the GELU as fused multi-threaded kernels (see `cpu_ops.rs`). No dropout, no token types beyond the first (sentence embeddings use
 //! one segment).
 
 use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, Linear, VarBuilder};
 use serde::Deserialize;
+
+use crate::cpu_ops::{Attention, GeluErf};
 
 /// The fields of config.json this encoder reads.
 #[derive(Debug, Clone, Deserialize)]
@@ -116,9 +118,15 @@ impl Bert {
             .broadcast_add(&self.segment)?;
         let mut x = self.embedding_norm.forward(&x)?;
         // Padding gets a large negative score before the softmax: (batch, 1, 1, seq).
-        let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?.reshape((batch, 1, 1, seq))?;
+        let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?;
+        let cpu_bias = if ids.device().is_cpu() {
+            Some(bias.flatten_all()?.to_vec1::<f32>()?)
+        } else {
+            None
+        };
+        let bias = bias.reshape((batch, 1, 1, seq))?;
         for layer in &self.layers {
-            x = self.layer(layer, &x, &bias, batch, seq)?;
+            x = self.layer(layer, &x, &bias, cpu_bias.as_deref(), batch, seq)?;
         }
         Ok(x)
     }
@@ -128,12 +136,36 @@ impl Bert {
         layer: &Layer,
         x: &Tensor,
         bias: &Tensor,
+        cpu_bias: Option<&[f32]>,
         batch: usize,
         seq: usize,
     ) -> Result<Tensor> {
+        let qkv = layer.qkv.forward(x)?;
+        let context = match cpu_bias {
+            Some(bias) => qkv.apply_op1_no_bwd(&Attention {
+                heads: self.heads,
+                bias,
+            })?,
+            None => self.attention(&qkv, bias, batch, seq)?,
+        };
+        let attended = layer
+            .attention_norm
+            .forward(&(layer.attention_out.forward(&context)? + x)?)?;
+        let inner = layer.intermediate.forward(&attended)?;
+        let inner = match cpu_bias {
+            Some(_) => inner.apply_op1_no_bwd(&GeluErf)?,
+            None => inner.gelu_erf()?,
+        };
+        layer
+            .output_norm
+            .forward(&(layer.output.forward(&inner)? + &attended)?)
+    }
+
+    /// Attention with candle's ops (the CUDA path): `(batch, seq, heads · d)`.
+    fn attention(&self, qkv: &Tensor, bias: &Tensor, batch: usize, seq: usize) -> Result<Tensor> {
         let (heads, d) = (self.heads, self.head_size);
         // (batch, seq, 3, heads, d) → three (batch, heads, seq, d)
-        let qkv = layer.qkv.forward(x)?.reshape((batch, seq, 3, heads, d))?;
+        let qkv = qkv.reshape((batch, seq, 3, heads, d))?;
         let part = |i: usize| {
             qkv.narrow(2, i, 1)?
                 .squeeze(2)?
@@ -142,17 +174,9 @@ impl Bert {
         };
         let (q, k, v) = (part(0)?, part(1)?, part(2)?);
         let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let context = probs
+        candle_nn::ops::softmax_last_dim(&scores)?
             .matmul(&v)?
             .transpose(1, 2)?
-            .reshape((batch, seq, heads * d))?;
-        let attended = layer
-            .attention_norm
-            .forward(&(layer.attention_out.forward(&context)? + x)?)?;
-        let inner = layer.intermediate.forward(&attended)?.gelu_erf()?;
-        layer
-            .output_norm
-            .forward(&(layer.output.forward(&inner)? + &attended)?)
+            .reshape((batch, seq, heads * d))
     }
 }

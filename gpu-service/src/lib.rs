@@ -3,6 +3,7 @@
 //! one [`scheduler::Scheduler`], which re-cuts requests into batches by a token budget.
 
 pub mod bert;
+mod cpu_ops;
 pub mod local;
 pub mod metrics;
 pub mod minilm;

@@ -1,0 +1,289 @@
+//! The encoder's attention and GELU as fused, multi-threaded CPU kernels. candle runs unary and
+//! broadcast binary ops on one thread and materialises every op's output: on a 2-core machine
+//! the erf GELU over the `(batch, seq, 1536)` activations, and the attention scores written,
+//! biased, soft-maxed and read back, cost as much as the matmuls. The arithmetic is candle's
+//! (bias, then max, `exp`, sum, divide; `gemm` for products; erf within 3·10⁻⁷), and every value
+//! depends only on its own text, so a text's vector does not depend on its batch. The CUDA path
+//! keeps candle's ops (see `bert.rs`).
+
+use candle_core::backend::BackendStorage;
+use candle_core::{bail, CpuStorage, CustomOp1, Layout, Result, Shape};
+use rayon::prelude::*;
+
+/// Elements per task of the GELU: enough to amortise rayon's scheduling.
+const GELU_CHUNK: usize = 16 * 1024;
+
+/// erf by Abramowitz and Stegun's 7.1.28: `1 − (1 + a₁x + … + a₆x⁶)⁻¹⁶`, odd; within 3·10⁻⁷ of
+/// erf everywhere (a few f32 ulps of GELU's output), with no branch and no call, so a loop of
+/// it is vectorised, where libm's `erff` is a call per value.
+#[inline(always)]
+fn erf(x: f32) -> f32 {
+    const A: [f32; 6] = [
+        0.070_523_08,
+        0.042_282_01,
+        0.009_270_527,
+        0.000_152_014_3,
+        0.000_276_567_2,
+        0.000_043_063_8,
+    ];
+    let t = x.abs();
+    let p = 1.0 + t * (A[0] + t * (A[1] + t * (A[2] + t * (A[3] + t * (A[4] + t * A[5])))));
+    let mut r = 1.0 / p;
+    r *= r;
+    r *= r;
+    r *= r;
+    r *= r;
+    (1.0 - r).copysign(x)
+}
+
+/// `eˣ` for `x ≤ 0` (a softmax's shifted scores) as `2ⁿ · eʳ`: `n` the nearest integer to
+/// `x·log₂e`, `r = x − n·ln 2` (ln 2 in two parts, Cody and Waite's, so `r` stays exact) and `eʳ`
+/// (|r| ≤ ½ln 2) by its Taylor series to the 7th power: within a few ulps, with no branch and no
+/// call, so the loop is vectorised. Below 2⁻¹²⁶ (padding's scores) it gives about 2⁻¹²⁶, which
+/// adds nothing to a sum of at least 1.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    /// Adding and subtracting 1.5·2²³ rounds an f32 of magnitude below 2²² to an integer.
+    const ROUND: f32 = 12_582_912.0;
+    const LN2_HIGH: f32 = 0.693_359_4;
+    const LN2_LOW: f32 = -2.121_944_4e-4;
+    let x = x.max(-87.0);
+    let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let r = x - n * LN2_HIGH - n * LN2_LOW;
+    let p = 1.0
+        + r * (1.0
+            + r * (1.0 / 2.0
+                + r * (1.0 / 6.0
+                    + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r / 5040.0))))));
+    f32::from_bits(((n as i32 + 127) << 23) as u32) * p
+}
+
+/// BERT's GELU, `x · (1 + erf(x / √2)) / 2`, over an f32 tensor.
+#[derive(Debug, Clone, Copy)]
+pub struct GeluErf;
+
+impl CustomOp1 for GeluErf {
+    fn name(&self) -> &'static str {
+        "parallel-gelu-erf"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let src = f32_contiguous(storage, layout)?;
+        let mut dst = vec![0f32; src.len()];
+        dst.par_chunks_mut(GELU_CHUNK)
+            .zip(src.par_chunks(GELU_CHUNK))
+            .for_each(|(dst, src)| {
+                for (d, &x) in dst.iter_mut().zip(src) {
+                    *d = (erf(x * std::f32::consts::FRAC_1_SQRT_2) + 1.0) * 0.5 * x;
+                }
+            });
+        Ok((CpuStorage::F32(dst), layout.shape().clone()))
+    }
+}
+
+/// Multi-head self-attention straight from the fused query/key/value projection `(batch, seq,
+/// 3 · heads · d)`: for each text and head, `softmax(Q·Kᵀ + bias)·V` in one task, its `seq × seq`
+/// scores in a buffer that stays in cache, written as `(batch, seq, heads · d)`. candle's ops
+/// would copy Q, K and V out, write all the scores to memory (150 MB a layer for 48 texts of
+/// 256 tokens), add the bias on one thread and copy the context back. The query weights carry
+/// the 1/√d scale already.
+#[derive(Debug)]
+pub struct Attention<'a> {
+    pub heads: usize,
+    /// `(batch, seq)`: 0 for a real token, a large negative for padding.
+    pub bias: &'a [f32],
+}
+
+impl CustomOp1 for Attention<'_> {
+    fn name(&self) -> &'static str {
+        "fused-self-attention"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (batch, seq, width) = layout.shape().dims3()?;
+        let heads = self.heads;
+        let d = width / (3 * heads);
+        if width != 3 * heads * d || self.bias.len() != batch * seq {
+            bail!(
+                "attention: {:?} is not (batch, seq, 3 × {heads} heads × d) for a bias of {}",
+                layout.shape(),
+                self.bias.len()
+            );
+        }
+        let qkv = f32_contiguous(storage, layout)?;
+        let hidden = heads * d;
+        let (width_i, seq_i) = (width as isize, seq as isize);
+        // Per text and head, its context (seq × d).
+        let contexts: Vec<Vec<f32>> = (0..batch * heads)
+            .into_par_iter()
+            .map_init(
+                || vec![0f32; seq * seq],
+                |scores, task| {
+                    let (text, head) = (task / heads, task % heads);
+                    let rows = &qkv[text * seq * width..(text + 1) * seq * width];
+                    let (q, k, v) = (
+                        &rows[head * d..],
+                        &rows[hidden + head * d..],
+                        &rows[2 * hidden + head * d..],
+                    );
+                    // scores (seq × seq) = Q (seq × d) · Kᵀ (d × seq)
+                    product(scores, seq, seq, d, (q, 1, width_i), (k, width_i, 1));
+                    let bias = &self.bias[text * seq..(text + 1) * seq];
+                    for row in scores.chunks_mut(seq) {
+                        let mut max = f32::NEG_INFINITY;
+                        for (s, &b) in row.iter_mut().zip(bias) {
+                            *s += b;
+                            max = max.max(*s);
+                        }
+                        let mut sum = 0f32;
+                        for s in row.iter_mut() {
+                            *s = exp(*s - max);
+                            sum += *s;
+                        }
+                        for s in row.iter_mut() {
+                            *s /= sum;
+                        }
+                    }
+                    // context (seq × d) = P (seq × seq) · V (seq × d)
+                    let mut context = vec![0f32; seq * d];
+                    product(
+                        &mut context,
+                        seq,
+                        d,
+                        seq,
+                        (scores, 1, seq_i),
+                        (v, 1, width_i),
+                    );
+                    context
+                },
+            )
+            .collect();
+        // (text, head, t, i) → (text, t, head · d + i)
+        let mut out = vec![0f32; batch * seq * hidden];
+        for (task, context) in contexts.iter().enumerate() {
+            let (text, head) = (task / heads, task % heads);
+            for (t, values) in context.chunks(d).enumerate() {
+                let at = (text * seq + t) * hidden + head * d;
+                out[at..at + d].copy_from_slice(values);
+            }
+        }
+        Ok((CpuStorage::F32(out), Shape::from((batch, seq, hidden))))
+    }
+}
+
+/// `dst (m × n, row-major) = lhs (m × k) · rhs (k × n)`, where a matrix is its values with
+/// their column and row strides, on this thread.
+#[allow(unsafe_code)]
+fn product(
+    dst: &mut [f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    (lhs, lhs_cs, lhs_rs): (&[f32], isize, isize),
+    (rhs, rhs_cs, rhs_rs): (&[f32], isize, isize),
+) {
+    let last = |rows: usize, cols: usize, cs: isize, rs: isize| {
+        (rows - 1) as isize * rs + (cols - 1) as isize * cs
+    };
+    assert!(dst.len() >= m * n);
+    assert!(last(m, k, lhs_cs, lhs_rs) < lhs.len() as isize);
+    assert!(last(k, n, rhs_cs, rhs_rs) < rhs.len() as isize);
+    // SAFETY: the asserts keep every element gemm reads or writes inside its slice (strides
+    // are positive), and `dst` is borrowed mutably, apart from `lhs` and `rhs`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            lhs.as_ptr(),
+            lhs_cs,
+            lhs_rs,
+            rhs.as_ptr(),
+            rhs_cs,
+            rhs_rs,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// The f32 values of a contiguous tensor.
+fn f32_contiguous<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
+    let CpuStorage::F32(values) = storage else {
+        bail!("expected f32 values, got {:?}", storage.dtype());
+    };
+    match layout.contiguous_offsets() {
+        Some((start, end)) => Ok(&values[start..end]),
+        None => bail!("expected a contiguous tensor"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Tensor};
+
+    #[test]
+    fn fused_ops_compute_what_candle_computes() -> Result<()> {
+        let device = Device::Cpu;
+        let x = Tensor::randn(0f32, 2.0, (3, 5, 40), &device)?;
+        let fused = x.apply_op1_no_bwd(&GeluErf)?;
+        let plain = x.gelu_erf()?;
+        let diff = (fused - plain)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(diff < 2e-6, "{diff}");
+        for x in [0.0f32, -1e-6, -0.3, -0.5, -0.69, -1.0, -7.5, -40.0, -87.0] {
+            let relative = (exp(x) - x.exp()).abs() / x.exp();
+            assert!(relative < 1e-6, "exp({x}) = {} ≠ {}", exp(x), x.exp());
+        }
+        assert!(exp(-1e9) < 1e-37);
+        assert!(exp(-1e9) > 0.0);
+        for x in [-1e30f32, -9.0, -0.97, -1e-3, 0.0, 1e-3, 0.5, 3.0, 1e30] {
+            let exact = candle_core::cpu::erf::erf_f32(x);
+            assert!(
+                (erf(x) - exact).abs() < 5e-7,
+                "erf({x}) = {} ≠ {exact}",
+                erf(x)
+            );
+        }
+
+        // Two texts of 6 tokens (the first with 2 of padding), 3 heads of 4 dimensions.
+        let (batch, seq, heads, d) = (2, 6, 3, 4);
+        let qkv = Tensor::randn(0f32, 1.0, (batch, seq, 3 * heads * d), &device)?;
+        let mask = Tensor::new(
+            &[[1f32, 1., 1., 1., 0., 0.], [1., 1., 1., 1., 1., 1.]],
+            &device,
+        )?;
+        let bias = ((mask - 1.0)? * 1e9)?;
+        let bias_values = bias.flatten_all()?.to_vec1::<f32>()?;
+        let fused = qkv.apply_op1_no_bwd(&Attention {
+            heads,
+            bias: &bias_values,
+        })?;
+        let qkv = qkv.reshape((batch, seq, 3, heads, d))?;
+        let part = |i: usize| {
+            qkv.narrow(2, i, 1)?
+                .squeeze(2)?
+                .transpose(1, 2)?
+                .contiguous()
+        };
+        let (q, k, v) = (part(0)?, part(1)?, part(2)?);
+        let scores = q
+            .matmul(&k.t()?)?
+            .broadcast_add(&bias.reshape((batch, 1, 1, seq))?)?;
+        let plain = candle_nn::ops::softmax_last_dim(&scores)?
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((batch, seq, heads * d))?;
+        let diff = (fused - plain)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(diff < 1e-5, "{diff}");
+        Ok(())
+    }
+}
