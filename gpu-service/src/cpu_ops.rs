@@ -58,6 +58,50 @@ fn exp(x: f32) -> f32 {
     f32::from_bits(((n as i32 + 127) << 23) as u32) * p
 }
 
+/// `dst = GELU(src)`.
+#[inline(always)]
+fn gelu(dst: &mut [f32], src: &[f32]) {
+    for (d, &x) in dst.iter_mut().zip(src) {
+        *d = (erf(x * std::f32::consts::FRAC_1_SQRT_2) + 1.0) * 0.5 * x;
+    }
+}
+
+/// `row = softmax(row + bias)`, in passes that each vectorise but the max and the sum.
+#[inline(always)]
+fn softmax(row: &mut [f32], bias: &[f32]) {
+    for (s, &b) in row.iter_mut().zip(bias) {
+        *s += b;
+    }
+    let max = row.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
+    for s in row.iter_mut() {
+        *s = exp(*s - max);
+    }
+    let sum: f32 = row.iter().sum();
+    for s in row.iter_mut() {
+        *s /= sum;
+    }
+}
+
+/// Runs `work` compiled for AVX2 where the CPU has it (8 lanes instead of SSE2's 4). Rust never
+/// fuses a multiply and an add on its own, so both builds compute the same bits.
+#[inline(always)]
+fn with_wide_vectors(work: impl FnOnce()) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        #[target_feature(enable = "avx2")]
+        fn wide(work: impl FnOnce()) {
+            work()
+        }
+        // SAFETY: the CPU has AVX2, the only feature `wide` is compiled for.
+        #[allow(unsafe_code)]
+        unsafe {
+            wide(work)
+        };
+        return;
+    }
+    work()
+}
+
 /// BERT's GELU, `x · (1 + erf(x / √2)) / 2`, over an f32 tensor.
 #[derive(Debug, Clone, Copy)]
 pub struct GeluErf;
@@ -72,11 +116,7 @@ impl CustomOp1 for GeluErf {
         let mut dst = vec![0f32; src.len()];
         dst.par_chunks_mut(GELU_CHUNK)
             .zip(src.par_chunks(GELU_CHUNK))
-            .for_each(|(dst, src)| {
-                for (d, &x) in dst.iter_mut().zip(src) {
-                    *d = (erf(x * std::f32::consts::FRAC_1_SQRT_2) + 1.0) * 0.5 * x;
-                }
-            });
+            .for_each(|(dst, src)| with_wide_vectors(|| gelu(dst, src)));
         Ok((CpuStorage::F32(dst), layout.shape().clone()))
     }
 }
@@ -129,21 +169,11 @@ impl CustomOp1 for Attention<'_> {
                     // scores (seq × seq) = Q (seq × d) · Kᵀ (d × seq)
                     product(scores, seq, seq, d, (q, 1, width_i), (k, width_i, 1));
                     let bias = &self.bias[text * seq..(text + 1) * seq];
-                    for row in scores.chunks_mut(seq) {
-                        let mut max = f32::NEG_INFINITY;
-                        for (s, &b) in row.iter_mut().zip(bias) {
-                            *s += b;
-                            max = max.max(*s);
+                    with_wide_vectors(|| {
+                        for row in scores.chunks_mut(seq) {
+                            softmax(row, bias);
                         }
-                        let mut sum = 0f32;
-                        for s in row.iter_mut() {
-                            *s = exp(*s - max);
-                            sum += *s;
-                        }
-                        for s in row.iter_mut() {
-                            *s /= sum;
-                        }
-                    }
+                    });
                     // context (seq × d) = P (seq × seq) · V (seq × d)
                     let mut context = vec![0f32; seq * d];
                     product(
