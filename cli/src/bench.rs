@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use clap::Subcommand;
-use doctown_core::events::{write_json, Clock, Emitter, Event, EventSink};
+use doctown_core::events::{json_line, Clock, Emitter, Event, EventSink};
 use doctown_core::extract::Extractor;
 use doctown_core::ingest::ingest;
 use doctown_core::lang::Language;
@@ -55,10 +55,8 @@ impl EventSink for CountingSink {
     }
 
     fn emit_serialized(&mut self, event: Event, payload_json: &[u8]) {
-        let mut line = Vec::with_capacity(payload_json.len() + 256);
-        let _ = write_json(&event, payload_json, &mut line);
         self.events += 1;
-        self.bytes += line.len() as u64 + 1;
+        self.bytes += json_line(&event, payload_json).len() as u64 + 1;
     }
 }
 

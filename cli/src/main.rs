@@ -14,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use doctown_core::events::{write_json, Clock, Emitter, Event, EventSink};
+use doctown_core::events::{json_line, Clock, Emitter, Event, EventSink};
 use doctown_core::github::DEFAULT_API_BASE;
 use doctown_core::ingest::ingest;
 use doctown_core::policy::Limits;
@@ -365,10 +365,7 @@ impl EventSink for JsonLines {
     }
 
     fn emit_serialized(&mut self, event: Event, payload_json: &[u8]) {
-        let mut line = Vec::with_capacity(payload_json.len() + 256);
-        // Writing into memory cannot fail.
-        let _ = write_json(&event, payload_json, &mut line);
-        self.write_line(line);
+        self.write_line(json_line(&event, payload_json));
     }
 }
 

@@ -43,7 +43,6 @@ pub struct Bert {
     embedding_norm: LayerNorm,
     layers: Vec<Layer>,
     heads: usize,
-    head_size: usize,
 }
 
 impl Bert {
@@ -103,7 +102,6 @@ impl Bert {
             embedding_norm,
             layers,
             heads,
-            head_size,
         })
     }
 
@@ -126,7 +124,7 @@ impl Bert {
         };
         let bias = bias.reshape((batch, 1, 1, seq))?;
         for layer in &self.layers {
-            x = self.layer(layer, &x, &bias, cpu_bias.as_deref(), batch, seq)?;
+            x = self.layer(layer, &x, &bias, cpu_bias.as_deref())?;
         }
         Ok(x)
     }
@@ -137,8 +135,6 @@ impl Bert {
         x: &Tensor,
         bias: &Tensor,
         cpu_bias: Option<&[f32]>,
-        batch: usize,
-        seq: usize,
     ) -> Result<Tensor> {
         let qkv = layer.qkv.forward(x)?;
         let context = match cpu_bias {
@@ -146,7 +142,7 @@ impl Bert {
                 heads: self.heads,
                 bias,
             })?,
-            None => self.attention(&qkv, bias, batch, seq)?,
+            None => attention_by_ops(&qkv, bias, self.heads)?,
         };
         let attended = layer
             .attention_norm
@@ -160,23 +156,25 @@ impl Bert {
             .output_norm
             .forward(&(layer.output.forward(&inner)? + &attended)?)
     }
+}
 
-    /// Attention with candle's ops (the CUDA path): `(batch, seq, heads · d)`.
-    fn attention(&self, qkv: &Tensor, bias: &Tensor, batch: usize, seq: usize) -> Result<Tensor> {
-        let (heads, d) = (self.heads, self.head_size);
-        // (batch, seq, 3, heads, d) → three (batch, heads, seq, d)
-        let qkv = qkv.reshape((batch, seq, 3, heads, d))?;
-        let part = |i: usize| {
-            qkv.narrow(2, i, 1)?
-                .squeeze(2)?
-                .transpose(1, 2)?
-                .contiguous()
-        };
-        let (q, k, v) = (part(0)?, part(1)?, part(2)?);
-        let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
-        candle_nn::ops::softmax_last_dim(&scores)?
-            .matmul(&v)?
+/// Attention with candle's ops (the CUDA path), from the fused projection `(batch, seq, 3 ·
+/// heads · d)` and the padding bias `(batch, 1, 1, seq)`: `(batch, seq, heads · d)`.
+pub(crate) fn attention_by_ops(qkv: &Tensor, bias: &Tensor, heads: usize) -> Result<Tensor> {
+    let (batch, seq, width) = qkv.dims3()?;
+    let d = width / (3 * heads);
+    // (batch, seq, 3, heads, d) → three (batch, heads, seq, d)
+    let qkv = qkv.reshape((batch, seq, 3, heads, d))?;
+    let part = |i: usize| {
+        qkv.narrow(2, i, 1)?
+            .squeeze(2)?
             .transpose(1, 2)?
-            .reshape((batch, seq, heads * d))
-    }
+            .contiguous()
+    };
+    let (q, k, v) = (part(0)?, part(1)?, part(2)?);
+    let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
+    candle_nn::ops::softmax_last_dim(&scores)?
+        .matmul(&v)?
+        .transpose(1, 2)?
+        .reshape((batch, seq, heads * d))
 }

@@ -297,21 +297,7 @@ mod tests {
             heads,
             bias: &bias_values,
         })?;
-        let qkv = qkv.reshape((batch, seq, 3, heads, d))?;
-        let part = |i: usize| {
-            qkv.narrow(2, i, 1)?
-                .squeeze(2)?
-                .transpose(1, 2)?
-                .contiguous()
-        };
-        let (q, k, v) = (part(0)?, part(1)?, part(2)?);
-        let scores = q
-            .matmul(&k.t()?)?
-            .broadcast_add(&bias.reshape((batch, 1, 1, seq))?)?;
-        let plain = candle_nn::ops::softmax_last_dim(&scores)?
-            .matmul(&v)?
-            .transpose(1, 2)?
-            .reshape((batch, seq, heads * d))?;
+        let plain = crate::bert::attention_by_ops(&qkv, &bias.reshape((batch, 1, 1, seq))?, heads)?;
         let diff = (fused - plain)?.abs()?.max_all()?.to_scalar::<f32>()?;
         assert!(diff < 1e-5, "{diff}");
         Ok(())

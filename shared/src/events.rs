@@ -293,33 +293,32 @@ pub trait EventSink {
 
     /// Takes an event together with its payload already serialised as JSON (the bytes its
     /// idempotency key was derived from), so a sink that writes JSON need not serialise the
-    /// payload a second time: see [`write_json`].
+    /// payload a second time: see [`json_line`].
     fn emit_serialized(&mut self, event: Event, _payload_json: &[u8]) {
         self.emit(event);
     }
 }
 
-/// Writes `event` as JSON, byte for byte as its `Serialize` does, with `payload_json` (the
-/// payload's JSON, as given to [`EventSink::emit_serialized`]) written as it is.
-pub fn write_json(
-    event: &Event,
-    payload_json: &[u8],
-    out: &mut impl std::io::Write,
-) -> std::io::Result<()> {
-    let string = |out: &mut dyn std::io::Write, text: &str| {
-        serde_json::to_writer(out, text).map_err(std::io::Error::from)
+/// `event` as JSON (no newline), byte for byte as its `Serialize` writes it, with
+/// `payload_json` (the payload's JSON, as given to [`EventSink::emit_serialized`]) copied in.
+pub fn json_line(event: &Event, payload_json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload_json.len() + 256);
+    let string = |out: &mut Vec<u8>, text: &str| {
+        // A string written into memory cannot fail.
+        let _ = serde_json::to_writer(&mut *out, text);
     };
-    out.write_all(b"{\"event\":")?;
-    string(out, event.body.name())?;
-    out.write_all(b",\"job_id\":")?;
-    string(out, &event.job_id)?;
-    out.write_all(b",\"trace_id\":")?;
-    string(out, &event.trace_id)?;
-    write!(out, ",\"seq\":{},\"idempotency_key\":", event.seq)?;
-    string(out, &event.idempotency_key)?;
-    write!(out, ",\"timestamp\":{},\"payload\":", event.timestamp)?;
-    out.write_all(payload_json)?;
-    out.write_all(b"}")
+    out.extend_from_slice(b"{\"event\":");
+    string(&mut out, event.body.name());
+    out.extend_from_slice(b",\"job_id\":");
+    string(&mut out, &event.job_id);
+    out.extend_from_slice(b",\"trace_id\":");
+    string(&mut out, &event.trace_id);
+    out.extend_from_slice(format!(",\"seq\":{},\"idempotency_key\":", event.seq).as_bytes());
+    string(&mut out, &event.idempotency_key);
+    out.extend_from_slice(format!(",\"timestamp\":{},\"payload\":", event.timestamp).as_bytes());
+    out.extend_from_slice(payload_json);
+    out.push(b'}');
+    out
 }
 
 impl EventSink for Vec<Event> {
@@ -448,10 +447,8 @@ mod tests {
         for event in &events {
             let mut payload = Vec::new();
             event.body.write_payload(&mut payload);
-            let mut spliced = Vec::new();
-            write_json(event, &payload, &mut spliced).unwrap();
             assert_eq!(
-                String::from_utf8(spliced).unwrap(),
+                String::from_utf8(json_line(event, &payload)).unwrap(),
                 serde_json::to_string(event).unwrap()
             );
         }

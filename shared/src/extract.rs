@@ -1039,7 +1039,7 @@ fn normalize_name(text: &str) -> String {
 }
 
 /// `text` trimmed, with each run of whitespace inside it made one space.
-fn collapse_whitespace(text: &str) -> String {
+pub(crate) fn collapse_whitespace(text: &str) -> String {
     let text = text.trim();
     // Most names and targets are already so: copy them without splitting.
     if !text.contains(|c: char| c.is_whitespace() && c != ' ') && !text.contains("  ") {

@@ -940,7 +940,7 @@ fn go_receiver(signature: &str) -> Option<&str> {
 /// unnamed root, `*` for globs): `a::{b, c::{d as e, self}}` → `a::b` (b), `a::c::d` (e),
 /// `a::c` (c).
 pub(crate) fn expand_use(tree: &str) -> Vec<(String, Option<String>)> {
-    let compact: String = tree.split_whitespace().collect::<Vec<_>>().join(" ");
+    let compact = crate::extract::collapse_whitespace(tree);
     let mut out = Vec::new();
     expand_into("", &compact, &mut out);
     out

@@ -312,8 +312,8 @@ pub struct LlmVerbalizer<C> {
     names: NameTable,
     /// The user's style guide, added to every request.
     style: Option<String>,
-    prompt_tokens: Cell<u64>,
-    completion_tokens: Cell<u64>,
+    /// Tokens spent so far, as the endpoint reported them.
+    spent: Cell<Usage>,
     requests: Cell<u64>,
     budget: Option<Budget>,
     cache: Option<Box<dyn TextCache>>,
@@ -419,8 +419,7 @@ impl<C: ChatClient> LlmVerbalizer<C> {
             model: model.into(),
             names,
             style,
-            prompt_tokens: Cell::new(0),
-            completion_tokens: Cell::new(0),
+            spent: Cell::new(Usage::default()),
             requests: Cell::new(0),
             budget: None,
             cache: None,
@@ -541,15 +540,10 @@ impl<C: ChatClient> LlmVerbalizer<C> {
                 .iter()
                 .map(|text| counter.count(text) as u64 + JSON_TOKENS_PER_TEXT)
                 .sum::<u64>();
-            let limit = self.request(Vec::new(), task.max_tokens * replies.len() as u32);
+            let limit = self.reply_limit(task.max_tokens * replies.len() as u32);
             most = most.plus(Usage {
                 prompt_tokens: prompt,
-                completion_tokens: u64::from(
-                    limit
-                        .max_tokens
-                        .or(limit.max_completion_tokens)
-                        .unwrap_or(0),
-                ),
+                completion_tokens: u64::from(limit),
             });
         };
         let template = TemplateVerbalizer;
@@ -655,10 +649,7 @@ impl<C: ChatClient> LlmVerbalizer<C> {
 
     /// Tokens spent so far, as the endpoint reported them.
     pub fn usage(&self) -> Usage {
-        Usage {
-            prompt_tokens: self.prompt_tokens.get(),
-            completion_tokens: self.completion_tokens.get(),
-        }
+        self.spent.get()
     }
 
     pub fn requests(&self) -> u64 {
@@ -785,10 +776,10 @@ impl<C: ChatClient> LlmVerbalizer<C> {
         Ok((vec![None; subjects.len()], spent))
     }
 
-    /// A JSON-mode request of `messages`, its reply bounded by `max_tokens` (and by several
-    /// times that for reasoning models, whose hidden reasoning counts against it).
+    /// A JSON-mode request of `messages`, its reply bounded by [`Self::reply_limit`].
     fn request(&self, messages: Vec<ChatMessage>, max_tokens: u32) -> ChatRequest {
         let reasoning = is_reasoning_model(&self.model);
+        let limit = self.reply_limit(max_tokens);
         ChatRequest {
             model: self.model.clone(),
             messages,
@@ -796,9 +787,19 @@ impl<C: ChatClient> LlmVerbalizer<C> {
             response_format: Some(ResponseFormat {
                 kind: "json_object".into(),
             }),
-            max_tokens: (!reasoning).then_some(max_tokens),
-            max_completion_tokens: reasoning.then_some(max_tokens * REASONING_HEADROOM),
+            max_tokens: (!reasoning).then_some(limit),
+            max_completion_tokens: reasoning.then_some(limit),
             stream: false,
+        }
+    }
+
+    /// The most reply tokens a request for `max_tokens` of text may take: several times that
+    /// for reasoning models, whose hidden reasoning counts against it.
+    fn reply_limit(&self, max_tokens: u32) -> u32 {
+        if is_reasoning_model(&self.model) {
+            max_tokens * REASONING_HEADROOM
+        } else {
+            max_tokens
         }
     }
 
@@ -809,10 +810,7 @@ impl<C: ChatClient> LlmVerbalizer<C> {
         let reply = self.client.complete(&request).await;
         let usage = reply.as_ref().ok().and_then(|r| r.usage);
         if let Some(usage) = usage {
-            self.prompt_tokens
-                .set(self.prompt_tokens.get() + usage.prompt_tokens);
-            self.completion_tokens
-                .set(self.completion_tokens.get() + usage.completion_tokens);
+            self.spent.set(self.spent.get().plus(usage));
         }
         self.release(reserved, usage.is_some());
         let reply = reply.map_err(|e| self.error(e.0))?;
