@@ -295,13 +295,9 @@ async fn load_github(repo: &GitHubRepo, options: &SourceOptions) -> Result<Snaps
     .await?;
     let unpacked = archive::unpack(&fetched.archive, &options.limits)
         .map_err(|e| anyhow!("{}: {e}", repo.display()))?;
+    // The edge records the same source for the same repository: docpack ids agree.
     Ok(Snapshot {
-        source: SourceInfo {
-            kind: SourceKind::GitHub,
-            location: repo.display(),
-            git_ref: repo.git_ref.clone(),
-            commit: Some(fetched.commit),
-        },
+        source: doctown_core::job::source_info(repo, &fetched.commit),
         entries: unpacked.entries,
     })
 }

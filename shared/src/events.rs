@@ -332,6 +332,12 @@ pub trait Clock {
     fn now_ms(&self) -> u64;
 }
 
+impl<C: Clock + ?Sized> Clock for &C {
+    fn now_ms(&self) -> u64 {
+        (**self).now_ms()
+    }
+}
+
 /// Wraps payloads in envelopes for one job: numbers them and derives their idempotency keys.
 #[derive(Debug)]
 pub struct Emitter<S, C> {
@@ -372,6 +378,23 @@ impl<S: EventSink, C: Clock> Emitter<S, C> {
         };
         self.next_seq += 1;
         self.sink.emit_serialized(event, &self.payload);
+    }
+
+    /// Numbers events from `next_seq` on: a host resuming a job from a checkpoint continues
+    /// its sequence where the checkpoint left it.
+    pub fn continue_at(mut self, next_seq: u64) -> Self {
+        self.next_seq = next_seq;
+        self
+    }
+
+    /// The sequence number the next event gets.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The host's clock.
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
     }
 
     /// Passes on an event of this job made by another emitter (a stage on another thread):

@@ -3,6 +3,8 @@
 //! Files are visited in path order so the stream (and everything built from it) does not depend
 //! on the order a host listed them in. Each file's chunks are emitted as soon as it is parsed.
 
+use serde::{Deserialize, Serialize};
+
 use crate::events::{
     ChunkCreated, Clock, Emitter, EventSink, FileDetected, FileSkipped, IngestCompleted,
     IngestStarted, Status,
@@ -16,7 +18,7 @@ use crate::source::{Entry, Snapshot};
 use crate::symbols::Symbol;
 
 /// Counts of one ingest, as in `ingest.completed.v1`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestSummary {
     pub files_detected: u64,
     pub files_skipped: u64,
@@ -34,49 +36,132 @@ pub fn ingest<S: EventSink, C: Clock>(
     limits: &Limits,
     emitter: &mut Emitter<S, C>,
 ) -> IngestSummary {
-    let Snapshot {
-        source,
-        mut entries,
-    } = snapshot;
-    let commit = source.commit.clone();
-    emitter.emit(IngestStarted { source });
-    entries.sort_by(|a, b| a.path().cmp(b.path()));
+    let mut run = Ingest::start(snapshot, emitter);
+    run.step(u64::MAX, limits, emitter);
+    run.finish(emitter)
+}
 
-    let mut rules = IgnoreRules::default();
-    for entry in &entries {
-        if let Entry::File { path, bytes } = entry {
-            if is_gitignore(path) {
-                rules.add(path, &String::from_utf8_lossy(bytes));
+/// Ingest in steps, for hosts that checkpoint between them (the edge's Durable Object): after
+/// each [`Ingest::step`] the host may save [`Ingest::position`] and later [`Ingest::resume`]
+/// from the same snapshot, and the events continue as if nothing had happened.
+pub struct Ingest {
+    commit: Option<String>,
+    /// The entries not yet ingested, in path order.
+    entries: std::vec::IntoIter<Entry>,
+    rules: IgnoreRules,
+    position: IngestPosition,
+    extractor: Extractor,
+}
+
+/// How far an ingest has come: the entries done (in path order) and the counts so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestPosition {
+    pub entries_done: usize,
+    pub summary: IngestSummary,
+}
+
+impl std::fmt::Debug for Ingest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingest")
+            .field("position", &self.position)
+            .field("entries_left", &self.entries.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ingest {
+    /// Emits `ingest.started` and gets ready for the first file.
+    pub fn start<S: EventSink, C: Clock>(snapshot: Snapshot, emitter: &mut Emitter<S, C>) -> Self {
+        emitter.emit(IngestStarted {
+            source: snapshot.source.clone(),
+        });
+        Self::resume(snapshot, IngestPosition::default())
+    }
+
+    /// Continues an ingest of the same snapshot from `position`, emitting nothing.
+    pub fn resume(snapshot: Snapshot, position: IngestPosition) -> Self {
+        let Snapshot {
+            source,
+            mut entries,
+        } = snapshot;
+        entries.sort_by(|a, b| a.path().cmp(b.path()));
+        let mut rules = IgnoreRules::default();
+        for entry in &entries {
+            if let Entry::File { path, bytes } = entry {
+                if is_gitignore(path) {
+                    rules.add(path, &String::from_utf8_lossy(bytes));
+                }
             }
+        }
+        let mut entries = entries.into_iter();
+        if position.entries_done > 0 {
+            entries.nth(position.entries_done - 1);
+        }
+        Ingest {
+            commit: source.commit,
+            entries,
+            rules,
+            position,
+            extractor: Extractor::new(),
         }
     }
 
-    let mut summary = IngestSummary::default();
-    let mut extractor = Extractor::new();
-    for entry in entries {
+    pub fn position(&self) -> &IngestPosition {
+        &self.position
+    }
+
+    /// Ingests files in path order until `max_bytes` of source have been read (at least one
+    /// entry either way); returns whether every entry is done.
+    pub fn step<S: EventSink, C: Clock>(
+        &mut self,
+        max_bytes: u64,
+        limits: &Limits,
+        emitter: &mut Emitter<S, C>,
+    ) -> bool {
+        let mut read = 0u64;
+        while read < max_bytes {
+            let Some(entry) = self.entries.next() else {
+                return true;
+            };
+            self.position.entries_done += 1;
+            read += match &entry {
+                Entry::File { bytes, .. } => bytes.len() as u64,
+                Entry::Skipped { .. } => 0,
+            };
+            self.entry(entry, limits, emitter);
+        }
+        self.entries.len() == 0
+    }
+
+    fn entry<S: EventSink, C: Clock>(
+        &mut self,
+        entry: Entry,
+        limits: &Limits,
+        emitter: &mut Emitter<S, C>,
+    ) {
+        let summary = &mut self.position.summary;
         let (path, bytes) = match entry {
             Entry::File { path, bytes } => (path, bytes),
             Entry::Skipped { path, skip } => {
                 // What .gitignore excludes is reported as such, whoever skipped it first.
-                let skip = rules.skip(&path, path.ends_with('/')).unwrap_or(skip);
-                skipped(emitter, &mut summary, path, skip);
-                continue;
+                let skip = self.rules.skip(&path, path.ends_with('/')).unwrap_or(skip);
+                skipped(emitter, summary, path, skip);
+                return;
             }
         };
-        let checked = rules
+        let checked = self
+            .rules
             .skip(&path, false)
             .map_or_else(|| classify_path(&path), Err)
             .and_then(|language| {
                 classify_content(language, &bytes, limits).map(|text| (language, text))
             })
-            .and_then(|found| {
-                within_limits(&summary, found.1.len() as u64, limits).map(|()| found)
-            });
+            .and_then(|found| within_limits(summary, found.1.len() as u64, limits).map(|()| found));
         let (language, text) = match checked {
             Ok(found) => found,
             Err(skip) => {
-                skipped(emitter, &mut summary, path, skip);
-                continue;
+                skipped(emitter, summary, path, skip);
+                return;
             }
         };
         emitter.emit(FileDetected {
@@ -88,7 +173,7 @@ pub fn ingest<S: EventSink, C: Clock>(
         summary.files_detected += 1;
         summary.bytes += bytes.len() as u64;
 
-        let outline = extractor.extract(&path, language, text);
+        let outline = self.extractor.extract(&path, language, text);
         summary.symbols += outline.symbols.len() as u64;
         summary.chunks += outline.chunks.len() as u64;
         summary.diagnostics.extend(outline.diagnostics);
@@ -114,23 +199,27 @@ pub fn ingest<S: EventSink, C: Clock>(
         }
     }
 
-    // Files dropped by a per-job limit leave the repository partly documented.
-    let status = if summary.limited {
-        Status::Partial
-    } else {
-        Status::Ok
-    };
-    emitter.emit(IngestCompleted {
-        status,
-        commit,
-        files_detected: summary.files_detected,
-        files_skipped: summary.files_skipped,
-        symbols: summary.symbols,
-        chunks: summary.chunks,
-        bytes: summary.bytes,
-        diagnostics: summary.diagnostics.clone(),
-    });
-    summary
+    /// Emits `ingest.completed` with the counts.
+    pub fn finish<S: EventSink, C: Clock>(self, emitter: &mut Emitter<S, C>) -> IngestSummary {
+        let summary = self.position.summary;
+        // Files dropped by a per-job limit leave the repository partly documented.
+        let status = if summary.limited {
+            Status::Partial
+        } else {
+            Status::Ok
+        };
+        emitter.emit(IngestCompleted {
+            status,
+            commit: self.commit,
+            files_detected: summary.files_detected,
+            files_skipped: summary.files_skipped,
+            symbols: summary.symbols,
+            chunks: summary.chunks,
+            bytes: summary.bytes,
+            diagnostics: summary.diagnostics.clone(),
+        });
+        summary
+    }
 }
 
 fn within_limits(summary: &IngestSummary, size: u64, limits: &Limits) -> Result<(), Skip> {

@@ -16,6 +16,7 @@ pub mod generate;
 pub mod github;
 pub mod hash;
 pub mod ingest;
+pub mod job;
 pub mod lang;
 pub mod policy;
 pub mod source;

@@ -140,6 +140,18 @@ impl Batcher {
         }
     }
 
+    /// Numbers the next batches after `sent` earlier ones (a host resuming a checkpoint), so
+    /// batch ids stay unique within the job.
+    pub fn continue_after(mut self, sent: u64) -> Self {
+        self.next_batch = sent;
+        self
+    }
+
+    /// How many batches have been made so far.
+    pub fn batches(&self) -> u64 {
+        self.next_batch
+    }
+
     /// No more chunks will come: whatever waits is sent without waiting for company.
     pub fn close(&mut self) {
         self.closed = true;

@@ -5,9 +5,12 @@
 //! time: it sends each batch to its [`super::Embedder`] and wakes at [`EmbedStage::wake_at`].
 
 use std::collections::BTreeMap;
+use std::future::Future;
+
+use futures::stream::{FuturesUnordered, StreamExt};
 
 use super::batcher::{Batch, BatchPolicy, Batcher, Failure, Pushed};
-use super::EmbedError;
+use super::{EmbedError, Embedder};
 use crate::events::{
     ChunkVector, Clock, EmbeddingBatchCompleted, EmbeddingBatchStarted, EmbeddingCompleted,
     EmbeddingStarted, Emitter, EventSink, Status,
@@ -37,6 +40,69 @@ impl EmbedStage {
             dimensions,
             announced: false,
             out: Embeddings::default(),
+        }
+    }
+
+    /// Continues a job's embedding from a checkpoint: `embedding.started` was emitted,
+    /// `done` holds what earlier steps produced and `batches` batches were sent.
+    pub fn resume(
+        policy: BatchPolicy,
+        model: &str,
+        dimensions: usize,
+        done: Embeddings,
+        batches: u64,
+    ) -> Self {
+        EmbedStage {
+            batcher: Batcher::new(policy).continue_after(batches),
+            model: model.to_owned(),
+            dimensions,
+            announced: true,
+            out: done,
+        }
+    }
+
+    /// How many batches have been made so far (for a checkpoint).
+    pub fn batches(&self) -> u64 {
+        self.batcher.batches()
+    }
+
+    /// What is done so far.
+    pub fn embeddings(&self) -> &Embeddings {
+        &self.out
+    }
+
+    /// Sends every batch the policy lets out to `embedder`, several at once, and takes their
+    /// results, until nothing waits, retries or is in flight: a host that checkpoints between
+    /// steps calls it at the end of each, so no work straddles a checkpoint. `sleep(ms)` waits
+    /// for the policy's timers (a chunk's wait for company, a retry's backoff).
+    pub async fn drain<E, S, C, W, F>(
+        &mut self,
+        embedder: &E,
+        sleep: W,
+        emitter: &mut Emitter<S, C>,
+    ) where
+        E: Embedder,
+        S: EventSink,
+        C: Clock,
+        W: Fn(u64) -> F,
+        F: Future<Output = ()>,
+    {
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            while let Some(batch) = self.poll(emitter.now_ms(), emitter) {
+                in_flight.push(async move {
+                    let result = embedder.embed(&batch.texts).await;
+                    (batch, result)
+                });
+            }
+            if let Some((batch, result)) = in_flight.next().await {
+                self.completed(batch, result, emitter.now_ms(), emitter);
+                continue;
+            }
+            match self.wake_at() {
+                Some(at) => sleep(at.saturating_sub(emitter.now_ms())).await,
+                None => return,
+            }
         }
     }
 
