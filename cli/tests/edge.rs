@@ -1,0 +1,417 @@
+//! The edge Worker end to end, in the real Workers runtime: `wrangler dev` runs workerd with the
+//! Worker `scripts/build-edge.sh` built, its Durable Objects and R2 kept in a temporary folder.
+//! gpu-service is the real server with the model on the CPU. GitHub cannot be reached from the
+//! test machines: the local stand-in of `common/github.rs` serves the fixture repository the
+//! way GitHub's API does.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::github::{fixture_repo, serve_github};
+use doctown_gpu_service::local::LocalEmbedder;
+use doctown_gpu_service::scheduler::SchedulerConfig;
+use futures::StreamExt;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+/// How long the runtime may take to start, and a job to finish: generous, CI machines are slow.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+const JOB_TIMEOUT: Duration = Duration::from_secs(300);
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `wrangler dev` on a free port, with its state in `state`; killed (with workerd) on drop.
+struct Wrangler {
+    child: Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl Wrangler {
+    async fn start(state: &Path, vars: &[(&str, &str)]) -> Wrangler {
+        let root = root();
+        assert!(
+            root.join("edge/build/index.js").exists(),
+            "the Worker is not built: run scripts/build-edge.sh (scripts/test.sh does)"
+        );
+        let bin = root.join("edge/node_modules/.bin");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = state.with_extension(format!("wrangler-{port}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(bin.join("wrangler"));
+        cmd.current_dir(&root)
+            .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+            .arg("--persist-to")
+            .arg(state)
+            .arg("--show-interactive-dev-session=false");
+        for (name, value) in vars {
+            cmd.args(["--var", &format!("{name}:{value}")]);
+        }
+        // wrangler needs Node 22, which edge/node_modules carries.
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+        cmd.env("PATH", path)
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out);
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd
+            .spawn()
+            .expect("wrangler runs: run scripts/setup-edge.sh");
+        let wrangler = Wrangler {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        let started = Instant::now();
+        let mut wrangler = wrangler;
+        while reqwest::get(format!("{}/api/health", wrangler.url))
+            .await
+            .is_err()
+        {
+            let exited = wrangler.child.try_wait().unwrap().is_some();
+            assert!(
+                started.elapsed() < START_TIMEOUT && !exited,
+                "wrangler dev did not start: {}",
+                wrangler.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        wrangler
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// Kills wrangler and workerd at once, as a crash would.
+    fn kill(&mut self) {
+        if self.child.try_wait().is_ok_and(|exited| exited.is_none()) {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.child.id())])
+                .status();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Drop for Wrangler {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// gpu-service, the real server, on a local port.
+async fn gpu_service() -> String {
+    let dir = doctown_gpu_service::model::resolve(None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let embedder = LocalEmbedder::load(&dir, candle_core::Device::Cpu, SchedulerConfig::default())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = doctown_gpu_service::server::router(embedder, None);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// The fixture repository behind the GitHub stand-in, gpu-service, and a state folder.
+struct Stack {
+    github: String,
+    gpu: String,
+    state: tempfile::TempDir,
+    _repo: tempfile::TempDir,
+    /// One runtime at a time: two `wrangler dev` clash on an internal socket of workerd.
+    _one_at_a_time: tokio::sync::MutexGuard<'static, ()>,
+}
+
+static RUNTIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn stack() -> Stack {
+    let one_at_a_time = RUNTIME.lock().await;
+    let (repo, _sha) = fixture_repo("python");
+    Stack {
+        github: serve_github(repo.path().to_owned()),
+        gpu: gpu_service().await,
+        state: tempfile::tempdir().unwrap(),
+        _repo: repo,
+        _one_at_a_time: one_at_a_time,
+    }
+}
+
+impl Stack {
+    async fn wrangler(&self, extra: &[(&str, &str)]) -> Wrangler {
+        let mut vars = vec![
+            ("GPU_SERVICE_URL", self.gpu.as_str()),
+            ("GITHUB_API_URL", self.github.as_str()),
+        ];
+        vars.extend_from_slice(extra);
+        Wrangler::start(&self.state.path().join("runtime"), &vars).await
+    }
+
+    /// The CLI's docpack for the same repository and ref, embedded by the same gpu-service.
+    fn cli_docpack_id(&self) -> String {
+        let out = self.state.path().join("cli.docpack");
+        let run = Command::new(env!("CARGO_BIN_EXE_doctown"))
+            .args(["generate", "https://github.com/acme/widgets/tree/v1"])
+            .args(["--embedder", &self.gpu, "-o"])
+            .arg(&out)
+            .env("DOCTOWN_GITHUB_API_URL", &self.github)
+            .env_remove("GITHUB_TOKEN")
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "doctown generate: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let bytes = std::fs::read(&out).unwrap();
+        doctown_core::docpack::read(&bytes).unwrap().id
+    }
+}
+
+async fn submit(url: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{url}/api/jobs"))
+        .json(&json!({"repo": "https://github.com/acme/widgets", "ref": "v1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let job: Value = response.json().await.unwrap();
+    assert_eq!(job["phase"], "fetching");
+    job["job_id"].as_str().unwrap().to_owned()
+}
+
+async fn status(url: &str, job: &str) -> Value {
+    reqwest::get(format!("{url}/api/jobs/{job}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn approve(url: &str, job: &str) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{url}/api/jobs/{job}/approve"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn listen(url: &str, job: &str, since: u64) -> Socket {
+    let ws = format!(
+        "{}/api/jobs/{job}/events?since={since}",
+        url.replacen("http", "ws", 1)
+    );
+    tokio_tungstenite::connect_async(ws).await.unwrap().0
+}
+
+/// The next event from the socket.
+async fn next_event(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(JOB_TIMEOUT, socket.next())
+            .await
+            .expect("an event within the job timeout")
+            .expect("the socket stays open")
+            .unwrap();
+        if let Message::Text(text) = message {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+/// Events until (and with) the first named `name`.
+async fn events_until(socket: &mut Socket, name: &str, into: &mut Vec<Value>) {
+    loop {
+        let event = next_event(socket).await;
+        let done = event["event"] == name;
+        into.push(event);
+        if done {
+            return;
+        }
+    }
+}
+
+fn seqs(events: &[Value]) -> Vec<u64> {
+    events.iter().map(|e| e["seq"].as_u64().unwrap()).collect()
+}
+
+fn position(events: &[Value], name: &str) -> usize {
+    events
+        .iter()
+        .position(|e| e["event"] == name)
+        .unwrap_or_else(|| panic!("no {name} among the events"))
+}
+
+/// Approves once assembly is done, then reads to `job.completed`.
+async fn approve_and_finish(url: &str, job: &str, socket: &mut Socket, events: &mut Vec<Value>) {
+    if !events.iter().any(|e| e["event"] == "assembly.completed.v1") {
+        events_until(socket, "assembly.completed.v1", events).await;
+    }
+    let awaiting = status(url, job).await;
+    assert_eq!(awaiting["phase"], "awaiting_approval", "{awaiting}");
+    assert_eq!(awaiting["estimate"]["verbalizer"], "template");
+    assert_eq!(awaiting["estimate"]["usd"], 0.0);
+    let approved = approve(url, job).await;
+    assert_eq!(approved["phase"], "generating");
+    events_until(socket, "job.completed.v1", events).await;
+}
+
+async fn download(url: &str, docpack_id: &str) -> Vec<u8> {
+    let response = reqwest::get(format!("{url}/api/docpacks/{docpack_id}"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_runs_in_workerd_streams_every_stage_and_packs_what_the_cli_packs() {
+    let stack = stack().await;
+    let wrangler = stack.wrangler(&[]).await;
+    let url = wrangler.url.clone();
+
+    let bad = reqwest::Client::new()
+        .post(format!("{url}/api/jobs"))
+        .json(&json!({"repo": "https://example.com/a/b"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let bad: Value = bad.json().await.unwrap();
+    assert_eq!(bad["error"]["code"], "bad_request");
+    assert!(bad["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("https://github.com/OWNER/REPO"));
+
+    let job = submit(&url).await;
+    // A client that drops after a few events, and one that comes back with its last seq.
+    let mut first = listen(&url, &job, 0).await;
+    let mut events = Vec::new();
+    for _ in 0..5 {
+        events.push(next_event(&mut first).await);
+    }
+    drop(first);
+    let mut socket = listen(&url, &job, 5).await;
+    approve_and_finish(&url, &job, &mut socket, &mut events).await;
+
+    assert_eq!(
+        seqs(&events),
+        (0..events.len() as u64).collect::<Vec<_>>(),
+        "every event once, in order, across the reconnect"
+    );
+    assert!(events.iter().all(|e| e["job_id"] == job.as_str()));
+    let order = [
+        "ingest.started.v1",
+        "ingest.file_detected.v1",
+        "ingest.chunk_created.v1",
+        "ingest.completed.v1",
+        "embedding.completed.v1",
+        "assembly.started.v1",
+        "assembly.completed.v1",
+        "generation.started.v1",
+        "generation.completed.v1",
+        "pack.started.v1",
+        "pack.completed.v1",
+        "job.completed.v1",
+    ];
+    let at: Vec<usize> = order.iter().map(|n| position(&events, n)).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "stage order: {at:?}");
+    for name in [
+        "embedding.started.v1",
+        "embedding.batch_started.v1",
+        "embedding.chunk_vector.v1",
+        "embedding.batch_completed.v1",
+        "assembly.cluster_created.v1",
+        "generation.symbol_documented.v1",
+    ] {
+        position(&events, name);
+    }
+    let done = &events.last().unwrap()["payload"];
+    assert_eq!(done["status"], "ok");
+    let docpack_id = done["docpack_id"].as_str().unwrap();
+    let finished = status(&url, &job).await;
+    assert_eq!(finished["phase"], "completed");
+    assert_eq!(finished["docpack"]["id"], docpack_id);
+
+    let bytes = download(&url, docpack_id).await;
+    let file = stack.state.path().join("edge.docpack");
+    std::fs::write(&file, &bytes).unwrap();
+    let verify = Command::new(env!("CARGO_BIN_EXE_doctown"))
+        .arg("verify")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "doctown verify: {}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(String::from_utf8_lossy(&verify.stdout).contains(docpack_id));
+
+    assert_eq!(
+        docpack_id,
+        stack.cli_docpack_id(),
+        "the edge and the CLI pack the same docpack"
+    );
+    let missing = reqwest::get(format!("{url}/api/docpacks/sha256:0000"))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_killed_mid_way_finishes_from_its_checkpoint_with_the_same_docpack() {
+    let stack = stack().await;
+    // Small steps: the fixture takes several, and the kill lands between them.
+    let small_steps = [("INGEST_STEP_BYTES", "600")];
+    let mut wrangler = stack.wrangler(&small_steps).await;
+    let job = submit(&wrangler.url).await;
+    let mut socket = listen(&wrangler.url, &job, 0).await;
+    let mut events = Vec::new();
+    events_until(&mut socket, "embedding.batch_completed.v1", &mut events).await;
+    wrangler.kill();
+    let seen = events.len() as u64;
+    assert!(
+        !events.iter().any(|e| e["event"] == "ingest.completed.v1"),
+        "killed during ingest"
+    );
+
+    let wrangler = stack.wrangler(&small_steps).await;
+    let url = wrangler.url.clone();
+    let resumed = status(&url, &job).await;
+    assert_ne!(resumed["phase"], "fetching", "{resumed}");
+    let mut socket = listen(&url, &job, seen).await;
+    approve_and_finish(&url, &job, &mut socket, &mut events).await;
+    assert_eq!(
+        seqs(&events),
+        (0..events.len() as u64).collect::<Vec<_>>(),
+        "no event lost or repeated across the restart"
+    );
+    let done = &events.last().unwrap()["payload"];
+    let docpack_id = done["docpack_id"].as_str().unwrap();
+    let bytes = download(&url, docpack_id).await;
+    assert_eq!(doctown_core::docpack::read(&bytes).unwrap().id, docpack_id);
+    assert_eq!(docpack_id, stack.cli_docpack_id());
+}
