@@ -47,6 +47,22 @@ impl Wrangler {
             .port();
         let log = state.with_extension(format!("wrangler-{port}.log"));
         let out = std::fs::File::create(&log).unwrap();
+        // wrangler needs Node 22, which edge/node_modules carries.
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+        let migrate = Command::new(bin.join("wrangler"))
+            .current_dir(&root)
+            .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+            .arg(state)
+            .env("PATH", &path)
+            .env("WRANGLER_SEND_METRICS", "false")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            migrate.status.success(),
+            "D1 migrations: {}",
+            String::from_utf8_lossy(&migrate.stdout)
+        );
         let mut cmd = Command::new(bin.join("wrangler"));
         cmd.current_dir(&root)
             .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
@@ -56,8 +72,6 @@ impl Wrangler {
         for (name, value) in vars {
             cmd.args(["--var", &format!("{name}:{value}")]);
         }
-        // wrangler needs Node 22, which edge/node_modules carries.
-        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
         cmd.env("PATH", path)
             .env("WRANGLER_SEND_METRICS", "false")
             .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
@@ -157,6 +171,7 @@ impl Stack {
         let mut vars = vec![
             ("GPU_SERVICE_URL", self.gpu.as_str()),
             ("GITHUB_API_URL", self.github.as_str()),
+            ("SIGNING_KEY", "a-local-signing-key"),
         ];
         vars.extend_from_slice(extra);
         Wrangler::start(&self.state.path().join("runtime"), &vars).await
@@ -183,7 +198,13 @@ impl Stack {
     }
 }
 
-async fn submit(url: &str) -> String {
+/// A submitted job: its id, and the token of its (new) owner.
+struct Submitted {
+    job: String,
+    token: String,
+}
+
+async fn submit(url: &str) -> Submitted {
     let response = reqwest::Client::new()
         .post(format!("{url}/api/jobs"))
         .json(&json!({"repo": "https://github.com/acme/widgets", "ref": "v1"}))
@@ -193,7 +214,13 @@ async fn submit(url: &str) -> String {
     assert_eq!(response.status(), 201);
     let job: Value = response.json().await.unwrap();
     assert_eq!(job["phase"], "fetching");
-    job["job_id"].as_str().unwrap().to_owned()
+    Submitted {
+        job: job["job_id"].as_str().unwrap().to_owned(),
+        token: job["token"]
+            .as_str()
+            .expect("a new owner's token")
+            .to_owned(),
+    }
 }
 
 async fn status(url: &str, job: &str) -> Value {
@@ -277,12 +304,34 @@ async fn approve_and_finish(url: &str, job: &str, socket: &mut Socket, events: &
     events_until(socket, "job.completed.v1", events).await;
 }
 
-async fn download(url: &str, docpack_id: &str) -> Vec<u8> {
-    let response = reqwest::get(format!("{url}/api/docpacks/{docpack_id}"))
+/// GET with an optional bearer token: the status and the body.
+async fn get(url: &str, token: Option<&str>) -> (u16, Vec<u8>) {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.bytes().await.unwrap().to_vec())
+}
+
+/// POST (JSON) as the owner.
+async fn post(url: &str, token: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
-    response.bytes().await.unwrap().to_vec()
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+async fn download(url: &str, docpack_id: &str, token: &str) -> Vec<u8> {
+    let (status, bytes) = get(&format!("{url}/api/docpacks/{docpack_id}"), Some(token)).await;
+    assert_eq!(status, 200);
+    bytes
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -305,7 +354,7 @@ async fn a_job_runs_in_workerd_streams_every_stage_and_packs_what_the_cli_packs(
         .unwrap()
         .contains("https://github.com/OWNER/REPO"));
 
-    let job = submit(&url).await;
+    let Submitted { job, token } = submit(&url).await;
     // A client that drops after a few events, and one that comes back with its last seq.
     let mut first = listen(&url, &job, 0).await;
     let mut events = Vec::new();
@@ -355,7 +404,7 @@ async fn a_job_runs_in_workerd_streams_every_stage_and_packs_what_the_cli_packs(
     assert_eq!(finished["phase"], "completed");
     assert_eq!(finished["docpack"]["id"], docpack_id);
 
-    let bytes = download(&url, docpack_id).await;
+    let bytes = download(&url, docpack_id, &token).await;
     let file = stack.state.path().join("edge.docpack");
     std::fs::write(&file, &bytes).unwrap();
     let verify = Command::new(env!("CARGO_BIN_EXE_doctown"))
@@ -375,10 +424,62 @@ async fn a_job_runs_in_workerd_streams_every_stage_and_packs_what_the_cli_packs(
         stack.cli_docpack_id(),
         "the edge and the CLI pack the same docpack"
     );
-    let missing = reqwest::get(format!("{url}/api/docpacks/sha256:0000"))
-        .await
-        .unwrap();
-    assert_eq!(missing.status(), 404);
+    check_access(&url, docpack_id, &token).await;
+}
+
+/// Private by default: the owner's token, a share link, or an unexpired signed link open it.
+async fn check_access(url: &str, docpack_id: &str, owner: &str) {
+    let docpack = format!("{url}/api/docpacks/{docpack_id}");
+    let code = |body: &[u8]| -> String {
+        let body: Value = serde_json::from_slice(body).unwrap();
+        body["error"]["code"].as_str().unwrap().to_owned()
+    };
+    let (status, body) = get(&docpack, None).await;
+    assert_eq!((status, code(&body).as_str()), (401, "unauthorized"));
+    let (status, body) = get(&docpack, Some("not-a-token")).await;
+    assert_eq!((status, code(&body).as_str()), (401, "unauthorized"));
+    // Another owner (a token from a job of their own) sees no such docpack.
+    let other = submit(url).await;
+    let (status, _) = get(&docpack, Some(&other.token)).await;
+    assert_eq!(status, 404);
+    let (status, _) = post(&format!("{docpack}/share"), &other.token, json!({})).await;
+    assert_eq!(status, 404);
+    let (status, _) = get(&format!("{url}/api/docpacks/sha256:0000"), Some(owner)).await;
+    assert_eq!(status, 404);
+
+    let (status, shared) = post(&format!("{docpack}/share"), owner, json!({})).await;
+    assert_eq!(status, 200);
+    let link = shared["url"].as_str().unwrap();
+    assert!(link.starts_with(&format!("{url}/p/")), "{link}");
+    let (status, bytes) = get(link, None).await;
+    assert_eq!(status, 200, "a share link needs no credentials");
+    assert_eq!(doctown_core::docpack::read(&bytes).unwrap().id, docpack_id);
+    let (status, _) = get(&format!("{url}/p/{}", "0".repeat(64)), None).await;
+    assert_eq!(status, 404);
+
+    let (status, signed) = post(
+        &format!("{docpack}/link"),
+        owner,
+        json!({"expires_in": 600}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let link = signed["url"].as_str().unwrap();
+    let (status, _) = get(link, None).await;
+    assert_eq!(status, 200, "a signed link needs no credentials");
+    let forged = link.replace("expires=", "expires=9");
+    let (status, body) = get(&forged, None).await;
+    assert_eq!((status, code(&body).as_str()), (403, "bad_signature"));
+    let (status, short) = post(&format!("{docpack}/link"), owner, json!({"expires_in": 1})).await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let (status, body) = get(short["url"].as_str().unwrap(), None).await;
+    assert_eq!((status, code(&body).as_str()), (403, "link_expired"));
+    let (status, body) = post(&format!("{docpack}/link"), owner, json!({"expires_in": 0})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad_request"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -387,7 +488,7 @@ async fn a_job_killed_mid_way_finishes_from_its_checkpoint_with_the_same_docpack
     // Small steps: the fixture takes several, and the kill lands between them.
     let small_steps = [("INGEST_STEP_BYTES", "600")];
     let mut wrangler = stack.wrangler(&small_steps).await;
-    let job = submit(&wrangler.url).await;
+    let Submitted { job, token } = submit(&wrangler.url).await;
     let mut socket = listen(&wrangler.url, &job, 0).await;
     let mut events = Vec::new();
     events_until(&mut socket, "embedding.batch_completed.v1", &mut events).await;
@@ -411,7 +512,7 @@ async fn a_job_killed_mid_way_finishes_from_its_checkpoint_with_the_same_docpack
     );
     let done = &events.last().unwrap()["payload"];
     let docpack_id = done["docpack_id"].as_str().unwrap();
-    let bytes = download(&url, docpack_id).await;
+    let bytes = download(&url, docpack_id, &token).await;
     assert_eq!(doctown_core::docpack::read(&bytes).unwrap().id, docpack_id);
     assert_eq!(docpack_id, stack.cli_docpack_id());
 }

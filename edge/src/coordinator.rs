@@ -6,7 +6,7 @@
 
 use std::cell::{Cell, RefCell};
 
-use doctown_core::events::Event;
+use doctown_core::events::{Clock, Event};
 use doctown_core::job::{Checkpoint, Job, JobError, JobRequest, Phase};
 use serde::{Deserialize, Serialize};
 use worker::{
@@ -15,7 +15,7 @@ use worker::{
 };
 
 use crate::host::{Settings, WorkerClock, WorkerHost};
-use crate::{error, store};
+use crate::{error, meta, store};
 
 /// Tries of a failing step (an unreachable GitHub, a storage error) before the job fails.
 const MAX_STEP_ATTEMPTS: u32 = 3;
@@ -25,6 +25,8 @@ const STEP_BACKOFF_MS: u64 = 1_000;
 /// runs again from the checkpoint then.
 const STEP_WATCHDOG_MS: u64 = 10_000;
 const FAILURES: &str = "failures";
+/// The user who submitted the job.
+const OWNER: &str = "owner";
 
 /// Where the fetched repository archive waits for the ingest steps: R2 (a Durable Object value
 /// is limited to 2 MB).
@@ -84,8 +86,8 @@ impl DurableObject for JobCoordinator {
         let path = req.path();
         match (req.method(), path.as_str()) {
             (Method::Post, "/start") => {
-                let (job_id, request): (String, JobRequest) = req.json().await?;
-                self.start(&job_id, request).await
+                let (job_id, request, owner): (String, JobRequest, String) = req.json().await?;
+                self.start(&job_id, request, &owner).await
             }
             (Method::Get, "/status") => self.status().await,
             (Method::Post, "/approve") => self.approve().await,
@@ -130,11 +132,17 @@ impl DurableObject for JobCoordinator {
 }
 
 impl JobCoordinator {
-    async fn start(&self, job_id: &str, request: JobRequest) -> worker::Result<Response> {
+    async fn start(
+        &self,
+        job_id: &str,
+        request: JobRequest,
+        owner: &str,
+    ) -> worker::Result<Response> {
         let storage = self.state.storage();
         if store::checkpoint(&storage).await?.is_some() {
             return error(409, "job_exists", "this job has already started");
         }
+        storage.put(OWNER, owner).await?;
         let trace_id = &job_id[..job_id.len().min(32)];
         let job = match Job::new(job_id, trace_id, request) {
             Ok(job) => job,
@@ -333,9 +341,19 @@ impl JobCoordinator {
         self.commit(job, &events).await
     }
 
-    /// Stores the events and the checkpoint, then pushes the events to the live sockets.
+    /// Stores the events and the checkpoint, then pushes the events to the live sockets; the
+    /// metadata index learns of a new phase.
     async fn commit(&self, job: &Job, events: &[Event]) -> worker::Result<()> {
-        store::commit(&self.state.storage(), events, &job.checkpoint).await?;
+        let storage = self.state.storage();
+        // The index first: if it fails the step is not committed and runs again (its rows are
+        // written idempotently).
+        let before = store::checkpoint(&storage).await?.map(|c| c.phase);
+        if before != Some(job.phase()) {
+            let owner: String = storage.get(OWNER).await?.unwrap_or_default();
+            let db = self.env.d1("DB")?;
+            meta::update_job(&db, &job.checkpoint, &owner, WorkerClock.now_ms()).await?;
+        }
+        store::commit(&storage, events, &job.checkpoint).await?;
         self.committed.set(Some(job.checkpoint.next_seq));
         for ws in self.state.get_websockets() {
             let Ok(Some(mut listener)) = ws.deserialize_attachment::<Listener>() else {

@@ -4,22 +4,33 @@
 //! only moves bytes between it and the runtime.
 //!
 //! ```text
-//! POST /api/jobs                  {"repo": URL, "ref": REF?} → 201 the job (its `job_id`)
+//! POST /api/jobs                  {"repo": URL, "ref": REF?} → 201 the job (its `job_id`; and a
+//!                                 `token` naming its owner when the request sent none)
 //! GET  /api/jobs/:id              phase, progress, estimate, docpack
 //! POST /api/jobs/:id/approve      agree to the estimate: generation starts
 //! POST /api/jobs/:id/cancel
 //! GET  /api/jobs/:id/events       WebSocket: the v1 events (`?since=SEQ` resumes after a drop)
-//! GET  /api/docpacks/:id          the docpack's bytes
+//! GET  /api/docpacks/:id          the docpack's bytes, for its owner (`Authorization: Bearer
+//!                                 TOKEN`) or with a signed link's `?expires=…&signature=…`
+//! POST /api/docpacks/:id/share    (owner) → a public link, `/p/TOKEN`
+//! POST /api/docpacks/:id/link     (owner) {"expires_in": SECONDS?} → a signed link
+//! GET  /p/:token                  a shared docpack, for anyone with the link
 //! GET  /api/health
 //! ```
-//! Errors are JSON: `{"error": {"code": …, "message": …}}`.
+//! A job id is a 256-bit capability: whoever submitted the job holds it. Docpacks are private
+//! by default. Errors are JSON: `{"error": {"code": …, "message": …}}`.
 
+mod access;
 mod coordinator;
 mod host;
+mod meta;
 mod store;
 
 use doctown_core::job::JobRequest;
-use worker::{event, Context, Env, Request, Response, RouteContext, Router, Stub};
+use serde::Deserialize;
+use worker::{
+    event, Context, D1Database, Date, Env, Request, Response, RouteContext, Router, Stub,
+};
 
 pub use coordinator::JobCoordinator;
 
@@ -66,33 +77,59 @@ async fn submit(mut req: Request, ctx: RouteContext<()>) -> worker::Result<Respo
             )
         }
     };
-    if let Err(e) = request.repository() {
-        return error(400, "bad_request", &e.to_string());
-    }
+    let repo = match request.repository() {
+        Ok(repo) => repo,
+        Err(e) => return error(400, "bad_request", &e.to_string()),
+    };
+    let db = ctx.d1("DB")?;
+    let now = Date::now().as_millis();
+    // The sender's token names them; a sender without one becomes a new owner.
+    let (user_id, issued) = match access::bearer(&req) {
+        Some(token) => match meta::user(&db, &token).await? {
+            Some(user) => (user, None),
+            None => return unknown_token(),
+        },
+        None => {
+            let (user, token) = meta::new_user(&db, now).await?;
+            (user, Some(token))
+        }
+    };
     let namespace = ctx.durable_object("JOBS")?;
     let id = namespace.unique_id()?;
     let job_id = id.to_string();
-    let stub = id.get_stub()?;
-    let body = serde_json::to_string(&(job_id, request))?;
+    let body = serde_json::to_string(&(&job_id, &request, &user_id))?;
     let mut init = worker::RequestInit::new();
     init.with_method(worker::Method::Post)
         .with_body(Some(body.into()));
-    stub.fetch_with_request(Request::new_with_init("https://job/start", &init)?)
-        .await
+    let mut started = id
+        .get_stub()?
+        .fetch_with_request(Request::new_with_init("https://job/start", &init)?)
+        .await?;
+    if started.status_code() != 201 {
+        return Ok(started);
+    }
+    let mut job: serde_json::Value = started.json().await?;
+    let checkpoint = serde_json::from_value(job.clone())?;
+    meta::record_job(&db, &checkpoint, &user_id, &repo.display(), now).await?;
+    if let Some(token) = issued {
+        job["token"] = token.into();
+    }
+    Response::from_json(&job).map(|r| r.with_status(201))
 }
 
-async fn docpack(ctx: RouteContext<()>) -> worker::Result<Response> {
-    let id = ctx.param("id").cloned().unwrap_or_default();
-    if id.is_empty()
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b':')
-    {
-        return error(404, "not_found", "no such docpack");
-    }
+fn unknown_token() -> worker::Result<Response> {
+    error(
+        401,
+        "unauthorized",
+        "the bearer token is not known: send the token your first job returned, or none to get a new one",
+    )
+}
+
+/// Serves a docpack from R2.
+async fn serve_docpack(ctx: &RouteContext<()>, id: &str) -> worker::Result<Response> {
     let bucket = ctx.bucket("DOCPACKS")?;
-    let Some(object) = bucket.get(coordinator::docpack_key(&id)).execute().await? else {
-        return error(404, "not_found", "no such docpack");
+    let Some(object) = bucket.get(coordinator::docpack_key(id)).execute().await? else {
+        return not_found();
     };
     let bytes = match object.body() {
         Some(body) => body.bytes().await?,
@@ -106,6 +143,156 @@ async fn docpack(ctx: RouteContext<()>) -> worker::Result<Response> {
         &format!("attachment; filename=\"{}.docpack\"", id.replace(':', "-")),
     )?;
     Ok(response)
+}
+
+fn not_found() -> worker::Result<Response> {
+    error(404, "not_found", "no such docpack")
+}
+
+/// The owner behind the request's token, or the response refusing it.
+async fn owner(
+    req: &Request,
+    db: &D1Database,
+    id: &str,
+) -> worker::Result<Result<String, Response>> {
+    let Some(token) = access::bearer(req) else {
+        return error(
+            401,
+            "unauthorized",
+            "this docpack is private: send its owner's token (Authorization: Bearer TOKEN), or use a share link or a signed link",
+        )
+        .map(Err);
+    };
+    let Some(user) = meta::user(db, &token).await? else {
+        return unknown_token().map(Err);
+    };
+    // Someone else's docpack is as absent as one that does not exist.
+    if !meta::owns(db, id, &user).await? {
+        return not_found().map(Err);
+    }
+    Ok(Ok(user))
+}
+
+fn signing_key(ctx: &RouteContext<()>) -> Option<String> {
+    ctx.secret("SIGNING_KEY")
+        .map(|s| s.to_string())
+        .or_else(|_| ctx.var("SIGNING_KEY").map(|v| v.to_string()))
+        .ok()
+        .filter(|k| !k.is_empty())
+}
+
+fn docpack_id(ctx: &RouteContext<()>) -> Option<String> {
+    let id = ctx.param("id")?;
+    let valid = id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b':');
+    valid.then(|| id.clone())
+}
+
+async fn download(req: Request, ctx: RouteContext<()>) -> worker::Result<Response> {
+    let Some(id) = docpack_id(&ctx) else {
+        return not_found();
+    };
+    let url = req.url()?;
+    let query = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    if let (Some(expires), Some(signature)) = (query("expires"), query("signature")) {
+        let Some(key) = signing_key(&ctx) else {
+            return error(
+                500,
+                "misconfigured",
+                "SIGNING_KEY is not set: signed links are off",
+            );
+        };
+        let expires: u64 = expires.parse().unwrap_or(0);
+        if !access::verify(&key, &id, expires, &signature) {
+            return error(
+                403,
+                "bad_signature",
+                "this link's signature does not match: ask its owner for a new one",
+            );
+        }
+        if Date::now().as_millis() / 1000 >= expires {
+            return error(
+                403,
+                "link_expired",
+                "this signed link has expired: ask its owner for a new one",
+            );
+        }
+        return serve_docpack(&ctx, &id).await;
+    }
+    match owner(&req, &ctx.d1("DB")?, &id).await? {
+        Ok(_) => serve_docpack(&ctx, &id).await,
+        Err(refused) => Ok(refused),
+    }
+}
+
+async fn share(req: Request, ctx: RouteContext<()>) -> worker::Result<Response> {
+    let Some(id) = docpack_id(&ctx) else {
+        return not_found();
+    };
+    let db = ctx.d1("DB")?;
+    let user = match owner(&req, &db, &id).await? {
+        Ok(user) => user,
+        Err(refused) => return Ok(refused),
+    };
+    let Some(token) = meta::share(&db, &id, &user).await? else {
+        return not_found();
+    };
+    let url = format!("{}/p/{token}", req.url()?.origin().ascii_serialization());
+    Response::from_json(&serde_json::json!({"token": token, "url": url}))
+}
+
+#[derive(Deserialize)]
+struct LinkRequest {
+    expires_in: Option<u64>,
+}
+
+async fn link(mut req: Request, ctx: RouteContext<()>) -> worker::Result<Response> {
+    let Some(id) = docpack_id(&ctx) else {
+        return not_found();
+    };
+    if let Err(refused) = owner(&req, &ctx.d1("DB")?, &id).await? {
+        return Ok(refused);
+    }
+    let Some(key) = signing_key(&ctx) else {
+        return error(
+            500,
+            "misconfigured",
+            "SIGNING_KEY is not set: signed links are off",
+        );
+    };
+    let asked: LinkRequest = req.json().await.unwrap_or(LinkRequest { expires_in: None });
+    let seconds = asked.expires_in.unwrap_or(access::DEFAULT_LINK_SECONDS);
+    if seconds == 0 || seconds > access::MAX_LINK_SECONDS {
+        return error(
+            400,
+            "bad_request",
+            &format!(
+                "expires_in must be 1 to {} seconds",
+                access::MAX_LINK_SECONDS
+            ),
+        );
+    }
+    let expires = Date::now().as_millis() / 1000 + seconds;
+    let url = format!(
+        "{}/api/docpacks/{id}?expires={expires}&signature={}",
+        req.url()?.origin().ascii_serialization(),
+        access::sign(&key, &id, expires)
+    );
+    Response::from_json(&serde_json::json!({"url": url, "expires": expires}))
+}
+
+async fn public(ctx: RouteContext<()>) -> worker::Result<Response> {
+    let token = ctx.param("token").cloned().unwrap_or_default();
+    match meta::shared(&ctx.d1("DB")?, &token).await? {
+        Some(id) => serve_docpack(&ctx, &id).await,
+        None => error(404, "not_found", "no docpack is shared under this link"),
+    }
 }
 
 #[event(fetch)]
@@ -129,7 +316,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             }
             forward(req, ctx, "/events").await
         })
-        .get_async("/api/docpacks/:id", |_req, ctx| docpack(ctx))
+        .get_async("/api/docpacks/:id", download)
+        .post_async("/api/docpacks/:id/share", share)
+        .post_async("/api/docpacks/:id/link", link)
+        .get_async("/p/:token", |_req, ctx| public(ctx))
         .or_else_any_method("/*rest", |_, _| error(404, "not_found", "no such endpoint"))
         .run(req, env)
         .await
