@@ -31,6 +31,9 @@ pub enum BenchCommand {
     /// Assembly time at 1k, 10k and 50k symbols; PageRank beside petgraph's at 4k nodes;
     /// clustering beside the plain `hdbscan` call on the full-dimension vectors.
     Assemble(crate::bench_assemble::AssembleBench),
+    /// One repository through the edge Worker (workerd, `wrangler dev`) and through the CLI,
+    /// embedding excluded: time and peak memory side by side.
+    Edge(crate::bench_edge::EdgeBench),
 }
 
 pub async fn run(command: BenchCommand) -> Result<()> {
@@ -38,6 +41,7 @@ pub async fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Ingest { source, rounds } => bench_ingest(&source, rounds.max(1)).await,
         BenchCommand::Embed(args) => crate::bench_embed::run(args).await,
         BenchCommand::Assemble(args) => crate::bench_assemble::run(args),
+        BenchCommand::Edge(args) => crate::bench_edge::run(args).await,
     }
 }
 

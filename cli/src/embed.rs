@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use doctown_core::embed::batcher::BatchPolicy;
 use doctown_core::embed::stage::{EmbedStage, Embeddings};
 use doctown_core::embed::wire::{BatchRequest, BatchResponse, VectorEncoding, BATCH_PATH};
-use doctown_core::embed::{EmbedError, Embedder, DIMENSIONS, MODEL_ID};
+use doctown_core::embed::{EmbedError, Embedder, TestEmbedder, DIMENSIONS, MODEL_ID};
 use doctown_core::events::{Clock, Emitter, Event, EventBody, EventSink};
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -147,6 +147,9 @@ async fn sleep_until(at: Option<Instant>) {
 pub enum Backend {
     Local(doctown_gpu_service::local::LocalEmbedder),
     Http(HttpEmbedder),
+    /// The core's deterministic embedder: no model, vectors that mean nothing. For benchmarks
+    /// of everything but embedding (`doctown bench edge`).
+    Test(TestEmbedder),
 }
 
 impl Backend {
@@ -168,6 +171,8 @@ impl Backend {
             Ok(Backend::Local(local))
         } else if embedder.starts_with("http://") || embedder.starts_with("https://") {
             Ok(Backend::Http(HttpEmbedder::new(embedder, api_key)?))
+        } else if embedder == "test" {
+            Ok(Backend::Test(TestEmbedder::default()))
         } else {
             anyhow::bail!(
                 "--embedder {embedder:?} is neither `local` nor a gpu-service URL (http://host:port)"
@@ -185,6 +190,7 @@ impl Backend {
         match self {
             Backend::Local(e) => embed_stream(events, e, emitter, policy).await,
             Backend::Http(e) => embed_stream(events, e, emitter, policy).await,
+            Backend::Test(e) => embed_stream(events, e, emitter, policy).await,
         }
     }
 
@@ -192,6 +198,7 @@ impl Backend {
         match self {
             Backend::Local(e) => e.model(),
             Backend::Http(e) => e.model(),
+            Backend::Test(e) => e.model(),
         }
     }
 
@@ -199,6 +206,7 @@ impl Backend {
         match self {
             Backend::Local(e) => e.dimensions(),
             Backend::Http(e) => e.dimensions(),
+            Backend::Test(e) => e.dimensions(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_assemble;
+mod bench_edge;
 mod bench_embed;
 mod embed;
 mod generate;
@@ -68,7 +69,8 @@ impl SourceArgs {
 struct EmbedArgs {
     #[command(flatten)]
     source: SourceArgs,
-    /// `local` (the model in-process, on the CPU) or a gpu-service URL (http://host:port).
+    /// `local` (the model in-process, on the CPU), a gpu-service URL (http://host:port), or
+    /// `test` (no model: deterministic vectors that mean nothing, for benchmarks).
     #[arg(long, env = "DOCTOWN_EMBEDDER", default_value = "local")]
     embedder: String,
     /// The all-MiniLM-L6-v2 folder for `local` (default: the Hugging Face cache).

@@ -156,8 +156,11 @@ impl JobCoordinator {
         response.map(|r| r.with_status(201))
     }
 
+    /// The job as the API shows it: its checkpoint, and the memory of the isolate running it.
     fn view(&self, checkpoint: &Checkpoint) -> worker::Result<Response> {
-        Response::from_json(checkpoint)
+        let mut view = serde_json::to_value(checkpoint)?;
+        view["isolate_memory_bytes"] = linear_memory_bytes().into();
+        Response::from_json(&view)
     }
 
     async fn status(&self) -> worker::Result<Response> {
@@ -274,7 +277,12 @@ impl JobCoordinator {
         } else {
             storage.delete_alarm().await?;
         }
-        *self.job.borrow_mut() = Some(job);
+        if job.phase().is_final() {
+            // Nothing more to do: the memory goes back to the isolate.
+            self.archive.borrow_mut().take();
+        } else {
+            *self.job.borrow_mut() = Some(job);
+        }
         Ok(())
     }
 
@@ -412,4 +420,17 @@ fn send(ws: &WebSocket, listener: &mut Listener, events: &[Event]) {
         listener.next = event.seq + 1;
     }
     let _ = ws.serialize_attachment(&*listener);
+}
+
+/// The WebAssembly linear memory of this isolate: what the Rust heap has ever needed (it grows
+/// and never shrinks), the number to hold against the 128 MB isolate limit.
+fn linear_memory_bytes() -> u64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        core::arch::wasm32::memory_size(0) as u64 * 65_536
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        0
+    }
 }

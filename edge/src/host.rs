@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use doctown_core::embed::wire::{BatchRequest, BatchResponse, VectorEncoding, BATCH_PATH};
-use doctown_core::embed::{EmbedError, Embedder, DIMENSIONS, MODEL_ID};
+use doctown_core::embed::{EmbedError, Embedder, TestEmbedder, DIMENSIONS, MODEL_ID};
 use doctown_core::events::Clock;
 use doctown_core::github::{HttpClient, HttpRequest, HttpResponse};
 use doctown_core::job::{StepHost, STEP_SOURCE_BYTES};
@@ -17,6 +17,9 @@ pub struct Settings {
     pub gpu_service_token: Option<String>,
     pub github_api_url: String,
     pub github_token: Option<String>,
+    /// `test`: the core's deterministic embedder instead of gpu-service (no model; for
+    /// benchmarks of everything but embedding).
+    pub test_embedder: bool,
     /// Source bytes per ingest step ([`STEP_SOURCE_BYTES`] unless `INGEST_STEP_BYTES` says).
     pub ingest_step_bytes: u64,
 }
@@ -31,6 +34,7 @@ impl Settings {
                 .filter(|v| !v.is_empty())
         };
         Ok(Settings {
+            test_embedder: text("EMBEDDER").as_deref() == Some("test"),
             gpu_service_url: text("GPU_SERVICE_URL").ok_or_else(|| {
                 worker::Error::RustError(
                     "GPU_SERVICE_URL is not set: name gpu-service's base URL in wrangler.toml [vars]"
@@ -53,19 +57,23 @@ impl Settings {
 pub struct WorkerHost {
     settings: Settings,
     http: FetchClient,
-    embedder: GpuService,
+    embedder: EdgeEmbedder,
 }
 
 impl WorkerHost {
     pub fn new(settings: Settings) -> Self {
         WorkerHost {
             http: FetchClient,
-            embedder: GpuService {
-                endpoint: format!(
-                    "{}{BATCH_PATH}",
-                    settings.gpu_service_url.trim_end_matches('/')
-                ),
-                token: settings.gpu_service_token.clone(),
+            embedder: if settings.test_embedder {
+                EdgeEmbedder::Test(TestEmbedder::default())
+            } else {
+                EdgeEmbedder::Gpu(GpuService {
+                    endpoint: format!(
+                        "{}{BATCH_PATH}",
+                        settings.gpu_service_url.trim_end_matches('/')
+                    ),
+                    token: settings.gpu_service_token.clone(),
+                })
             },
             settings,
         }
@@ -73,11 +81,11 @@ impl WorkerHost {
 }
 
 impl StepHost for WorkerHost {
-    type Embedder = GpuService;
+    type Embedder = EdgeEmbedder;
     type Http = FetchClient;
     type Clock = WorkerClock;
 
-    fn embedder(&self) -> &GpuService {
+    fn embedder(&self) -> &EdgeEmbedder {
         &self.embedder
     }
 
@@ -219,5 +227,35 @@ impl Embedder for GpuService {
         reply
             .into_ordered(texts.len(), DIMENSIONS)
             .map_err(unavailable)
+    }
+}
+
+/// gpu-service, or the deterministic embedder (`EMBEDDER = "test"`).
+#[derive(Debug)]
+pub enum EdgeEmbedder {
+    Gpu(GpuService),
+    Test(TestEmbedder),
+}
+
+impl Embedder for EdgeEmbedder {
+    fn model(&self) -> &str {
+        match self {
+            EdgeEmbedder::Gpu(e) => e.model(),
+            EdgeEmbedder::Test(e) => e.model(),
+        }
+    }
+
+    fn dimensions(&self) -> usize {
+        match self {
+            EdgeEmbedder::Gpu(e) => e.dimensions(),
+            EdgeEmbedder::Test(e) => e.dimensions(),
+        }
+    }
+
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        match self {
+            EdgeEmbedder::Gpu(e) => e.embed(texts).await,
+            EdgeEmbedder::Test(e) => e.embed(texts).await,
+        }
     }
 }
