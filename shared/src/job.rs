@@ -426,7 +426,7 @@ impl Job {
                 BatchPolicy::default(),
                 embedder.model(),
                 embedder.dimensions(),
-                self.embeddings.clone(),
+                std::mem::take(&mut self.embeddings),
                 self.checkpoint.batches,
             )
         };
@@ -453,10 +453,12 @@ impl Job {
             .drain(embedder, |ms| host.sleep(ms), &mut emitter)
             .await;
         self.checkpoint.batches = stage.batches();
-        if done {
-            stage.finish(&mut emitter);
+        self.embeddings = if done {
             self.checkpoint.phase = Phase::Assembling;
-        }
+            stage.finish(&mut emitter)
+        } else {
+            stage.into_embeddings()
+        };
         let mut events = self.commit(emitter);
         if done && self.chunk_ids.is_empty() {
             events.extend(self.end(Phase::Failed, NO_SOURCE.into(), clock));

@@ -66,9 +66,9 @@ impl EmbedStage {
         self.batcher.batches()
     }
 
-    /// What is done so far.
-    pub fn embeddings(&self) -> &Embeddings {
-        &self.out
+    /// What is done so far, for a step that ends before embedding does.
+    pub fn into_embeddings(self) -> Embeddings {
+        self.out
     }
 
     /// Sends every batch the policy lets out to `embedder`, several at once, and takes their
