@@ -227,7 +227,9 @@ impl JobCoordinator {
             }
             Err(e) => error(409, "wrong_phase", &e.to_string()),
         };
-        *self.job.borrow_mut() = Some(job);
+        if !job.phase().is_final() {
+            *self.job.borrow_mut() = Some(job);
+        }
         response
     }
 
