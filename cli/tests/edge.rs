@@ -516,3 +516,87 @@ async fn a_job_killed_mid_way_finishes_from_its_checkpoint_with_the_same_docpack
     assert_eq!(doctown_core::docpack::read(&bytes).unwrap().id, docpack_id);
     assert_eq!(docpack_id, stack.cli_docpack_id());
 }
+
+/// gpu-service behind a proxy that answers 503 to the job's first request, and to every batch
+/// holding `parse_args`'s chunk.
+async fn flaky_gpu_service(gpu: String) -> String {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let first = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let app = axum::Router::new().route(
+        "/embed/batch",
+        axum::routing::post(move |body: String| {
+            let (gpu, first) = (gpu.clone(), first.clone());
+            async move {
+                let first = first.swap(false, std::sync::atomic::Ordering::SeqCst);
+                if first || body.contains("def parse_args") {
+                    let error = json!({"error": "busy", "code": "queue_full"}).to_string();
+                    return (StatusCode::SERVICE_UNAVAILABLE, error).into_response();
+                }
+                let reply = reqwest::Client::new()
+                    .post(format!("{gpu}/embed/batch"))
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                (StatusCode::OK, reply.text().await.unwrap()).into_response()
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_the_service_keeps_refusing_is_given_up_and_the_job_ends_partial() {
+    let mut stack = stack().await;
+    stack.gpu = flaky_gpu_service(stack.gpu.clone()).await;
+    // Small steps: a batch per file or two, so one refusal does not take every chunk along.
+    let wrangler = stack.wrangler(&[("INGEST_STEP_BYTES", "600")]).await;
+    let url = wrangler.url.clone();
+    let Submitted { job, token } = submit(&url).await;
+    let mut socket = listen(&url, &job, 0).await;
+    let mut events = Vec::new();
+    approve_and_finish(&url, &job, &mut socket, &mut events).await;
+
+    let batches: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "embedding.batch_completed.v1")
+        .map(|e| &e["payload"])
+        .collect();
+    let failed: Vec<(&str, u64)> = batches
+        .iter()
+        .filter(|b| b["status"] == "failed")
+        .map(|b| {
+            (
+                b["batch_id"].as_str().unwrap(),
+                b["attempt"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        failed.iter().any(|(_, attempt)| *attempt == 3),
+        "a batch tried three times: {failed:?}"
+    );
+    assert!(
+        batches
+            .iter()
+            .any(|b| b["status"] == "ok" && b["attempt"].as_u64() > Some(1)),
+        "the first refusal was retried and went through"
+    );
+    let embedded = &events[position(&events, "embedding.completed.v1")]["payload"];
+    assert_eq!(embedded["status"], "partial");
+    let skipped = embedded["skipped_chunks"].as_array().unwrap();
+    assert!(!skipped.is_empty());
+    let done = &events.last().unwrap()["payload"];
+    assert_eq!(done["status"], "partial", "{done}");
+    let docpack_id = done["docpack_id"].as_str().unwrap();
+    let docpack = doctown_core::docpack::read(&download(&url, docpack_id, &token).await).unwrap();
+    assert_eq!(
+        serde_json::to_value(docpack.manifest.status).unwrap(),
+        "partial"
+    );
+}
