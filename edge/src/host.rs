@@ -148,9 +148,8 @@ fn request(
 pub struct FetchClient;
 
 impl HttpClient for FetchClient {
-    async fn get(&self, request_: HttpRequest, max_bytes: u64) -> Result<HttpResponse, String> {
-        let req = request(&request_.url, Method::Get, &request_.headers, None)
-            .map_err(|e| e.to_string())?;
+    async fn get(&self, get: HttpRequest, max_bytes: u64) -> Result<HttpResponse, String> {
+        let req = request(&get.url, Method::Get, &get.headers, None).map_err(|e| e.to_string())?;
         let mut response = Fetch::Request(req)
             .send()
             .await
