@@ -5,18 +5,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 export PATH="$ROOT/edge/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-STAMP="$(/usr/bin/rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown/sysroot-stamp"
-[ "$(cat "$STAMP" 2>/dev/null || true)" = "$(/usr/bin/rustc -vV | sha256sum | cut -c1-32)" ] || {
-  echo "the wasm32 std is missing or was built for another rustc-web: run scripts/setup.sh" >&2; exit 1; }
+. scripts/wasm-env.sh
 command -v worker-build >/dev/null && [ -x edge/node_modules/.bin/esbuild ] || {
   echo "worker-build or esbuild is missing: run scripts/setup-edge.sh" >&2; exit 1; }
-TS_LANGUAGE_DIR=$(cargo metadata --format-version 1 --locked | python3 -c '
-import json, os, sys
-meta = json.load(sys.stdin)
-print(next(os.path.dirname(p["manifest_path"]) for p in meta["packages"] if p["name"] == "tree-sitter-language"))')
-export CFLAGS_wasm32_unknown_unknown="-idirafter $TS_LANGUAGE_DIR/wasm/include"
-export CC_wasm32_unknown_unknown=clang-22 AR_wasm32_unknown_unknown=llvm-ar-22
-export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-22
 export RUSTUP_TOOLCHAIN=debian-web RUSTC=/usr/bin/rustc
 export WASM_BINDGEN_BIN=wasm-bindgen ESBUILD_BIN="$ROOT/edge/node_modules/.bin/esbuild"
 # Its own target dir: Debian's compiler, and a release profile without debug info (the bundle

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use doctown_core::embed::batcher::BatchPolicy;
 use doctown_core::embed::stage::{EmbedStage, Embeddings};
-use doctown_core::embed::wire::{BatchRequest, BatchResponse, VectorEncoding, BATCH_PATH};
+use doctown_core::embed::wire::{read_reply, BatchRequest, VectorEncoding, BATCH_PATH};
 use doctown_core::embed::{EmbedError, Embedder, TestEmbedder, DIMENSIONS, MODEL_ID};
 use doctown_core::events::{Clock, Emitter, Event, EventBody, EventSink};
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -63,24 +63,18 @@ impl Embedder for HttpEmbedder {
             call = call.bearer_auth(key);
         }
         let response = call.send().await.map_err(|e| unavailable(e.to_string()))?;
-        let status = response.status();
-        if !status.is_success() {
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let body = response.text().await.unwrap_or_default();
-            let error = EmbedError::from_response(status.as_u16(), retry_after.as_deref(), &body);
-            return Err(error.context(&self.endpoint));
-        }
-        let reply: BatchResponse = response
-            .json()
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .text()
             .await
-            .map_err(|e| unavailable(format!("unreadable reply: {e}")))?;
-        reply
-            .into_ordered(texts.len(), DIMENSIONS)
-            .map_err(unavailable)
+            .map_err(|e| unavailable(e.to_string()))?;
+        read_reply(status, retry_after.as_deref(), &body, texts.len())
+            .map_err(|e| e.context(&self.endpoint))
     }
 }
 

@@ -11,8 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::github::{fixture_repo, serve_github};
-use doctown_gpu_service::local::LocalEmbedder;
-use doctown_gpu_service::scheduler::SchedulerConfig;
+use common::gpu_service;
 use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -125,21 +124,6 @@ impl Drop for Wrangler {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-/// gpu-service, the real server, on a local port.
-async fn gpu_service() -> String {
-    let dir = doctown_gpu_service::model::resolve(None)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let embedder = LocalEmbedder::load(&dir, candle_core::Device::Cpu, SchedulerConfig::default())
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = doctown_gpu_service::server::router(embedder, None);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
 }
 
 /// The fixture repository behind the GitHub stand-in, gpu-service, and a state folder.

@@ -1,13 +1,14 @@
 //! `doctown embed` through the real binary, with both backends: the model in-process and
 //! gpu-service (the real server, on a local port). Needs the model `scripts/setup.sh` installs.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::gpu_service;
 use doctown_core::embed::{cosine, DIMENSIONS};
-use doctown_gpu_service::local::LocalEmbedder;
-use doctown_gpu_service::scheduler::SchedulerConfig;
 use serde_json::Value;
 
 fn fixture(lang: &str) -> PathBuf {
@@ -68,20 +69,6 @@ fn doctown_embed(source: &Path, embedder: &str) -> Run {
         "one gapless sequence"
     );
     Run { events, stderr }
-}
-
-async fn gpu_service() -> String {
-    let dir = doctown_gpu_service::model::resolve(None)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let embedder = LocalEmbedder::load(&dir, candle_core::Device::Cpu, SchedulerConfig::default())
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = doctown_gpu_service::server::router(embedder, None);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,6 +56,8 @@ pub struct JobCoordinator {
     archive: RefCell<Option<Vec<u8>>>,
     /// The next sequence number not yet committed, once known in this isolate.
     committed: Cell<Option<u64>>,
+    /// The phase the metadata index last heard of from this isolate (`None`: tell it again).
+    indexed: Cell<Option<Phase>>,
     cancel_requested: Cell<bool>,
     running: Cell<bool>,
 }
@@ -77,6 +79,7 @@ impl DurableObject for JobCoordinator {
             job: RefCell::new(None),
             archive: RefCell::new(None),
             committed: Cell::new(None),
+            indexed: Cell::new(None),
             cancel_requested: Cell::new(false),
             running: Cell::new(false),
         }
@@ -357,11 +360,11 @@ impl JobCoordinator {
         let storage = self.state.storage();
         // The index first: if it fails the step is not committed and runs again (its rows are
         // written idempotently).
-        let before = store::checkpoint(&storage).await?.map(|c| c.phase);
-        if before != Some(job.phase()) {
+        if self.indexed.get() != Some(job.phase()) {
             let owner: String = storage.get(OWNER).await?.unwrap_or_default();
             let db = self.env.d1("DB")?;
             meta::update_job(&db, &job.checkpoint, &owner, WorkerClock.now_ms()).await?;
+            self.indexed.set(Some(job.phase()));
         }
         store::commit(&storage, events, &job.checkpoint).await?;
         self.committed.set(Some(job.checkpoint.next_seq));

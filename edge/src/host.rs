@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use doctown_core::embed::wire::{BatchRequest, BatchResponse, VectorEncoding, BATCH_PATH};
+use doctown_core::embed::wire::{read_reply, BatchRequest, VectorEncoding, BATCH_PATH};
 use doctown_core::embed::{EmbedError, Embedder, TestEmbedder, DIMENSIONS, MODEL_ID};
 use doctown_core::events::Clock;
 use doctown_core::github::{HttpClient, HttpRequest, HttpResponse};
@@ -212,20 +212,13 @@ impl Embedder for GpuService {
             .await
             .map_err(|e| unavailable(e.to_string()))?;
         let status = response.status_code();
-        let text = response
+        let body = response
             .text()
             .await
             .map_err(|e| unavailable(e.to_string()))?;
-        if !(200..300).contains(&status) {
-            let retry_after = response.headers().get("retry-after").ok().flatten();
-            let error = EmbedError::from_response(status, retry_after.as_deref(), &text);
-            return Err(error.context(&self.endpoint));
-        }
-        let reply: BatchResponse = serde_json::from_str(&text)
-            .map_err(|e| unavailable(format!("unreadable reply: {e}")))?;
-        reply
-            .into_ordered(texts.len(), DIMENSIONS)
-            .map_err(unavailable)
+        let retry_after = response.headers().get("retry-after").ok().flatten();
+        read_reply(status, retry_after.as_deref(), &body, texts.len())
+            .map_err(|e| e.context(&self.endpoint))
     }
 }
 

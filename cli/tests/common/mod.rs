@@ -46,3 +46,23 @@ pub fn assert_parts_follow_schemas(docpack_bytes: &[u8]) {
         assert!(errors.is_empty(), "{name} against its schema: {errors:#?}");
     }
 }
+
+/// gpu-service, the real server with the model on the CPU, on a local port; its base URL.
+/// Needs the model `scripts/setup.sh` installs.
+pub async fn gpu_service() -> String {
+    let dir = doctown_gpu_service::model::resolve(None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let embedder = doctown_gpu_service::local::LocalEmbedder::load(
+        &dir,
+        candle_core::Device::Cpu,
+        doctown_gpu_service::scheduler::SchedulerConfig::default(),
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = doctown_gpu_service::server::router(embedder, None);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}

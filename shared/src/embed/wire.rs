@@ -83,6 +83,29 @@ impl BatchResponse {
     }
 }
 
+/// What a host's HTTP client got back for a [`BatchRequest::of_texts`] of `count` texts: the
+/// vectors in order, or the error (retryable or not, see [`EmbedError::from_response`]). Every
+/// host's gpu-service client reads replies here; it only moves the bytes.
+pub fn read_reply(
+    status: u16,
+    retry_after: Option<&str>,
+    body: &str,
+    count: usize,
+) -> Result<Vec<Vec<f32>>, EmbedError> {
+    if !(200..300).contains(&status) {
+        return Err(EmbedError::from_response(status, retry_after, body));
+    }
+    let unavailable = |message: String| EmbedError::Unavailable {
+        message,
+        retry_after_ms: None,
+    };
+    let reply: BatchResponse =
+        serde_json::from_str(body).map_err(|e| unavailable(format!("unreadable reply: {e}")))?;
+    reply
+        .into_ordered(count, super::DIMENSIONS)
+        .map_err(unavailable)
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChunkEmbedding {
     pub chunk_id: String,
