@@ -3,6 +3,7 @@
 # Worker, applies the D1 migrations, starts gpu-service on the CPU and `wrangler dev` (workerd,
 # with its Durable Objects, R2 and D1 kept in $STATE), and prints the URL. Ctrl-C stops both.
 #   PORT (8787)  GPU_PORT (8788)  STATE (.wrangler/state)  GITHUB_API_URL (https://api.github.com)
+#   LLM_BASE_URL, LLM_MODEL, LLM_API_KEY: a chat model to write the texts (else the template)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -31,9 +32,13 @@ trap cleanup EXIT INT TERM
 pids+=($!)
 until curl -sf "http://127.0.0.1:$GPU_PORT/health" >/dev/null; do sleep 0.5; done
 
+llm=()
+for name in LLM_BASE_URL LLM_MODEL LLM_API_KEY; do
+  [ -z "${!name:-}" ] || llm+=(--var "$name:${!name}")
+done
 wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE" --show-interactive-dev-session=false \
   --var "GPU_SERVICE_URL:http://127.0.0.1:$GPU_PORT" --var "GITHUB_API_URL:$GITHUB_API_URL" \
-  --var "SIGNING_KEY:$(cat "$STATE/signing-key")" &
+  --var "SIGNING_KEY:$(cat "$STATE/signing-key")" "${llm[@]}" &
 pids+=($!)
 until curl -s "http://127.0.0.1:$PORT/api/health" >/dev/null; do sleep 0.5; done
 cat <<MSG

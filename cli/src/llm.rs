@@ -1,21 +1,16 @@
 //! The chat-completions transport for the LLM verbalizer: any OpenAI-compatible endpoint
-//! (OpenAI, vLLM, Ollama, llama.cpp's server), with retries on 429, 5xx, timeouts, dropped
-//! connections and unreadable bodies: exponential backoff with jitter, `Retry-After` honoured.
+//! (OpenAI, vLLM, Ollama, llama.cpp's server) over reqwest. What is retried, and how long to
+//! wait, is the core's ([`doctown_core::generate::transport`]).
 
 use std::time::Duration;
 
 use doctown_core::generate::llm::{ChatClient, ChatError, ChatRequest, ChatResponse};
+use doctown_core::generate::transport::{self, ChatTransport, Failure};
 
 /// One request may take this long by default (`--llm-timeout`): a busy local model answering a
 /// long prompt can take a minute; past two the endpoint is presumed stuck and the request is
 /// retried.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 120;
-/// Attempts per request (the first and three retries), as for embedding batches.
-pub const MAX_ATTEMPTS: u32 = 4;
-/// The first retry waits about this long; each next one twice as long, up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-/// A `Retry-After` longer than this is not waited for: the request fails instead.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// An OpenAI-compatible `POST {base}/chat/completions`.
 #[derive(Debug, Clone)]
@@ -37,21 +32,9 @@ impl OpenAiClient {
             api_key: api_key.filter(|k| !k.is_empty()),
         })
     }
+}
 
-    /// The wait before retry `attempt` (1-based): doubling from the first, with up to half of
-    /// it again as jitter so many clients do not retry in step; `Retry-After` wins when given.
-    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(wait) = retry_after {
-            return wait;
-        }
-        let base = FIRST_BACKOFF * 2u32.pow(attempt.saturating_sub(1).min(10));
-        let jitter = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos()) as f64
-            / 1e9;
-        base.mul_f64(1.0 + jitter / 2.0).min(MAX_BACKOFF)
-    }
-
+impl ChatTransport for OpenAiClient {
     async fn attempt(&self, request: &ChatRequest) -> Result<ChatResponse, Failure> {
         let mut call = self.http.post(&self.endpoint).json(request);
         if let Some(key) = &self.api_key {
@@ -61,81 +44,38 @@ impl OpenAiClient {
             .send()
             .await
             .map_err(|e| Failure::retry(e.to_string(), None))?;
-        let status = response.status();
-        if !status.is_success() {
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .and_then(|secs| Duration::try_from_secs_f64(secs).ok());
-            let body = response.text().await.unwrap_or_default();
-            let message = format!("{status}: {}", body.chars().take(300).collect::<String>());
-            return Err(if status.as_u16() == 429 || status.is_server_error() {
-                Failure::retry(message, retry_after)
-            } else {
-                Failure::fatal(message)
-            });
-        }
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = response
             .bytes()
             .await
             .map_err(|e| Failure::retry(e.to_string(), None))?;
-        serde_json::from_slice(&body).map_err(|e| {
-            Failure::retry(
-                format!(
-                    "an unreadable reply ({e}): {:.200}",
-                    String::from_utf8_lossy(&body)
-                ),
-                None,
-            )
-        })
-    }
-}
-
-struct Failure {
-    message: String,
-    retryable: bool,
-    retry_after: Option<Duration>,
-}
-
-impl Failure {
-    fn retry(message: String, retry_after: Option<Duration>) -> Self {
-        Failure {
-            message,
-            retryable: true,
-            retry_after,
-        }
+        transport::read_reply(status, retry_after.as_deref(), &body)
     }
 
-    fn fatal(message: String) -> Self {
-        Failure {
-            message,
-            retryable: false,
-            retry_after: None,
-        }
+    async fn sleep(&self, wait: Duration) {
+        tokio::time::sleep(wait).await;
+    }
+
+    fn jitter(&self) -> f64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos()) as f64
+            / 1e9
+    }
+
+    fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 }
 
 impl ChatClient for OpenAiClient {
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ChatError> {
-        let mut attempt = 1;
-        loop {
-            match self.attempt(request).await {
-                Ok(reply) => return Ok(reply),
-                Err(failure) => {
-                    let wait = self.backoff(attempt, failure.retry_after);
-                    if !failure.retryable || attempt >= MAX_ATTEMPTS || wait > MAX_BACKOFF {
-                        return Err(ChatError(format!(
-                            "{} after {attempt} attempt(s): {}",
-                            self.endpoint, failure.message
-                        )));
-                    }
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-            }
-        }
+        transport::complete(self, request).await
     }
 }
 

@@ -161,14 +161,22 @@ impl Stack {
         Wrangler::start(&self.state.path().join("runtime"), &vars).await
     }
 
-    /// The CLI's docpack for the same repository and ref, embedded by the same gpu-service.
+    /// The CLI's docpack id for the same repository and ref, embedded by the same gpu-service.
     fn cli_docpack_id(&self) -> String {
+        self.cli_docpack(&[]).id
+    }
+
+    /// The CLI's docpack for the same repository and ref, embedded by the same gpu-service,
+    /// with `args` added.
+    fn cli_docpack(&self, args: &[&str]) -> doctown_core::docpack::Docpack {
         let out = self.state.path().join("cli.docpack");
         let run = Command::new(env!("CARGO_BIN_EXE_doctown"))
             .args(["generate", "https://github.com/acme/widgets/tree/v1"])
             .args(["--embedder", &self.gpu, "-o"])
             .arg(&out)
+            .args(args)
             .env("DOCTOWN_GITHUB_API_URL", &self.github)
+            .env("DOCTOWN_CACHE_DIR", self.state.path().join("texts"))
             .env_remove("GITHUB_TOKEN")
             .output()
             .unwrap();
@@ -178,7 +186,7 @@ impl Stack {
             String::from_utf8_lossy(&run.stderr)
         );
         let bytes = std::fs::read(&out).unwrap();
-        doctown_core::docpack::read(&bytes).unwrap().id
+        doctown_core::docpack::read(&bytes).unwrap()
     }
 }
 
@@ -583,4 +591,111 @@ async fn a_batch_the_service_keeps_refusing_is_given_up_and_the_job_ends_partial
         serde_json::to_value(docpack.manifest.status).unwrap(),
         "partial"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_writes_the_texts_in_steps_and_a_restart_pays_for_no_text_twice() {
+    use common::openai::{serve_with, Seen, KEY, MODEL};
+    let stack = stack().await;
+    // Slow replies, so the kill lands among the generation steps.
+    let (addr, seen) = serve_with(Seen {
+        delay: Duration::from_millis(300),
+        ..Seen::default()
+    });
+    let llm_url = format!("http://{addr}/v1");
+    let vars = [
+        ("LLM_BASE_URL", llm_url.as_str()),
+        ("LLM_MODEL", MODEL),
+        ("LLM_API_KEY", KEY),
+        // A step per request: generation takes many steps.
+        ("LLM_REQUESTS_PER_STEP", "1"),
+    ];
+    let mut wrangler = stack.wrangler(&vars).await;
+    let Submitted { job, token } = submit(&wrangler.url).await;
+    let mut socket = listen(&wrangler.url, &job, 0).await;
+    let mut events = Vec::new();
+    events_until(&mut socket, "assembly.completed.v1", &mut events).await;
+    let awaiting = status(&wrangler.url, &job).await;
+    assert_eq!(awaiting["phase"], "awaiting_approval", "{awaiting}");
+    let estimate = &awaiting["estimate"];
+    assert_eq!(estimate["verbalizer"], MODEL);
+    let requests = estimate["requests"].as_u64().unwrap();
+    assert!(requests > 2, "{estimate}");
+    assert!(estimate["usd"].as_f64().unwrap() > 0.0, "{estimate}");
+    assert!(estimate["most_usd"].as_f64() >= estimate["usd"].as_f64());
+    assert_eq!(
+        seen.lock().unwrap().requests,
+        0,
+        "nothing is sent before approval"
+    );
+
+    approve(&wrangler.url, &job).await;
+    events_until(&mut socket, "generation.symbol_documented.v1", &mut events).await;
+    wrangler.kill();
+    let before_kill = events.len() as u64;
+
+    let wrangler = stack.wrangler(&vars).await;
+    let url = wrangler.url.clone();
+    let resumed = status(&url, &job).await;
+    assert_eq!(resumed["phase"], "generating", "{resumed}");
+    assert!(resumed["texts"].as_u64() > Some(0), "texts kept: {resumed}");
+    let mut socket = listen(&url, &job, before_kill).await;
+    events_until(&mut socket, "job.completed.v1", &mut events).await;
+    assert_eq!(
+        seqs(&events),
+        (0..events.len() as u64).collect::<Vec<_>>(),
+        "no event lost or repeated across the restart"
+    );
+    let documented: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "generation.symbol_documented.v1")
+        .collect();
+    let ids: std::collections::BTreeSet<&str> = documented
+        .iter()
+        .map(|e| e["payload"]["symbol_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), documented.len(), "each symbol documented once");
+    assert!(documented
+        .iter()
+        .all(|e| e["payload"]["verbalizer"] == MODEL));
+    // Only the request in flight at the kill may have been paid for twice.
+    let billed = seen.lock().unwrap().requests as u64;
+    assert!(
+        (requests..=requests + 1).contains(&billed),
+        "{billed} requests billed for an estimate of {requests}"
+    );
+    let finished = status(&url, &job).await;
+    assert!(
+        finished["steps"].as_u64().unwrap() >= 3 + requests,
+        "fetch, ingest, assembly, and a generation step per request: {finished}"
+    );
+    let generated = &events[position(&events, "generation.completed.v1")]["payload"];
+    assert_eq!(generated["status"], "ok", "{generated}");
+    assert!(generated["cost_usd"].as_f64() > Some(0.0));
+
+    let done = &events.last().unwrap()["payload"];
+    assert_eq!(done["status"], "ok", "{done}");
+    let docpack_id = done["docpack_id"].as_str().unwrap();
+    let edge = doctown_core::docpack::read(&download(&url, docpack_id, &token).await).unwrap();
+    assert_eq!(edge.manifest.verbalizer, MODEL);
+    assert_eq!(edge.nodes.len(), ids.len());
+    // The CLI with the same model writes the same texts (its cost record counts tokens with
+    // tiktoken, the edge's by length, so the manifests differ there).
+    let cli = stack.cli_docpack(&[
+        "--llm-url",
+        &llm_url,
+        "--llm-model",
+        MODEL,
+        "--llm-api-key",
+        KEY,
+        "--yes",
+    ]);
+    let texts = |d: &doctown_core::docpack::Docpack| -> Vec<(String, String, String)> {
+        d.nodes
+            .iter()
+            .map(|n| (n.id.clone(), n.doc.verbalizer.clone(), n.doc.text.clone()))
+            .collect()
+    };
+    assert_eq!(texts(&edge), texts(&cli));
+    assert_eq!(edge.modules, cli.modules);
 }

@@ -151,7 +151,7 @@ impl JobCoordinator {
             Ok(job) => job,
             Err(e) => return error(400, "bad_request", &e.to_string()),
         };
-        store::commit(&storage, &[], &job.checkpoint).await?;
+        store::commit(&storage, &[], &[], &job.checkpoint).await?;
         self.committed.set(Some(0));
         storage.set_alarm(0).await?;
         let response = self.view(&job.checkpoint);
@@ -192,7 +192,8 @@ impl JobCoordinator {
             return Ok(None);
         };
         let events = store::events(&storage, 0).await?;
-        Ok(Some(Job::restore(checkpoint, &events)))
+        let texts = store::texts(&storage).await?;
+        Ok(Some(Job::restore(checkpoint, &events).with_texts(texts)))
     }
 
     async fn approve(&self) -> worker::Result<Response> {
@@ -202,7 +203,7 @@ impl JobCoordinator {
         let result = job.approve();
         let response = match result {
             Ok(()) => {
-                self.commit(&job, &[]).await?;
+                self.commit(&job, &[], &[]).await?;
                 self.state.storage().set_alarm(0).await?;
                 self.view(&job.checkpoint)
             }
@@ -224,7 +225,7 @@ impl JobCoordinator {
         };
         let response = match job.cancel(&WorkerClock) {
             Ok(events) => {
-                self.commit(&job, &events).await?;
+                self.commit(&job, &events, &[]).await?;
                 self.state.storage().delete_alarm().await?;
                 self.view(&job.checkpoint)
             }
@@ -238,6 +239,11 @@ impl JobCoordinator {
 
     /// Runs the job's next step and commits it; schedules the one after.
     async fn step(&self) -> worker::Result<()> {
+        let storage = self.state.storage();
+        if self.running.get() {
+            // The watchdog of a step still waiting on its requests: it stands again.
+            return storage.set_alarm(STEP_WATCHDOG_MS as i64).await;
+        }
         let Some(mut job) = self.load().await? else {
             return Ok(());
         };
@@ -245,7 +251,6 @@ impl JobCoordinator {
             *self.job.borrow_mut() = Some(job);
             return Ok(());
         }
-        let storage = self.state.storage();
         storage.set_alarm(STEP_WATCHDOG_MS as i64).await?;
         self.running.set(true);
         let phase = job.phase();
@@ -256,14 +261,15 @@ impl JobCoordinator {
             job.checkpoint.job_id,
             job.checkpoint.steps,
             match &result {
-                Ok(events) => format!("done, {} events", events.len()),
+                Ok((events, texts)) =>
+                    format!("done, {} events, {} texts", events.len(), texts.len()),
                 Err(e) => format!("failed: {e}"),
             }
         );
         let outcome = match result {
-            Ok(events) => {
+            Ok((events, texts)) => {
                 storage.delete(FAILURES).await?;
-                self.commit(&job, &events).await
+                self.commit(&job, &events, &texts).await
             }
             Err(e) => self.failed(&mut job, e).await,
         };
@@ -274,7 +280,7 @@ impl JobCoordinator {
         }
         if self.cancel_requested.replace(false) {
             if let Ok(events) = job.cancel(&WorkerClock) {
-                self.commit(&job, &events).await?;
+                self.commit(&job, &events, &[]).await?;
             }
         }
         if job.phase().is_runnable() {
@@ -291,8 +297,8 @@ impl JobCoordinator {
         Ok(())
     }
 
-    /// One step, with the archive the ingest steps read.
-    async fn run(&self, job: &mut Job) -> Result<Vec<Event>, String> {
+    /// One step, with the archive the ingest steps read: its events and the model's new texts.
+    async fn run(&self, job: &mut Job) -> Result<(Vec<Event>, Vec<(String, String)>), String> {
         let settings = Settings::from_env(&self.env).map_err(|e| e.to_string())?;
         let host = WorkerHost::new(settings);
         let bucket = self.env.bucket("DOCPACKS").map_err(|e| e.to_string())?;
@@ -334,7 +340,7 @@ impl JobCoordinator {
             // The source is no longer needed.
             let _ = bucket.delete(archive_key(&job_id)).await;
         }
-        Ok(output.events)
+        Ok((output.events, output.texts))
     }
 
     /// A step failed: retried after a backoff, or the job fails once it has failed too often.
@@ -351,12 +357,17 @@ impl JobCoordinator {
             )));
         }
         let events = job.fail(reason, &WorkerClock);
-        self.commit(job, &events).await
+        self.commit(job, &events, &[]).await
     }
 
-    /// Stores the events and the checkpoint, then pushes the events to the live sockets; the
-    /// metadata index learns of a new phase.
-    async fn commit(&self, job: &Job, events: &[Event]) -> worker::Result<()> {
+    /// Stores the events, the texts and the checkpoint, then pushes the events to the live
+    /// sockets; the metadata index learns of a new phase.
+    async fn commit(
+        &self,
+        job: &Job,
+        events: &[Event],
+        texts: &[(String, String)],
+    ) -> worker::Result<()> {
         let storage = self.state.storage();
         // The index first: if it fails the step is not committed and runs again (its rows are
         // written idempotently).
@@ -366,7 +377,7 @@ impl JobCoordinator {
             meta::update_job(&db, &job.checkpoint, &owner, WorkerClock.now_ms()).await?;
             self.indexed.set(Some(job.phase()));
         }
-        store::commit(&storage, events, &job.checkpoint).await?;
+        store::commit(&storage, events, texts, &job.checkpoint).await?;
         self.committed.set(Some(job.checkpoint.next_seq));
         for ws in self.state.get_websockets() {
             let Ok(Some(mut listener)) = ws.deserialize_attachment::<Listener>() else {

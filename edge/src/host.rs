@@ -1,14 +1,23 @@
 //! What a job step needs from the Workers runtime: HTTP over `fetch` (GitHub), embeddings from
-//! gpu-service over `fetch`, the clock, and timers.
+//! gpu-service over `fetch`, an OpenAI-compatible chat model over `fetch`, the clock, and timers.
 
 use std::time::Duration;
+
+use futures::future::{select, Either};
 
 use doctown_core::embed::wire::{read_reply, BatchRequest, VectorEncoding, BATCH_PATH};
 use doctown_core::embed::{EmbedError, Embedder, TestEmbedder, DIMENSIONS, MODEL_ID};
 use doctown_core::events::Clock;
+use doctown_core::generate::llm::{ChatClient, ChatError, ChatRequest, ChatResponse, Price};
+use doctown_core::generate::transport::{self, ChatTransport, Failure};
 use doctown_core::github::{HttpClient, HttpRequest, HttpResponse};
-use doctown_core::job::{StepHost, STEP_SOURCE_BYTES};
-use worker::{Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+use doctown_core::job::{LlmSettings, StepHost, LLM_REQUESTS_PER_STEP, STEP_SOURCE_BYTES};
+use worker::{AbortController, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+
+/// One chat request may take this long by default (`LLM_TIMEOUT_SECS`): a busy model answering
+/// a long prompt can take a minute; past two the endpoint is presumed stuck and the request is
+/// asked again.
+const LLM_TIMEOUT_SECS: u64 = 120;
 
 /// Where the Worker finds gpu-service and GitHub: `wrangler.toml` vars and secrets.
 #[derive(Debug, Clone)]
@@ -22,6 +31,10 @@ pub struct Settings {
     pub test_embedder: bool,
     /// Source bytes per ingest step ([`STEP_SOURCE_BYTES`] unless `INGEST_STEP_BYTES` says).
     pub ingest_step_bytes: u64,
+    /// The chat model that writes the texts (`LLM_BASE_URL`, `LLM_MODEL`), if one is set.
+    pub llm: Option<LlmSettings>,
+    pub llm_api_key: Option<String>,
+    pub llm_timeout: Duration,
 }
 
 impl Settings {
@@ -33,7 +46,49 @@ impl Settings {
                 .ok()
                 .filter(|v| !v.is_empty())
         };
+        let number = |name: &str| -> worker::Result<Option<f64>> {
+            text(name)
+                .map(|v| {
+                    v.parse::<f64>().ok().filter(|n| *n >= 0.0).ok_or_else(|| {
+                        worker::Error::RustError(format!(
+                            "{name} is `{v}`: give a number of 0 or more"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        let llm = match (text("LLM_BASE_URL"), text("LLM_MODEL")) {
+            (None, None) => None,
+            (Some(endpoint), Some(model)) => {
+                let price = match (number("LLM_PRICE_INPUT")?, number("LLM_PRICE_OUTPUT")?) {
+                    (Some(input), Some(output)) => Price {
+                        input_per_million: input,
+                        output_per_million: output,
+                    },
+                    // A model of OpenAI's price table; others (a local model) cost nothing.
+                    _ => Price::of_model(&model).unwrap_or(Price::FREE),
+                };
+                Some(LlmSettings {
+                    endpoint: endpoint.trim_end_matches('/').to_owned(),
+                    model,
+                    price,
+                    requests_per_step: number("LLM_REQUESTS_PER_STEP")?
+                        .map_or(LLM_REQUESTS_PER_STEP, |n| (n as usize).max(1)),
+                })
+            }
+            _ => {
+                return Err(worker::Error::RustError(
+                    "set both LLM_BASE_URL and LLM_MODEL in wrangler.toml [vars] (or neither, for the template's texts)"
+                        .into(),
+                ))
+            }
+        };
         Ok(Settings {
+            llm,
+            llm_api_key: text("LLM_API_KEY"),
+            llm_timeout: Duration::from_secs_f64(
+                number("LLM_TIMEOUT_SECS")?.unwrap_or(LLM_TIMEOUT_SECS as f64),
+            ),
             test_embedder: text("EMBEDDER").as_deref() == Some("test"),
             gpu_service_url: text("GPU_SERVICE_URL").ok_or_else(|| {
                 worker::Error::RustError(
@@ -58,6 +113,7 @@ pub struct WorkerHost {
     settings: Settings,
     http: FetchClient,
     embedder: EdgeEmbedder,
+    chat: FetchChat,
 }
 
 impl WorkerHost {
@@ -75,6 +131,14 @@ impl WorkerHost {
                     token: settings.gpu_service_token.clone(),
                 })
             },
+            chat: FetchChat {
+                endpoint: format!(
+                    "{}/chat/completions",
+                    settings.llm.as_ref().map_or("", |l| l.endpoint.as_str())
+                ),
+                api_key: settings.llm_api_key.clone(),
+                timeout: settings.llm_timeout,
+            },
             settings,
         }
     }
@@ -84,6 +148,7 @@ impl StepHost for WorkerHost {
     type Embedder = EdgeEmbedder;
     type Http = FetchClient;
     type Clock = WorkerClock;
+    type Chat = FetchChat;
 
     fn embedder(&self) -> &EdgeEmbedder {
         &self.embedder
@@ -111,6 +176,73 @@ impl StepHost for WorkerHost {
 
     fn step_source_bytes(&self) -> u64 {
         self.settings.ingest_step_bytes
+    }
+
+    fn llm(&self) -> Option<(&FetchChat, &LlmSettings)> {
+        self.settings.llm.as_ref().map(|llm| (&self.chat, llm))
+    }
+}
+
+/// An OpenAI-compatible `POST {base}/chat/completions` over `fetch`; a request without a reply
+/// within its timeout is aborted and asked again.
+#[derive(Debug)]
+pub struct FetchChat {
+    endpoint: String,
+    api_key: Option<String>,
+    timeout: Duration,
+}
+
+impl ChatTransport for FetchChat {
+    async fn attempt(&self, request: &ChatRequest) -> Result<ChatResponse, Failure> {
+        let body = serde_json::to_string(request).map_err(|e| Failure::fatal(e.to_string()))?;
+        let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+        if let Some(key) = &self.api_key {
+            headers.push(("Authorization".to_owned(), format!("Bearer {key}")));
+        }
+        let req = self::request(&self.endpoint, Method::Post, &headers, Some(body))
+            .map_err(|e| Failure::fatal(e.to_string()))?;
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let exchange = Box::pin(async move {
+            let mut response = Fetch::Request(req)
+                .send_with_signal(&signal)
+                .await
+                .map_err(|e| Failure::retry(e.to_string(), None))?;
+            let retry_after = response.headers().get("retry-after").ok().flatten();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| Failure::retry(e.to_string(), None))?;
+            transport::read_reply(response.status_code(), retry_after.as_deref(), &body)
+        });
+        match select(exchange, Delay::from(self.timeout)).await {
+            Either::Left((reply, _)) => reply,
+            Either::Right(_) => {
+                controller.abort();
+                Err(Failure::retry(
+                    format!("no reply within {} s", self.timeout.as_secs()),
+                    None,
+                ))
+            }
+        }
+    }
+
+    async fn sleep(&self, wait: Duration) {
+        Delay::from(wait).await;
+    }
+
+    fn jitter(&self) -> f64 {
+        worker::js_sys::Math::random()
+    }
+
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+}
+
+impl ChatClient for FetchChat {
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ChatError> {
+        transport::complete(self, request).await
     }
 }
 

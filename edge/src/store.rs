@@ -1,7 +1,7 @@
-//! A job's durable state in its Durable Object's storage: the checkpoint and the event log in
-//! pages. A step's pages and the checkpoint that counts them are written in one `put` of many
-//! keys, which the runtime applies atomically: the log never holds an event of a step that did
-//! not commit.
+//! A job's durable state in its Durable Object's storage: the checkpoint, the event log in
+//! pages, and the model's texts in pages. A step's pages and the checkpoint that counts them are
+//! written in one `put` of many keys, which the runtime applies atomically: the log never holds
+//! an event (nor the store a text) of a step that did not commit.
 
 use std::collections::BTreeMap;
 
@@ -13,10 +13,11 @@ use worker::{js_sys, ListOptions, Storage};
 const PAGE_BYTES: usize = 1 << 20;
 const CHECKPOINT: &str = "checkpoint";
 const LOG_PREFIX: &str = "log/";
+const TEXTS_PREFIX: &str = "texts/";
 
-fn page_key(first_seq: u64) -> String {
-    // Zero-padded, so keys list in sequence order.
-    format!("{LOG_PREFIX}{first_seq:012}")
+fn page_key(prefix: &str, first: u64) -> String {
+    // Zero-padded, so keys list in order.
+    format!("{prefix}{first:012}")
 }
 
 pub async fn checkpoint(storage: &Storage) -> worker::Result<Option<Checkpoint>> {
@@ -30,32 +31,70 @@ pub async fn checkpoint(storage: &Storage) -> worker::Result<Option<Checkpoint>>
 
 /// The logged events from `since` on, in order.
 pub async fn events(storage: &Storage, since: u64) -> worker::Result<Vec<Event>> {
+    let mut out: Vec<Event> = pages(storage, LOG_PREFIX).await?;
+    out.retain(|e| e.seq >= since);
+    Ok(out)
+}
+
+/// Every text the job's steps handed over, as (key, entry).
+pub async fn texts(storage: &Storage) -> worker::Result<Vec<(String, String)>> {
+    pages(storage, TEXTS_PREFIX).await
+}
+
+/// The items of every page under `prefix`, in order.
+async fn pages<T: serde::de::DeserializeOwned>(
+    storage: &Storage,
+    prefix: &str,
+) -> worker::Result<Vec<T>> {
     let pages = storage
-        .list_with_options(ListOptions::new().prefix(LOG_PREFIX))
+        .list_with_options(ListOptions::new().prefix(prefix))
         .await?;
     let mut out = Vec::new();
     for entry in pages.entries() {
         let pair = js_sys::Array::from(&entry?);
         let text = pair.get(1).as_string().unwrap_or_default();
-        let page: Vec<Event> = serde_json::from_str(&text).map_err(|e| {
-            worker::Error::RustError(format!("a stored log page is unreadable: {e}"))
+        let page: Vec<T> = serde_json::from_str(&text).map_err(|e| {
+            worker::Error::RustError(format!("a stored page under {prefix} is unreadable: {e}"))
         })?;
-        out.extend(page.into_iter().filter(|e| e.seq >= since));
+        out.extend(page);
     }
     Ok(out)
 }
 
-/// Writes a step's events and the checkpoint after it, atomically.
+/// Writes a step's events, its texts (numbered from `checkpoint.texts - texts.len()`) and the
+/// checkpoint after it, atomically.
 pub async fn commit(
     storage: &Storage,
     events: &[Event],
+    texts: &[(String, String)],
     checkpoint: &Checkpoint,
 ) -> worker::Result<()> {
     let mut values = BTreeMap::new();
     values.insert(CHECKPOINT.to_owned(), to_json(checkpoint)?);
+    let lines = events
+        .iter()
+        .map(|e| Ok((e.seq, to_json(e)?)))
+        .collect::<worker::Result<Vec<_>>>()?;
+    paginate(&mut values, LOG_PREFIX, lines);
+    let first_text = checkpoint.texts - texts.len() as u64;
+    let lines = (first_text..)
+        .zip(texts)
+        .map(|(n, text)| Ok((n, to_json(text)?)))
+        .collect::<worker::Result<Vec<_>>>()?;
+    paginate(&mut values, TEXTS_PREFIX, lines);
+    // A plain object of key → JSON text (serde would make a `Map`, which storage ignores).
+    let object = js_sys::Object::new();
+    for (key, value) in values {
+        js_sys::Reflect::set(&object, &key.into(), &value.into())?;
+    }
+    storage.put_multiple_raw(object).await
+}
+
+/// Puts numbered JSON `lines` into pages of at most [`PAGE_BYTES`] under `prefix`, each keyed
+/// by the number of its first line.
+fn paginate(values: &mut BTreeMap<String, String>, prefix: &str, lines: Vec<(u64, String)>) {
     let mut pages: Vec<(u64, Vec<String>, usize)> = Vec::new();
-    for event in events {
-        let line = to_json(event)?;
+    for (n, line) in lines {
         match pages.last_mut() {
             Some((_, lines, size)) if *size + line.len() < PAGE_BYTES => {
                 *size += line.len() + 1;
@@ -63,19 +102,13 @@ pub async fn commit(
             }
             _ => {
                 let size = line.len() + 1;
-                pages.push((event.seq, vec![line], size));
+                pages.push((n, vec![line], size));
             }
         }
     }
     for (first, lines, _) in pages {
-        values.insert(page_key(first), format!("[{}]", lines.join(",")));
+        values.insert(page_key(prefix, first), format!("[{}]", lines.join(",")));
     }
-    // A plain object of key → JSON text (serde would make a `Map`, which storage ignores).
-    let object = js_sys::Object::new();
-    for (key, value) in values {
-        js_sys::Reflect::set(&object, &key.into(), &value.into())?;
-    }
-    storage.put_multiple_raw(object).await
 }
 
 pub fn to_json<T: serde::Serialize>(value: &T) -> worker::Result<String> {

@@ -10,25 +10,39 @@
 //!
 //! ```text
 //! fetching ─▶ ingesting (steps, embedding as chunks come) ─▶ assembling ─▶ awaiting_approval
-//!   ─approve▶ generating ─▶ completed        (cancel from any unfinished phase ─▶ cancelled;
-//!                                             a step failing for good ─▶ failed)
+//!   ─approve▶ generating (steps) ─▶ completed    (cancel from any unfinished phase ─▶ cancelled;
+//!                                                 a step failing for good ─▶ failed)
 //! ```
+//!
+//! Where the host offers a chat model ([`StepHost::llm`]), the estimate the user approves is
+//! the model's, and generation runs in steps of at most [`LlmSettings::requests_per_step`]
+//! requests. The texts the model wrote are a third durable thing: each step hands its new ones
+//! to the host ([`StepOutput::texts`]), and every later step (and a restored job, given them
+//! back with [`Job::with_texts`]) takes them from there instead of paying for them again. The
+//! last step writes every text from them and packs.
 
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::archive;
 use crate::assemble::{assemble, Assembly, AssemblySettings, Corpus};
-use crate::docpack::{self, BuildInput};
+use crate::docpack::{self, BuildInput, GenerationCost};
 use crate::embed::batcher::BatchPolicy;
 use crate::embed::stage::{EmbedStage, Embeddings};
 use crate::embed::Embedder;
 use crate::events::{
     Clock, Emitter, Event, EventBody, JobCompleted, PackCompleted, PackStarted, Status,
 };
-use crate::generate::{generate, TemplateVerbalizer, Verbalizer};
+use crate::generate::llm::{
+    ApproxTokens, ChatClient, ChatError, ChatRequest, ChatResponse, Estimate, LlmVerbalizer,
+    NameTable, Price, TextCache, Usage,
+};
+use crate::generate::{generate, Documentation, TemplateVerbalizer, Verbalizer};
 use crate::github::{FetchedArchive, GitHubRepo};
 use crate::hash::sha256_hex;
 use crate::ingest::{Ingest, IngestPosition};
@@ -112,11 +126,43 @@ impl Phase {
 /// What generation will cost, for the user to approve.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CostEstimate {
-    /// Who writes the texts.
+    /// Who writes the texts: `template`, or the chat model's name.
     pub verbalizer: String,
     pub symbols: u64,
     pub requests: u64,
+    /// Tokens expected (counted by [`ApproxTokens`]: the edge carries no tokenizer).
+    #[serde(default)]
+    pub usage: Usage,
     pub usd: f64,
+    /// The cost if every reply ran to its limit.
+    #[serde(default)]
+    pub most_usd: f64,
+}
+
+/// Requests one generation step sends at most: a few rounds of the verbalizer's concurrency,
+/// so that a step takes seconds to a minute of waiting (far inside a Durable Object alarm's
+/// 15 minutes) and a step run again after a restart repeats little.
+pub const LLM_REQUESTS_PER_STEP: usize = 64;
+
+/// The chat model a host offers to write the texts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmSettings {
+    /// The base URL requests go to (it keys the texts, as in the CLI's cache).
+    pub endpoint: String,
+    pub model: String,
+    pub price: Price,
+    /// At most this many requests per generation step ([`LLM_REQUESTS_PER_STEP`]).
+    pub requests_per_step: usize,
+}
+
+/// A host without a chat model.
+#[derive(Debug, Clone, Copy)]
+pub struct NoChat;
+
+impl ChatClient for NoChat {
+    async fn complete(&self, _: &ChatRequest) -> Result<ChatResponse, ChatError> {
+        Err(ChatError("no chat model is configured".into()))
+    }
 }
 
 /// The docpack a finished job made.
@@ -154,6 +200,12 @@ pub struct Checkpoint {
     pub reason: Option<String>,
     /// Steps completed.
     pub steps: u64,
+    /// The model's texts the host holds for this job (see [`StepOutput::texts`]).
+    #[serde(default)]
+    pub texts: u64,
+    /// What the model billed so far, over every generation step.
+    #[serde(default)]
+    pub spent: Usage,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -177,6 +229,10 @@ pub struct StepOutput {
     pub archive: Option<Vec<u8>>,
     /// The finished docpack's bytes: the host stores them under [`DocpackRef::id`].
     pub docpack: Option<Vec<u8>>,
+    /// Texts the model wrote in this step, as (key, entry): the host stores them with the
+    /// checkpoint (they are numbered from `checkpoint.texts - texts.len()`) and gives every one
+    /// back to a restored job ([`Job::with_texts`]).
+    pub texts: Vec<(String, String)>,
 }
 
 /// What a step uses from its host.
@@ -185,6 +241,8 @@ pub trait StepHost {
     type Embedder: Embedder;
     type Http: crate::github::HttpClient;
     type Clock: Clock;
+    /// [`NoChat`] for a host without a chat model.
+    type Chat: ChatClient;
     fn embedder(&self) -> &Self::Embedder;
     fn http(&self) -> &Self::Http;
     fn clock(&self) -> &Self::Clock;
@@ -196,6 +254,57 @@ pub trait StepHost {
     /// Source bytes per ingest step.
     fn step_source_bytes(&self) -> u64 {
         STEP_SOURCE_BYTES
+    }
+    /// The chat model that writes the texts once the user approves its estimate; without one
+    /// the template writes them.
+    fn llm(&self) -> Option<(&Self::Chat, &LlmSettings)> {
+        None
+    }
+}
+
+/// The model's texts a job holds, by key; new ones wait in `fresh` for the host to store.
+#[derive(Debug, Default)]
+struct TextStore {
+    known: RefCell<BTreeMap<String, String>>,
+    fresh: RefCell<Vec<(String, String)>>,
+}
+
+/// The job's texts as the verbalizer's cache.
+#[derive(Debug, Clone)]
+struct JobTexts(Rc<TextStore>);
+
+impl TextCache for JobTexts {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0.known.borrow().get(key).cloned()
+    }
+
+    fn put(&self, key: &str, text: &str) {
+        self.0
+            .known
+            .borrow_mut()
+            .insert(key.to_owned(), text.to_owned());
+        self.0
+            .fresh
+            .borrow_mut()
+            .push((key.to_owned(), text.to_owned()));
+    }
+}
+
+/// A step's share of requests: past it, requests fail at once and the step ends early.
+struct StepQuota<'c, C> {
+    client: &'c C,
+    left: Cell<usize>,
+    exhausted: Cell<bool>,
+}
+
+impl<C: ChatClient> ChatClient for StepQuota<'_, C> {
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ChatError> {
+        if self.left.get() == 0 {
+            self.exhausted.set(true);
+            return Err(ChatError("this step's requests are spent".into()));
+        }
+        self.left.set(self.left.get() - 1);
+        self.client.complete(request).await
     }
 }
 
@@ -209,6 +318,11 @@ pub struct Job {
     chunk_ids: Vec<String>,
     /// Kept between steps of one process; rebuilt (silently) after a restart.
     assembly: Option<Assembly>,
+    texts: Rc<TextStore>,
+    /// Symbols whose `generation.symbol_documented` is logged, and whether
+    /// `generation.started` is: a later generation step does not send them again.
+    documented: HashSet<String>,
+    generation_started: bool,
 }
 
 impl Job {
@@ -230,6 +344,8 @@ impl Job {
                 status: None,
                 reason: None,
                 steps: 0,
+                texts: 0,
+                spent: Usage::default(),
             },
             [],
         ))
@@ -244,6 +360,9 @@ impl Job {
             embeddings: Embeddings::default(),
             chunk_ids: Vec::new(),
             assembly: None,
+            texts: Rc::default(),
+            documented: HashSet::new(),
+            generation_started: false,
         };
         for event in events {
             if event.seq < job.checkpoint.next_seq {
@@ -260,10 +379,20 @@ impl Job {
         job
     }
 
+    /// Gives back the texts the host holds for the job (every one its steps handed over).
+    pub fn with_texts(self, texts: impl IntoIterator<Item = (String, String)>) -> Job {
+        self.texts.known.borrow_mut().extend(texts);
+        self
+    }
+
     fn observe(&mut self, body: &EventBody) {
         self.corpus.observe(body);
         match body {
             EventBody::ChunkCreated(e) => self.chunk_ids.push(e.chunk.id.clone()),
+            EventBody::SymbolDocumented(e) => {
+                self.documented.insert(e.symbol_id.clone());
+            }
+            EventBody::GenerationStarted(_) => self.generation_started = true,
             EventBody::ChunkVector(e) => {
                 self.embeddings
                     .vectors
@@ -358,7 +487,7 @@ impl Job {
                 })?;
                 self.ingest(host, archive).await
             }
-            Phase::Assembling => Ok(self.assemble(host.clock())),
+            Phase::Assembling => self.assemble(host),
             Phase::Generating => self.generate(host).await,
             phase => Err(JobError::Phase {
                 phase,
@@ -470,31 +599,131 @@ impl Job {
     }
 
     /// Assembles, and estimates generation for the user to approve.
-    fn assemble<C: Clock>(&mut self, clock: &C) -> StepOutput {
-        let mut emitter = self.emitter(clock);
+    fn assemble<H: StepHost>(&mut self, host: &H) -> Result<StepOutput, JobError> {
+        let mut emitter = self.emitter(host.clock());
         let assembly = assemble(
             &self.corpus,
             &self.embeddings.vectors,
             &AssemblySettings::default(),
             &mut emitter,
         );
-        // The template writes the texts: nothing to pay, but the user still sees what will be
-        // written before it is.
-        self.checkpoint.estimate = Some(CostEstimate {
-            verbalizer: TemplateVerbalizer.name().to_owned(),
-            symbols: assembly.symbols.len() as u64,
-            requests: 0,
-            usd: 0.0,
+        let symbols = assembly.symbols.len() as u64;
+        self.checkpoint.estimate = Some(match host.llm() {
+            Some((chat, llm)) => {
+                let estimate = self
+                    .verbalizer(chat, llm, &assembly)
+                    .estimate(&assembly, &ApproxTokens, llm.price, true)
+                    .map_err(|e| JobError::Step(e.to_string()))?;
+                CostEstimate {
+                    verbalizer: llm.model.clone(),
+                    symbols,
+                    requests: estimate.requests,
+                    usage: estimate.usage,
+                    usd: estimate.usd,
+                    most_usd: estimate.most_usd,
+                }
+            }
+            // The template writes the texts: nothing to pay, but the user still sees what will
+            // be written before it is.
+            None => CostEstimate {
+                verbalizer: TemplateVerbalizer.name().to_owned(),
+                symbols,
+                requests: 0,
+                usage: Usage::default(),
+                usd: 0.0,
+                most_usd: 0.0,
+            },
         });
         self.assembly = Some(assembly);
         self.checkpoint.phase = Phase::AwaitingApproval;
-        StepOutput {
+        Ok(StepOutput {
             events: self.commit(emitter),
             ..StepOutput::default()
-        }
+        })
     }
 
-    /// Writes the texts and packs the docpack.
+    /// The model's verbalizer over `assembly`, its texts kept in the job.
+    fn verbalizer<C: ChatClient>(
+        &self,
+        chat: C,
+        llm: &LlmSettings,
+        assembly: &Assembly,
+    ) -> LlmVerbalizer<C> {
+        LlmVerbalizer::new(
+            chat,
+            &llm.endpoint,
+            &llm.model,
+            NameTable::new(assembly),
+            None,
+        )
+        .with_cache(Box::new(JobTexts(self.texts.clone())))
+    }
+
+    /// One generation step with the model: `None` when the step's share of requests ran out
+    /// before every text was written (what it wrote is kept, and sent as events), else every
+    /// text and the docpack's cost record.
+    async fn generate_with<C: ChatClient, K: Clock>(
+        &mut self,
+        chat: &C,
+        llm: &LlmSettings,
+        assembly: &Assembly,
+        emitter: &mut Emitter<Vec<Event>, K>,
+    ) -> Result<Option<(Documentation, GenerationCost)>, JobError> {
+        let quota = StepQuota {
+            client: chat,
+            left: Cell::new(llm.requests_per_step.max(1)),
+            exhausted: Cell::new(false),
+        };
+        let estimated = Estimate {
+            usd: self.checkpoint.estimate.as_ref().map_or(0.0, |e| e.usd),
+            ..Estimate::default()
+        };
+        let verbalizer = self
+            .verbalizer(&quota, llm, assembly)
+            .with_pricing(llm.price, &estimated);
+        // Generation runs from the start every step (the texts already written come from the
+        // job's store); of its events, only those not sent by an earlier step go out.
+        let mut scratch = Emitter::new("", "", Vec::new(), NoClock);
+        let docs = generate(assembly, &verbalizer, &mut scratch).await;
+        self.checkpoint.spent = self.checkpoint.spent.plus(verbalizer.usage());
+        let finished = !quota.exhausted.get();
+        for event in scratch.into_sink() {
+            let body = match event.body {
+                EventBody::GenerationStarted(_) if self.generation_started => continue,
+                EventBody::SymbolDocumented(e) if self.documented.contains(&e.symbol_id) => {
+                    continue
+                }
+                // Before the last step, only what the model wrote: the rest is written again.
+                EventBody::SymbolDocumented(e) if !finished && e.verbalizer != llm.model => {
+                    continue
+                }
+                EventBody::GenerationCompleted(_) if !finished => continue,
+                EventBody::GenerationCompleted(mut e) => {
+                    e.cost_usd = Some(llm.price.cost(self.checkpoint.spent));
+                    EventBody::GenerationCompleted(e)
+                }
+                body => body,
+            };
+            emitter.emit(body);
+        }
+        if !finished {
+            return Ok(None);
+        }
+        let cost = verbalizer
+            .cost_record(assembly, &ApproxTokens, llm.price)
+            .map_err(|e| JobError::Step(e.to_string()))?;
+        Ok(Some((docs, cost)))
+    }
+
+    /// The texts written since the last step's output, counted into the checkpoint.
+    fn take_fresh_texts(&mut self) -> Vec<(String, String)> {
+        let fresh = std::mem::take(&mut *self.texts.fresh.borrow_mut());
+        self.checkpoint.texts += fresh.len() as u64;
+        fresh
+    }
+
+    /// Writes the texts (the model's over several steps, where the approved estimate is the
+    /// model's) and packs the docpack.
     async fn generate<H: StepHost>(&mut self, host: &H) -> Result<StepOutput, JobError> {
         let settings = AssemblySettings::default();
         let assembly = match self.assembly.take() {
@@ -507,8 +736,41 @@ impl Job {
                 &mut Emitter::new("", "", Vec::new(), NoClock),
             ),
         };
+        let verbalizer = self
+            .checkpoint
+            .estimate
+            .as_ref()
+            .map_or(TemplateVerbalizer.name(), |e| e.verbalizer.as_str())
+            .to_owned();
         let mut emitter = self.emitter(host.clock());
-        let docs = generate(&assembly, &TemplateVerbalizer, &mut emitter).await;
+        let (docs, generation) = if verbalizer == TemplateVerbalizer.name() {
+            (
+                generate(&assembly, &TemplateVerbalizer, &mut emitter).await,
+                None,
+            )
+        } else {
+            let Some((chat, llm)) = host.llm().filter(|(_, llm)| llm.model == verbalizer) else {
+                return Err(JobError::Step(format!(
+                    "the estimate was approved for {verbalizer}, which this host no longer offers: configure it again, or cancel the job"
+                )));
+            };
+            match self
+                .generate_with(chat, llm, &assembly, &mut emitter)
+                .await?
+            {
+                Some((docs, cost)) => (docs, Some(cost)),
+                None => {
+                    // Texts are left to write: the next step goes on.
+                    self.assembly = Some(assembly);
+                    let texts = self.take_fresh_texts();
+                    return Ok(StepOutput {
+                        events: self.commit(emitter),
+                        texts,
+                        ..StepOutput::default()
+                    });
+                }
+            }
+        };
         emitter.emit(PackStarted {
             nodes: assembly.symbols.len() as u64,
         });
@@ -521,9 +783,9 @@ impl Job {
             model_id: embedder.model(),
             dimensions: embedder.dimensions(),
             skipped_chunks: &self.embeddings.skipped,
-            verbalizer: TemplateVerbalizer.name(),
+            verbalizer: &verbalizer,
             tool_version: TOOL_VERSION,
-            generation: None,
+            generation,
         })
         .map_err(|e| JobError::Step(format!("cannot serialise the docpack: {e}")))?;
         let bytes = docpack::pack(&packed)
@@ -550,9 +812,11 @@ impl Job {
         self.checkpoint.phase = Phase::Completed;
         self.checkpoint.status = Some(manifest.status);
         self.checkpoint.docpack = Some(docpack);
+        let texts = self.take_fresh_texts();
         Ok(StepOutput {
             events: self.commit(emitter),
             docpack: Some(bytes),
+            texts,
             ..StepOutput::default()
         })
     }
@@ -628,15 +892,56 @@ mod tests {
         }
     }
 
+    /// A chat model that answers every request at once, from the prompt alone (so a text asked
+    /// for twice reads the same), and counts what it was asked.
+    #[derive(Default)]
+    struct Scribe {
+        requests: Cell<u64>,
+    }
+
+    const USAGE: Usage = Usage {
+        prompt_tokens: 100,
+        completion_tokens: 20,
+    };
+
+    impl ChatClient for Scribe {
+        async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ChatError> {
+            self.requests.set(self.requests.get() + 1);
+            let prompt = &request.messages[1].content;
+            let text = |k: usize| format!("Part {k} of a prompt of {} bytes.", prompt.len());
+            let subjects = prompt.matches("\n\nSymbol ").count();
+            let content = if subjects == 0 {
+                serde_json::json!({ "text": text(1) })
+            } else {
+                let texts: serde_json::Map<String, serde_json::Value> = (1..=subjects)
+                    .map(|k| (k.to_string(), text(k).into()))
+                    .collect();
+                serde_json::json!({ "texts": texts })
+            };
+            Ok(ChatResponse {
+                choices: vec![crate::generate::llm::Choice {
+                    message: crate::generate::llm::ChatMessage {
+                        role: "assistant".into(),
+                        content: content.to_string(),
+                    },
+                    finish_reason: None,
+                }],
+                usage: Some(USAGE),
+            })
+        }
+    }
+
     struct TestHost {
         host: Host,
         clock: Tick,
+        llm: Option<(Scribe, LlmSettings)>,
     }
 
     impl StepHost for TestHost {
         type Embedder = TestEmbedder;
         type Http = Archive;
         type Clock = Tick;
+        type Chat = Scribe;
         fn embedder(&self) -> &TestEmbedder {
             &self.host.embedder
         }
@@ -656,6 +961,25 @@ mod tests {
         // Several ingest steps even for a small repository.
         fn step_source_bytes(&self) -> u64 {
             60
+        }
+        fn llm(&self) -> Option<(&Scribe, &LlmSettings)> {
+            self.llm.as_ref().map(|(chat, llm)| (chat, llm))
+        }
+    }
+
+    fn llm_host() -> TestHost {
+        TestHost {
+            llm: Some((
+                Scribe::default(),
+                LlmSettings {
+                    endpoint: "http://model.test/v1".into(),
+                    model: "gpt-4o-mini".into(),
+                    price: Price::of_model("gpt-4o-mini").unwrap(),
+                    // A step per request: generation takes several steps.
+                    requests_per_step: 1,
+                },
+            )),
+            ..test_host()
         }
     }
 
@@ -683,6 +1007,7 @@ mod tests {
                 embedder: TestEmbedder::default(),
             },
             clock: Tick(std::cell::Cell::new(0)),
+            llm: None,
         }
     }
 
@@ -703,17 +1028,19 @@ mod tests {
     fn run_job(host: &TestHost, restart: bool) -> (Checkpoint, Vec<Event>, Vec<u8>) {
         let mut job = Job::new("job-1", "trace-1", request()).unwrap();
         let mut log: Vec<Event> = Vec::new();
+        let mut texts: Vec<(String, String)> = Vec::new();
         let mut archive: Option<Vec<u8>> = None;
         let mut docpack = None;
         while !job.phase().is_final() {
             if restart {
                 let saved: Checkpoint =
                     serde_json::from_str(&serde_json::to_string(&job.checkpoint).unwrap()).unwrap();
-                let mut lost = Job::restore(saved.clone(), &log);
+                let restored = || Job::restore(saved.clone(), &log).with_texts(texts.clone());
+                let mut lost = restored();
                 if lost.phase().is_runnable() {
                     run(lost.step(host, archive.as_deref())).unwrap();
                 }
-                job = Job::restore(saved, &log);
+                job = restored();
             }
             if job.phase() == Phase::AwaitingApproval {
                 job.approve().unwrap();
@@ -723,6 +1050,8 @@ mod tests {
             archive = out.archive.or(archive);
             docpack = out.docpack.or(docpack);
             log.extend(out.events);
+            texts.extend(out.texts);
+            assert_eq!(job.checkpoint.texts, texts.len() as u64);
         }
         (job.checkpoint, log, docpack.expect("a docpack"))
     }
@@ -755,6 +1084,69 @@ mod tests {
                 .collect()
         };
         assert_eq!(keys(&resumed_events), keys(&events));
+    }
+
+    #[test]
+    fn a_model_writes_the_texts_in_steps_and_a_resumed_job_pays_for_no_text_twice() {
+        let host = llm_host();
+        let (straight, events, bytes) = run_job(&host, false);
+        let chat = &host.llm.as_ref().unwrap().0;
+        let estimate = straight.estimate.clone().unwrap();
+        assert_eq!(estimate.verbalizer, "gpt-4o-mini");
+        assert!(estimate.usd > 0.0 && estimate.most_usd >= estimate.usd);
+        // The estimate foresaw every request, and each was sent once.
+        assert_eq!(chat.requests.get(), estimate.requests);
+        assert!(estimate.requests > 2, "{estimate:?}");
+        // fetch, three ingest steps, assembly, then a generation step per request (the one
+        // sending the last request also packs).
+        assert_eq!(straight.steps, 5 + estimate.requests);
+        let spent = Usage {
+            prompt_tokens: USAGE.prompt_tokens * estimate.requests,
+            completion_tokens: USAGE.completion_tokens * estimate.requests,
+        };
+        assert_eq!(straight.spent, spent);
+
+        let docpack = docpack::read(&bytes).unwrap();
+        assert_eq!(docpack.manifest.verbalizer, "gpt-4o-mini");
+        let documented: Vec<&Event> = events
+            .iter()
+            .filter(|e| matches!(e.body, EventBody::SymbolDocumented(_)))
+            .collect();
+        assert_eq!(documented.len(), docpack.nodes.len());
+        assert_eq!(documented.len() as u64, estimate.symbols);
+        for doc in docpack.nodes.iter().map(|n| &n.doc) {
+            assert_eq!(doc.verbalizer, "gpt-4o-mini");
+            assert!(doc.text.starts_with("Part "), "{}", doc.text);
+        }
+        let price = Price::of_model("gpt-4o-mini").unwrap();
+        let completed = events.iter().find_map(|e| match &e.body {
+            EventBody::GenerationCompleted(g) => Some(g),
+            _ => None,
+        });
+        assert_eq!(completed.unwrap().cost_usd, Some(price.cost(spent)));
+        assert_eq!(
+            docpack.manifest.generation.as_ref().unwrap().actual,
+            spent,
+            "the docpack records what the texts cost"
+        );
+
+        // Every step is run twice, the first time lost: the texts it paid for are lost with it,
+        // the ones committed before are not paid for again, and the result is the same.
+        let host = llm_host();
+        let (resumed, resumed_events, resumed_bytes) = run_job(&host, true);
+        assert_eq!(resumed_bytes, bytes);
+        assert_eq!(resumed.docpack, straight.docpack);
+        let keys = |events: &[Event]| -> Vec<(u64, String)> {
+            events
+                .iter()
+                .map(|e| (e.seq, e.idempotency_key.clone()))
+                .collect()
+        };
+        assert_eq!(keys(&resumed_events), keys(&events));
+        assert_eq!(
+            host.llm.as_ref().unwrap().0.requests.get(),
+            2 * estimate.requests
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod github;
+pub mod openai;
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -4,6 +4,7 @@
 
 pub mod llm;
 mod template;
+pub mod transport;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
