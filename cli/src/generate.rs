@@ -338,7 +338,7 @@ pub async fn run(
     emitter.emit(JobCompleted {
         status: manifest.status,
         docpack_id: Some(packed.id.clone()),
-        skipped_files: corpus.skipped.keys().cloned().collect(),
+        skipped_files: corpus.skipped_files(&embeddings.skipped),
         reason: None,
     });
     if let Output::Json(lines) = emitter.into_sink().output {

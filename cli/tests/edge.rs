@@ -509,6 +509,9 @@ async fn a_job_killed_mid_way_finishes_from_its_checkpoint_with_the_same_docpack
     assert_eq!(docpack_id, stack.cli_docpack_id());
 }
 
+/// The fixture file that defines `parse_args`.
+const PARSE_ARGS_FILE: &str = "inventory/cli.py";
+
 /// gpu-service behind a proxy that answers 503 to the job's first request, and to every batch
 /// holding `parse_args`'s chunk.
 async fn flaky_gpu_service(gpu: String) -> String {
@@ -585,6 +588,13 @@ async fn a_batch_the_service_keeps_refusing_is_given_up_and_the_job_ends_partial
     assert!(!skipped.is_empty());
     let done = &events.last().unwrap()["payload"];
     assert_eq!(done["status"], "partial", "{done}");
+    assert!(
+        done["skipped_files"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(PARSE_ARGS_FILE)),
+        "the file whose chunks were given up is listed: {done}"
+    );
     let docpack_id = done["docpack_id"].as_str().unwrap();
     let docpack = doctown_core::docpack::read(&download(&url, docpack_id, &token).await).unwrap();
     assert_eq!(
@@ -672,6 +682,7 @@ async fn a_model_writes_the_texts_in_steps_and_a_restart_pays_for_no_text_twice(
     let generated = &events[position(&events, "generation.completed.v1")]["payload"];
     assert_eq!(generated["status"], "ok", "{generated}");
     assert!(generated["cost_usd"].as_f64() > Some(0.0));
+    assert_eq!(finished["spent_usd"], generated["cost_usd"], "{finished}");
 
     let done = &events.last().unwrap()["payload"];
     assert_eq!(done["status"], "ok", "{done}");
@@ -698,4 +709,60 @@ async fn a_model_writes_the_texts_in_steps_and_a_restart_pays_for_no_text_twice(
     };
     assert_eq!(texts(&edge), texts(&cli));
     assert_eq!(edge.modules, cli.modules);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_asked_for_mid_step_outlives_a_restart_and_stops_the_job() {
+    use common::openai::{serve_with, Seen, KEY, MODEL};
+    let stack = stack().await;
+    // A generation step waits two seconds on its requests: the cancel comes during one.
+    let (addr, seen) = serve_with(Seen {
+        delay: Duration::from_secs(2),
+        ..Seen::default()
+    });
+    let llm_url = format!("http://{addr}/v1");
+    let vars = [
+        ("LLM_BASE_URL", llm_url.as_str()),
+        ("LLM_MODEL", MODEL),
+        ("LLM_API_KEY", KEY),
+        ("LLM_REQUESTS_PER_STEP", "2"),
+    ];
+    let mut wrangler = stack.wrangler(&vars).await;
+    let url = wrangler.url.clone();
+    let Submitted { job, .. } = submit(&url).await;
+    let mut socket = listen(&url, &job, 0).await;
+    let mut events = Vec::new();
+    events_until(&mut socket, "assembly.completed.v1", &mut events).await;
+    approve(&url, &job).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let cancel = reqwest::Client::new()
+        .post(format!("{url}/api/jobs/{job}/cancel"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cancel.status(),
+        202,
+        "the cancel waits for the running step"
+    );
+    // The runtime dies before the step ends; the cancel was kept.
+    wrangler.kill();
+
+    let wrangler = stack.wrangler(&vars).await;
+    let url = wrangler.url.clone();
+    status(&url, &job).await;
+    let mut socket = listen(&url, &job, 0).await;
+    let mut events = Vec::new();
+    events_until(&mut socket, "job.completed.v1", &mut events).await;
+    let done = &events.last().unwrap()["payload"];
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["reason"], "cancelled by the user", "{done}");
+    let cancelled = status(&url, &job).await;
+    assert_eq!(cancelled["phase"], "cancelled", "{cancelled}");
+    assert!(
+        !events.iter().any(|e| e["event"] == "pack.completed.v1"),
+        "nothing was packed"
+    );
+    // Only the step that was running when the cancel came sent requests.
+    assert!(seen.lock().unwrap().requests <= 2);
 }

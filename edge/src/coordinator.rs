@@ -25,6 +25,9 @@ const STEP_BACKOFF_MS: u64 = 1_000;
 /// runs again from the checkpoint then.
 const STEP_WATCHDOG_MS: u64 = 10_000;
 const FAILURES: &str = "failures";
+/// A cancel asked for while a step ran: kept in storage, so it outlives an isolate that dies
+/// before the step ends.
+const CANCEL: &str = "cancel";
 /// The user who submitted the job.
 const OWNER: &str = "owner";
 
@@ -58,7 +61,6 @@ pub struct JobCoordinator {
     committed: Cell<Option<u64>>,
     /// The phase the metadata index last heard of from this isolate (`None`: tell it again).
     indexed: Cell<Option<Phase>>,
-    cancel_requested: Cell<bool>,
     running: Cell<bool>,
 }
 
@@ -80,7 +82,6 @@ impl DurableObject for JobCoordinator {
             archive: RefCell::new(None),
             committed: Cell::new(None),
             indexed: Cell::new(None),
-            cancel_requested: Cell::new(false),
             running: Cell::new(false),
         }
     }
@@ -216,7 +217,7 @@ impl JobCoordinator {
     async fn cancel(&self) -> worker::Result<Response> {
         if self.running.get() {
             // The running step finishes and commits first; then the job is cancelled.
-            self.cancel_requested.set(true);
+            self.state.storage().put(CANCEL, true).await?;
             return Response::from_json(&serde_json::json!({"cancel": "requested"}))
                 .map(|r| r.with_status(202));
         }
@@ -251,37 +252,41 @@ impl JobCoordinator {
             *self.job.borrow_mut() = Some(job);
             return Ok(());
         }
-        storage.set_alarm(STEP_WATCHDOG_MS as i64).await?;
-        self.running.set(true);
-        let phase = job.phase();
-        let result = self.run(&mut job).await;
-        self.running.set(false);
-        worker::console_log!(
-            "job {}: step {} ({phase:?}) {}",
-            job.checkpoint.job_id,
-            job.checkpoint.steps,
-            match &result {
-                Ok((events, texts)) =>
-                    format!("done, {} events, {} texts", events.len(), texts.len()),
-                Err(e) => format!("failed: {e}"),
+        // A cancel that waits was asked for during a step of an isolate that died since.
+        if storage.get::<bool>(CANCEL).await?.is_none() {
+            storage.set_alarm(STEP_WATCHDOG_MS as i64).await?;
+            self.running.set(true);
+            let phase = job.phase();
+            let result = self.run(&mut job).await;
+            self.running.set(false);
+            worker::console_log!(
+                "job {}: step {} ({phase:?}) {}",
+                job.checkpoint.job_id,
+                job.checkpoint.steps,
+                match &result {
+                    Ok((events, texts)) =>
+                        format!("done, {} events, {} texts", events.len(), texts.len()),
+                    Err(e) => format!("failed: {e}"),
+                }
+            );
+            let outcome = match result {
+                Ok((events, texts)) => {
+                    storage.delete(FAILURES).await?;
+                    self.commit(&job, &events, &texts).await
+                }
+                Err(e) => self.failed(&mut job, e).await,
+            };
+            if let Err(e) = outcome {
+                // Not committed: the watchdog alarm runs the step again.
+                worker::console_error!("job {}: {e}", job.checkpoint.job_id);
+                return Ok(());
             }
-        );
-        let outcome = match result {
-            Ok((events, texts)) => {
-                storage.delete(FAILURES).await?;
-                self.commit(&job, &events, &texts).await
-            }
-            Err(e) => self.failed(&mut job, e).await,
-        };
-        if let Err(e) = outcome {
-            // Not committed: the watchdog alarm runs the step again.
-            worker::console_error!("job {}: {e}", job.checkpoint.job_id);
-            return Ok(());
         }
-        if self.cancel_requested.replace(false) {
+        if storage.get::<bool>(CANCEL).await?.is_some() {
             if let Ok(events) = job.cancel(&WorkerClock) {
                 self.commit(&job, &events, &[]).await?;
             }
+            storage.delete(CANCEL).await?;
         }
         if job.phase().is_runnable() {
             storage.set_alarm(0).await?;

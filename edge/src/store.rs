@@ -31,28 +31,43 @@ pub async fn checkpoint(storage: &Storage) -> worker::Result<Option<Checkpoint>>
 
 /// The logged events from `since` on, in order.
 pub async fn events(storage: &Storage, since: u64) -> worker::Result<Vec<Event>> {
-    let mut out: Vec<Event> = pages(storage, LOG_PREFIX).await?;
+    let mut out: Vec<Event> = pages(storage, LOG_PREFIX, since).await?;
     out.retain(|e| e.seq >= since);
     Ok(out)
 }
 
 /// Every text the job's steps handed over, as (key, entry).
 pub async fn texts(storage: &Storage) -> worker::Result<Vec<(String, String)>> {
-    pages(storage, TEXTS_PREFIX).await
+    pages(storage, TEXTS_PREFIX, 0).await
 }
 
-/// The items of every page under `prefix`, in order.
+/// The items of the pages under `prefix` that may hold item `since` or later, in order (a page
+/// followed by one starting at or before `since` is not read).
 async fn pages<T: serde::de::DeserializeOwned>(
     storage: &Storage,
     prefix: &str,
+    since: u64,
 ) -> worker::Result<Vec<T>> {
-    let pages = storage
+    let listed = storage
         .list_with_options(ListOptions::new().prefix(prefix))
         .await?;
-    let mut out = Vec::new();
-    for entry in pages.entries() {
+    let mut pages: Vec<(u64, String)> = Vec::new();
+    for entry in listed.entries() {
         let pair = js_sys::Array::from(&entry?);
-        let text = pair.get(1).as_string().unwrap_or_default();
+        let first = pair
+            .get(0)
+            .as_string()
+            .and_then(|key| key[prefix.len()..].parse().ok())
+            .unwrap_or(0);
+        pages.push((first, pair.get(1).as_string().unwrap_or_default()));
+    }
+    let skip = pages
+        .iter()
+        .skip(1)
+        .take_while(|(first, _)| *first <= since)
+        .count();
+    let mut out = Vec::new();
+    for (_, text) in pages.into_iter().skip(skip) {
         let page: Vec<T> = serde_json::from_str(&text).map_err(|e| {
             worker::Error::RustError(format!("a stored page under {prefix} is unreadable: {e}"))
         })?;

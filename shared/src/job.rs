@@ -203,9 +203,11 @@ pub struct Checkpoint {
     /// The model's texts the host holds for this job (see [`StepOutput::texts`]).
     #[serde(default)]
     pub texts: u64,
-    /// What the model billed so far, over every generation step.
+    /// What the model billed so far, over every generation step, and its price in US dollars.
     #[serde(default)]
     pub spent: Usage,
+    #[serde(default)]
+    pub spent_usd: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -346,6 +348,7 @@ impl Job {
                 steps: 0,
                 texts: 0,
                 spent: Usage::default(),
+                spent_usd: 0.0,
             },
             [],
         ))
@@ -442,7 +445,7 @@ impl Job {
         emitter.emit(JobCompleted {
             status: Status::Failed,
             docpack_id: None,
-            skipped_files: self.corpus.skipped.keys().cloned().collect(),
+            skipped_files: self.corpus.skipped_files(&self.embeddings.skipped),
             reason: Some(reason.clone()),
         });
         self.checkpoint.phase = phase;
@@ -686,6 +689,7 @@ impl Job {
         let mut scratch = Emitter::new("", "", Vec::new(), NoClock);
         let docs = generate(assembly, &verbalizer, &mut scratch).await;
         self.checkpoint.spent = self.checkpoint.spent.plus(verbalizer.usage());
+        self.checkpoint.spent_usd = llm.price.cost(self.checkpoint.spent);
         let finished = !quota.exhausted.get();
         for event in scratch.into_sink() {
             let body = match event.body {
@@ -699,7 +703,7 @@ impl Job {
                 }
                 EventBody::GenerationCompleted(_) if !finished => continue,
                 EventBody::GenerationCompleted(mut e) => {
-                    e.cost_usd = Some(llm.price.cost(self.checkpoint.spent));
+                    e.cost_usd = Some(self.checkpoint.spent_usd);
                     EventBody::GenerationCompleted(e)
                 }
                 body => body,
@@ -806,7 +810,7 @@ impl Job {
         emitter.emit(JobCompleted {
             status: manifest.status,
             docpack_id: Some(docpack.id.clone()),
-            skipped_files: self.corpus.skipped.keys().cloned().collect(),
+            skipped_files: self.corpus.skipped_files(&self.embeddings.skipped),
             reason: None,
         });
         self.checkpoint.phase = Phase::Completed;

@@ -46,6 +46,23 @@ pub struct Corpus {
 }
 
 impl Corpus {
+    /// What a job's `job.completed` lists as skipped: the files ingest skipped, and the files
+    /// with a chunk that embedding gave up on (`given_up`, chunk ids), sorted.
+    pub fn skipped_files<'a>(&self, given_up: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+        let given_up: std::collections::HashSet<&String> = given_up.into_iter().collect();
+        let mut paths: std::collections::BTreeSet<String> = self.skipped.keys().cloned().collect();
+        if !given_up.is_empty() {
+            paths.extend(
+                self.chunks
+                    .iter()
+                    .filter(|(_, chunks)| chunks.iter().any(|c| given_up.contains(c)))
+                    .filter_map(|(symbol, _)| self.symbols.get(symbol))
+                    .map(|s| s.path.clone()),
+            );
+        }
+        paths.into_iter().collect()
+    }
+
     /// Takes in one event; events of other stages are ignored.
     pub fn observe(&mut self, body: &EventBody) {
         match body {
