@@ -16,6 +16,7 @@ export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 
 scripts/setup.sh
 scripts/build-edge.sh
+scripts/build-web.sh
 cargo build --release --locked -q -p doctown-gpu-service
 GPU_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/gpu-service"
 

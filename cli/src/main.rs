@@ -8,6 +8,7 @@ mod embed;
 mod generate;
 mod llm;
 mod sources;
+mod view;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -211,6 +212,16 @@ enum Command {
         #[arg(short, long, default_value = "docs-out")]
         out: std::path::PathBuf,
     },
+    /// Serve the website's explorer for a docpack on disk, on localhost.
+    View {
+        file: std::path::PathBuf,
+        /// The port to listen on (0: any free one; the URL is printed).
+        #[arg(long, default_value_t = 8790)]
+        port: u16,
+        /// The built website (scripts/build-web.sh); this source tree's web/dist by default.
+        #[arg(long, env = "DOCTOWN_SITE_DIR")]
+        site: Option<std::path::PathBuf>,
+    },
     /// Read a repository and stream the ingest events (`ingest.*.v1`) as JSON lines.
     Ingest(SourceArgs),
     /// Ingest and embed, overlapped: streams the `ingest.*` and `embedding.*` events as JSON
@@ -277,6 +288,10 @@ async fn run(cli: Cli) -> Result<()> {
                 println!("{}", generate::summary(&docpack));
             }
             Ok(())
+        }
+        Command::View { file, port, site } => {
+            let site = site.unwrap_or_else(view::default_site);
+            view::run(&file, &site, port).await
         }
         Command::Verify { file } => {
             let docpack = generate::open(&file)?;

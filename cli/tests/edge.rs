@@ -766,3 +766,13 @@ async fn a_cancel_asked_for_mid_step_outlives_a_restart_and_stops_the_job() {
     // Only the step that was running when the cancel came sent requests.
     assert!(seen.lock().unwrap().requests <= 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_website_submits_watches_approves_explores_and_shares_in_chromium() {
+    let stack = stack().await;
+    let wrangler = stack.wrangler(&[]).await;
+    let url = wrangler.url.clone();
+    tokio::task::spawn_blocking(move || common::browser_checks("stack", &url))
+        .await
+        .unwrap();
+}

@@ -14,9 +14,12 @@
 //!                                 TOKEN`) or with a signed link's `?expires=…&signature=…`
 //! POST /api/docpacks/:id/share    (owner) → a public link, `/p/TOKEN`
 //! POST /api/docpacks/:id/link     (owner) {"expires_in": SECONDS?} → a signed link
-//! GET  /p/:token                  a shared docpack, for anyone with the link
+//! GET  /p/:token                  a shared docpack, for anyone with the link (a browser asking
+//!                                 for HTML gets the site's explorer, which fetches the bytes)
+//! GET  /api/library               (owner) the owner's jobs and docpacks
 //! GET  /api/health
 //! ```
+//! Everything else is the website (`web/dist`, static assets; see `wrangler.toml`).
 //! A job id is a 256-bit capability: whoever submitted the job holds it. Docpacks are private
 //! by default. Errors are JSON: `{"error": {"code": …, "message": …}}`.
 
@@ -287,12 +290,44 @@ async fn link(mut req: Request, ctx: RouteContext<()>) -> worker::Result<Respons
     Response::from_json(&serde_json::json!({"url": url, "expires": expires}))
 }
 
-async fn public(ctx: RouteContext<()>) -> worker::Result<Response> {
+/// The website's Content-Security-Policy (as `web/public/_headers` gives the static assets).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+async fn public(req: Request, ctx: RouteContext<()>) -> worker::Result<Response> {
+    let accept = req.headers().get("Accept")?.unwrap_or_default();
+    if accept.contains("text/html") {
+        // A person following the link: the explorer, which fetches the bytes from here.
+        let assets = ctx.env.assets("ASSETS")?;
+        let mut url = req.url()?;
+        url.set_path("/");
+        let page = assets.fetch(url.to_string(), None).await?;
+        let mut page = Response::from_body(page.body().clone())?.with_status(page.status_code());
+        let headers = page.headers_mut();
+        headers.set("Content-Type", "text/html; charset=utf-8")?;
+        headers.set("Content-Security-Policy", CONTENT_SECURITY_POLICY)?;
+        headers.set("X-Content-Type-Options", "nosniff")?;
+        return Ok(page);
+    }
     let token = ctx.param("token").cloned().unwrap_or_default();
     match meta::shared(&ctx.d1("DB")?, &token).await? {
         Some(id) => serve_docpack(&ctx, &id).await,
         None => error(404, "not_found", "no docpack is shared under this link"),
     }
+}
+
+async fn library(req: Request, ctx: RouteContext<()>) -> worker::Result<Response> {
+    let Some(token) = access::bearer(&req) else {
+        return error(
+            401,
+            "unauthorized",
+            "send your token (Authorization: Bearer TOKEN) to list your jobs",
+        );
+    };
+    let db = ctx.d1("DB")?;
+    let Some(user) = meta::user(&db, &token).await? else {
+        return unknown_token();
+    };
+    Response::from_json(&serde_json::json!({"jobs": meta::library(&db, &user).await?}))
 }
 
 #[event(fetch)]
@@ -319,7 +354,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         .get_async("/api/docpacks/:id", download)
         .post_async("/api/docpacks/:id/share", share)
         .post_async("/api/docpacks/:id/link", link)
-        .get_async("/p/:token", |_req, ctx| public(ctx))
+        .get_async("/p/:token", public)
+        .get_async("/api/library", library)
         .or_else_any_method("/*rest", |_, _| error(404, "not_found", "no such endpoint"))
         .run(req, env)
         .await

@@ -1,7 +1,7 @@
 //! The metadata index in D1 (schema: `edge/migrations`): users, repos, jobs, docpacks.
 
 use doctown_core::job::{Checkpoint, DocpackRef};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
 use worker::D1Database;
 
@@ -167,4 +167,33 @@ pub async fn shared(db: &D1Database, token: &str) -> worker::Result<Option<Strin
         .first(None)
         .await?;
     Ok(row.map(|r| r.id))
+}
+
+/// A user's jobs, newest first, with their repositories and docpacks.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LibraryEntry {
+    pub job_id: String,
+    pub repo: String,
+    #[serde(rename(serialize = "ref"))]
+    pub git_ref: Option<String>,
+    pub phase: String,
+    pub status: Option<String>,
+    pub docpack_id: Option<String>,
+    pub created_at: u64,
+}
+
+/// At most this many of a user's jobs are listed: a page of a library, not an export.
+const LIBRARY_ROWS: u32 = 500;
+
+pub async fn library(db: &D1Database, user_id: &str) -> worker::Result<Vec<LibraryEntry>> {
+    db.prepare(
+        "SELECT jobs.id AS job_id, repos.url AS repo, jobs.git_ref AS git_ref, jobs.phase AS phase,
+                jobs.status AS status, jobs.docpack_id AS docpack_id, jobs.created_at AS created_at
+         FROM jobs JOIN repos ON repos.id = jobs.repo_id
+         WHERE jobs.user_id = ?1 ORDER BY jobs.created_at DESC, jobs.id LIMIT ?2",
+    )
+    .bind(&[text(user_id), number(u64::from(LIBRARY_ROWS))])?
+    .all()
+    .await?
+    .results()
 }

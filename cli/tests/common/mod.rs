@@ -67,3 +67,27 @@ pub async fn gpu_service() -> String {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
 }
+
+/// Runs `web/tests/browser.mjs` in `mode` against `url` (Playwright driving Debian's Chromium);
+/// its screenshots go to `web/screenshots/<mode>/`.
+pub fn browser_checks(mode: &str, url: &str) {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
+    assert!(
+        web.join("dist/index.html").is_file(),
+        "the website is not built: run scripts/build-web.sh (scripts/test.sh does)"
+    );
+    let shots = web.join("screenshots").join(mode);
+    let run = std::process::Command::new("node")
+        .arg(web.join("tests/browser.mjs"))
+        .args([mode, url])
+        .arg(&shots)
+        .output()
+        .unwrap();
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    println!("{output}");
+    assert!(run.status.success(), "browser checks failed:\n{output}");
+}

@@ -1,0 +1,187 @@
+// Browser checks of the website, in Debian's Chromium driven by Playwright (playwright-core).
+// Run by cli/tests/edge.rs against the local stack (wrangler dev, gpu-service, the GitHub
+// stand-in) and against `doctown view`:
+//   node web/tests/browser.mjs stack URL SCREENSHOTS
+//   node web/tests/browser.mjs view URL SCREENSHOTS
+// Each check throws on failure (exit 1, with what was expected); screenshots of each page go to
+// SCREENSHOTS for a person to look at.
+
+import { chromium } from "playwright-core";
+import { execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const [mode, url, shots] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+/** Long enough for a job of the fixture on two cores (its embedding runs on the CPU). */
+const JOB_TIMEOUT = 240_000;
+
+const executablePath = process.env.CHROMIUM ?? execFileSync("which", ["chromium"]).toString().trim();
+const browser = await chromium.launch({
+  executablePath,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+});
+
+function check(ok, what) {
+  if (!ok) throw new Error(`check failed: ${what}`);
+  console.log(`ok: ${what}`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+/** A page that fails the run on any script error or CSP violation. */
+async function newPage(context) {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => {
+    console.error(`page error: ${e.message}`);
+    process.exitCode = 1;
+  });
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy/.test(m.text())) {
+      console.error(`CSP: ${m.text()}`);
+      process.exitCode = 1;
+    }
+  });
+  return page;
+}
+
+async function stack() {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await page.goto(`${url}/#/`);
+  await shot(page, "1-submit");
+
+  // Validation is inline.
+  await page.fill("#repo", "https://gitlab.com/a/b");
+  await page.click("#submit button");
+  await page.waitForSelector("#submit-error:not(:empty)");
+  check((await page.textContent("#submit-error")).includes("GitHub repository URL"), "a non-GitHub URL is refused inline");
+
+  await page.fill("#repo", "https://github.com/acme/widgets");
+  await page.fill("#ref", "v1");
+  await page.click("#submit button");
+  await page.waitForURL(/#\/jobs\/[0-9a-f]+$/);
+  const jobUrl = page.url();
+
+  // Progress arrives live: the ingest bar finishes while the page is open.
+  await page.waitForSelector('[data-stage="ingest"].finished', { timeout: JOB_TIMEOUT });
+  check((await page.locator("#log li").count()) > 0, "events stream into the log");
+  await page.waitForSelector("#approve", { timeout: JOB_TIMEOUT });
+  check((await page.textContent("#estimate")).includes("symbols"), "the estimate is shown");
+  await shot(page, "2-job-estimate");
+
+  // A reload loses nothing: the log is read again from the start.
+  const before = await page.locator("#log li").count();
+  await page.reload();
+  await page.waitForSelector("#approve", { timeout: JOB_TIMEOUT });
+  await page.waitForFunction((n) => document.querySelectorAll("#log li").length >= n, before);
+  check(true, "after a reload the page shows the same events and the approval");
+
+  await page.click("#approve");
+  await page.waitForSelector("#final-status", { timeout: JOB_TIMEOUT });
+  const status = await page.getAttribute("#final-status", "data-status");
+  check(status === "ok", `the job ends ok (${status})`);
+  for (const stage of ["ingest", "embed", "assemble", "generate", "pack"]) {
+    check((await page.locator(`[data-stage="${stage}"].finished`).count()) === 1, `the ${stage} stage is finished`);
+  }
+  await shot(page, "3-job-done");
+
+  // The explorer.
+  await page.click("#open-docpack");
+  await page.waitForSelector("#architecture", { timeout: 30_000 });
+  check((await page.locator("#top-symbols li").count()) > 0, "the overview lists central symbols");
+  await shot(page, "4-explorer");
+  await symbolToCaller(page, "parse_args");
+  await searchFor(page, "parse_args");
+  await graph(page);
+
+  // Library.
+  await page.click("#library-link");
+  await page.waitForSelector("#library tbody tr");
+  check((await page.textContent("#library")).includes("acme/widgets"), "the library lists the job");
+  await shot(page, "8-library");
+
+  // Share, and open the link with no credentials.
+  await page.goto(jobUrl);
+  await page.click("#open-docpack");
+  await page.click("#make-public");
+  await page.waitForSelector("#share-link");
+  const link = await page.inputValue("#share-link");
+  check(/\/p\/[A-Za-z0-9_-]+$/.test(link), `a share link is made (${link})`);
+  const stranger = await browser.newContext();
+  const outsider = await newPage(stranger);
+  await outsider.goto(link);
+  await outsider.waitForSelector("#architecture", { timeout: 30_000 });
+  check((await outsider.locator("#make-public").count()) === 0, "a stranger sees the shared docpack, without the owner's controls");
+  await shot(outsider, "9-shared");
+  await stranger.close();
+
+  // Without the owner's token, the private docpack's own URL is refused.
+  const anonymous = await browser.newContext();
+  const nobody = await newPage(anonymous);
+  const owned = page.url().replace(/\/p\/.*$/, "");
+  await nobody.goto(owned);
+  await nobody.waitForSelector("#explorer-error");
+  check(true, "the private docpack is refused to a browser without its owner's token");
+  await anonymous.close();
+}
+
+async function symbolToCaller(page, name) {
+  await page.fill("#search", name);
+  await page.press("#search", "Enter");
+  await page.waitForSelector("#search-results");
+  await page.locator(`#search-results a[data-symbol$="${name}"]`).first().click();
+  await page.waitForSelector("#symbol");
+  const callee = await page.textContent("#symbol-name");
+  const callers = page.locator("#called-by a");
+  check((await callers.count()) > 0, `${callee} has callers`);
+  const caller = await callers.first().textContent();
+  await callers.first().click();
+  await page.waitForFunction((c) => document.querySelector("#symbol-name")?.textContent === c, caller);
+  check((await page.locator("#calls a", { hasText: callee }).count()) > 0, `${caller}, reached from ${callee}, lists it among its calls`);
+  check((await page.textContent("#generated-doc")).length > 0, "the symbol page shows its generated doc");
+  await shot(page, "5-symbol");
+}
+
+async function searchFor(page, name) {
+  await page.fill("#search", name);
+  await page.press("#search", "Enter");
+  await page.waitForSelector("#search-results li");
+  check((await page.textContent("#search-results h2")).includes(name), `search finds ${name}`);
+  await shot(page, "6-search");
+}
+
+async function graph(page) {
+  await page.click("#graph-link");
+  await page.waitForSelector("#graph canvas");
+  await page.waitForFunction(() => Number(document.querySelector("#graph")?.dataset.nodes) > 0);
+  const nodes = await page.getAttribute("#graph", "data-nodes");
+  check(Number(nodes) > 0, `the call graph draws ${nodes} nodes`);
+  await page.fill("#graph-filter", "parse");
+  await shot(page, "7-graph");
+}
+
+async function view() {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await page.goto(url);
+  await page.waitForSelector("#architecture", { timeout: 30_000 });
+  await page.fill("#search", "render");
+  await page.press("#search", "Enter");
+  await page.locator('#search-results a[data-symbol$="render"]').first().click();
+  await page.waitForSelector("#doc-comment");
+  const comment = await page.textContent("#doc-comment");
+  check(comment.includes("<script>window.pwned = 1</script>"), "a doc comment holding <script> is shown as text");
+  check((await page.evaluate(() => window.pwned)) === undefined, "and nothing in it ran");
+  check((await page.locator("#symbol script, #symbol img").count()) === 0, "no element was made from it");
+  await shot(page, "10-view-escaped");
+}
+
+try {
+  if (mode === "stack") await stack();
+  else await view();
+} finally {
+  await browser.close();
+}
