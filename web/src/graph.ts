@@ -1,13 +1,21 @@
-// The graph view: the call graph or the module graph in WebGL (sigma.js over graphology), laid
-// out by ForceAtlas2 from positions seeded by each node's id, so the same docpack draws the same.
+// The graph view: the call graph or the module graph on a canvas (cytoscape.js), laid out by
+// ForceAtlas2 (graphology) from positions seeded by each node's id, so the same docpack draws
+// the same. While the user pans and zooms, cytoscape moves a cached image of the graph and
+// redraws it once they stop: a graph of thousands of nodes stays responsive even where the
+// browser draws in software.
 
+import cytoscape from "cytoscape";
 import Graph from "graphology";
 import forceAtlas2 from "graphology-layout-forceatlas2";
-import Sigma from "sigma";
 import type { Docpack } from "./docpack";
 
 /** Layout iterations: enough to untangle a few thousand nodes, done before the first frame. */
 const LAYOUT_ITERATIONS = 60;
+/** Pixels of drawing per node, roughly: the layout is scaled to span `sqrt(nodes)` times it,
+ * so nodes keep their size in pixels beside the space between them, whatever the graph. */
+const SPREAD = 60;
+/** Below this many nodes every label is drawn; above it only where zoomed in enough to read. */
+const ALWAYS_LABELLED = 200;
 const KIND_COLORS: Record<string, string> = {
   file: "#9aa5b1",
   module: "#7b8794",
@@ -29,68 +37,99 @@ function seeded(text: string, salt: number): number {
 
 export type GraphMode = "calls" | "modules";
 
+/** The nodes and edges of `mode`, laid out. */
 export function buildGraph(docpack: Docpack, mode: GraphMode): Graph {
   const graph = new Graph({ multi: false, type: "directed" });
   const add = (id: string, label: string, kind: string, size: number) => {
     if (graph.hasNode(id)) return;
-    graph.addNode(id, {
-      label,
-      kind,
-      x: seeded(id, 1) * 100,
-      y: seeded(id, 2) * 100,
-      size,
-      color: KIND_COLORS[kind] ?? "#56ccf2",
-    });
+    graph.addNode(id, { label, kind, size, x: seeded(id, 1) * 100, y: seeded(id, 2) * 100 });
   };
   if (mode === "calls") {
-    const byId = new Map(docpack.nodes.map((n) => [n.id, n]));
     for (const n of docpack.nodes) {
-      if (n.kind === "file") continue;
-      add(n.id, n.qualified_name, n.kind, 2 + Math.min(8, Math.sqrt(n.metrics.fan_in)));
+      if (n.kind !== "file") add(n.id, n.qualified_name, n.kind, 4 + Math.min(12, 2 * Math.sqrt(n.metrics.fan_in)));
     }
     for (const e of docpack.graph.edges) {
-      if (e.kind !== "calls" || !byId.has(e.source) || !byId.has(e.target)) continue;
-      if (!graph.hasNode(e.source) || !graph.hasNode(e.target) || e.source === e.target) continue;
-      if (!graph.hasEdge(e.source, e.target)) graph.addEdge(e.source, e.target, { size: 1, color: "#cbd2d9" });
+      if (e.kind !== "calls" || e.source === e.target || !graph.hasNode(e.source) || !graph.hasNode(e.target)) continue;
+      if (!graph.hasEdge(e.source, e.target)) graph.addEdge(e.source, e.target);
     }
   } else {
-    for (const m of docpack.modules.modules) add(m.module, m.module, "module", 3 + Math.min(10, m.afferent));
+    for (const m of docpack.modules.modules) add(m.module, m.module, "module", 6 + Math.min(14, 2 * m.afferent));
     for (const m of docpack.modules.modules) {
       for (const target of m.depends_on) {
-        if (graph.hasNode(target) && target !== m.module && !graph.hasEdge(m.module, target)) {
-          graph.addEdge(m.module, target, { size: 1, color: "#cbd2d9" });
-        }
+        if (graph.hasNode(target) && target !== m.module && !graph.hasEdge(m.module, target)) graph.addEdge(m.module, target);
       }
     }
   }
   if (graph.order > 1) {
     forceAtlas2.assign(graph, {
       iterations: LAYOUT_ITERATIONS,
-      settings: { ...forceAtlas2.inferSettings(graph), barnesHutOptimize: graph.order > 500 },
+      // Strong gravity keeps the many small components of a call graph near one another.
+      settings: { ...forceAtlas2.inferSettings(graph), strongGravityMode: true, barnesHutOptimize: graph.order > 500 },
     });
   }
   return graph;
 }
 
 export interface GraphView {
-  sigma: Sigma;
-  graph: Graph;
+  cy: cytoscape.Core;
+  nodes: number;
+  edges: number;
   /** Shows only nodes whose label holds `text` (all when empty) and whose kind is `kind`. */
   filter(text: string, kind: string): void;
   kill(): void;
 }
 
 export function drawGraph(container: HTMLElement, graph: Graph, onClick: (id: string) => void): GraphView {
-  // Every label on a small graph (a module diagram); on a big one, the larger nodes' only.
-  const sigma = new Sigma(graph, container, { renderEdgeLabels: false, labelRenderedSizeThreshold: graph.order < 200 ? 0 : 8 });
-  sigma.on("clickNode", ({ node }) => onClick(node));
+  const elements: cytoscape.ElementDefinition[] = [];
+  let [minX, minY, maxX, maxY] = [Infinity, Infinity, -Infinity, -Infinity];
+  graph.forEachNode((_id, a) => {
+    [minX, minY, maxX, maxY] = [Math.min(minX, a.x), Math.min(minY, a.y), Math.max(maxX, a.x), Math.max(maxY, a.y)];
+  });
+  const scale = (SPREAD * Math.sqrt(graph.order)) / (Math.max(maxX - minX, maxY - minY) || 1);
+  graph.forEachNode((id, a) =>
+    elements.push({
+      data: { id, label: a.label, kind: a.kind, size: a.size, color: KIND_COLORS[a.kind] ?? "#56ccf2" },
+      position: { x: (a.x - minX) * scale, y: (a.y - minY) * scale },
+    }),
+  );
+  graph.forEachEdge((id, _a, source, target) => elements.push({ data: { id: `e${id}`, source, target } }));
+  const labelled = graph.order < ALWAYS_LABELLED;
+  const cy = cytoscape({
+    container,
+    elements,
+    layout: { name: "preset" },
+    textureOnViewport: true,
+    hideEdgesOnViewport: graph.order >= ALWAYS_LABELLED,
+    motionBlur: false,
+    pixelRatio: 1,
+    minZoom: 0.02,
+    maxZoom: 8,
+    style: [
+      {
+        selector: "node",
+        style: {
+          width: "data(size)",
+          height: "data(size)",
+          "background-color": "data(color)",
+          label: "data(label)",
+          "font-size": labelled ? 10 : 6,
+          "min-zoomed-font-size": labelled ? 0 : 9,
+          color: "#1f2933",
+        },
+      },
+      { selector: "edge", style: { width: 1, "line-color": "#cbd2d9", "curve-style": "haystack", opacity: 0.8 } },
+      { selector: ".hidden", style: { display: "none" } },
+    ],
+  });
+  cy.on("tap", "node", (event) => onClick(event.target.id()));
   const filter = (text: string, kind: string) => {
     const needle = text.trim().toLowerCase();
-    graph.forEachNode((node, attributes) => {
-      const shown =
-        (!needle || String(attributes.label).toLowerCase().includes(needle)) && (!kind || attributes.kind === kind);
-      graph.setNodeAttribute(node, "hidden", !shown);
-    });
+    cy.batch(() =>
+      cy.nodes().forEach((node) => {
+        const shown = (!needle || String(node.data("label")).toLowerCase().includes(needle)) && (!kind || node.data("kind") === kind);
+        node.toggleClass("hidden", !shown);
+      }),
+    );
   };
-  return { sigma, graph, filter, kill: () => sigma.kill() };
+  return { cy, nodes: graph.order, edges: graph.size, filter, kill: () => cy.destroy() };
 }

@@ -3,6 +3,8 @@
 // stand-in) and against `doctown view`:
 //   node web/tests/browser.mjs stack URL SCREENSHOTS
 //   node web/tests/browser.mjs view URL SCREENSHOTS
+// and by scripts/bench-web.sh, which measures the graph view's frame time on a big docpack:
+//   node web/tests/browser.mjs bench URL SCREENSHOTS
 // Each check throws on failure (exit 1, with what was expected); screenshots of each page go to
 // SCREENSHOTS for a person to look at.
 
@@ -159,8 +161,14 @@ async function graph(page) {
   await page.waitForFunction(() => Number(document.querySelector("#graph")?.dataset.nodes) > 0);
   const nodes = await page.getAttribute("#graph", "data-nodes");
   check(Number(nodes) > 0, `the call graph draws ${nodes} nodes`);
-  await page.fill("#graph-filter", "parse");
   await shot(page, "7-graph");
+  await page.fill("#graph-filter", "parse");
+  await shot(page, "7-graph-filtered");
+  await page.click('a[href$="/graph/modules"]');
+  await page.waitForFunction((n) => document.querySelector("#graph")?.dataset.nodes !== n, nodes);
+  await page.waitForSelector("#graph canvas");
+  await shot(page, "7-graph-modules");
+  check(true, `the module graph draws ${await page.getAttribute("#graph", "data-nodes")} modules`);
 }
 
 async function view() {
@@ -179,8 +187,63 @@ async function view() {
   await shot(page, "10-view-escaped");
 }
 
+/** How long the benchmark zooms and pans, as a user would with the wheel and the mouse. */
+const BENCH_MS = 6_000;
+
+async function bench() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await newPage(context);
+  await page.goto(url);
+  await page.waitForSelector("#architecture", { timeout: 120_000 });
+  const started = Date.now();
+  await page.click("#graph-link");
+  await page.waitForFunction(() => Number(document.querySelector("#graph")?.dataset.nodes) > 0, null, { timeout: 300_000 });
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+  const shown = Date.now() - started;
+  // Every frame's time, from requestAnimationFrame, while the mouse works the graph.
+  await page.evaluate(() => {
+    window.frames = [];
+    let last = performance.now();
+    const tick = (now) => {
+      window.frames.push(now - last);
+      last = now;
+      if (!window.framesDone) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  const box = await page.locator("#graph").boundingBox();
+  const [cx, cy] = [box.x + box.width / 2, box.y + box.height / 2];
+  await page.mouse.move(cx, cy);
+  const until = Date.now() + BENCH_MS;
+  for (let i = 0; Date.now() < until; i++) {
+    if (i % 2 === 0) {
+      await page.mouse.wheel(0, i % 8 < 4 ? -120 : 120);
+    } else {
+      await page.mouse.down();
+      await page.mouse.move(cx + 60 * Math.sin(i), cy + 40 * Math.cos(i), { steps: 4 });
+      await page.mouse.up();
+    }
+  }
+  const result = await page.evaluate(() => {
+    window.framesDone = true;
+    const times = window.frames.slice(1).sort((a, b) => a - b);
+    const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+    const view = window.doctownGraph;
+    return { nodes: view.nodes, edges: view.edges, frames: times.length, mean: times.reduce((a, b) => a + b, 0) / times.length, p50: at(0.5), p95: at(0.95) };
+  });
+  await shot(page, "bench-graph");
+  const layout = await page.getAttribute("#graph", "data-layout-ms");
+  const draw = await page.getAttribute("#graph", "data-draw-ms");
+  console.log(
+    `graph view: ${result.nodes} nodes, ${result.edges} edges; shown in ${shown} ms (layout ${layout} ms, first draw ${draw} ms); ` +
+      `${result.frames} frames in ${BENCH_MS / 1000} s of wheel zooms and drags: mean ${result.mean.toFixed(1)} ms, ` +
+      `p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms (${(1000 / result.mean).toFixed(0)} fps)`,
+  );
+}
+
 try {
   if (mode === "stack") await stack();
+  else if (mode === "bench") await bench();
   else await view();
 } finally {
   await browser.close();

@@ -269,10 +269,15 @@ function graphPage(state: Loaded, base: string, mode: GraphMode): HTMLElement {
   kind.addEventListener("change", apply);
   requestAnimationFrame(() => {
     graphView?.kill();
+    const started = performance.now();
     const graph = buildGraph(state.docpack, mode);
+    const laidOut = performance.now();
     graphView = drawGraph(container, graph, (id) => {
       if (state.byId.has(id)) location.hash = `${base}/symbol/${id}`;
     });
+    // For the benchmark (scripts/bench-web.sh): the size and what the first view took.
+    container.dataset.layoutMs = String(Math.round(laidOut - started));
+    container.dataset.drawMs = String(Math.round(performance.now() - laidOut));
     container.dataset.nodes = String(graph.order);
     (window as any).doctownGraph = graphView;
   });
