@@ -61,6 +61,20 @@ async function stack() {
   await page.waitForSelector("#submit-error:not(:empty)");
   check((await page.textContent("#submit-error")).includes("GitHub repository URL"), "a non-GitHub URL is refused inline");
 
+  // The job's first event socket drops after ten events; the page must reconnect from there.
+  const since = [];
+  await page.routeWebSocket(/\/api\/jobs\/[0-9a-f]+\/events/, (ws) => {
+    since.push(Number(new URL(ws.url()).searchParams.get("since")));
+    const server = ws.connectToServer();
+    if (since.length > 1) return; // passed through as is
+    let relayed = 0;
+    server.onMessage((message) => {
+      if (relayed === 10) return;
+      ws.send(message);
+      if (++relayed === 10) ws.close({ code: 1001, reason: "dropped by the test" });
+    });
+  });
+
   await page.fill("#repo", "https://github.com/acme/widgets");
   await page.fill("#ref", "v1");
   await page.click("#submit button");
@@ -70,6 +84,9 @@ async function stack() {
   // Progress arrives live: the ingest bar finishes while the page is open.
   await page.waitForSelector('[data-stage="ingest"].finished', { timeout: JOB_TIMEOUT });
   check((await page.locator("#log li").count()) > 0, "events stream into the log");
+  check(since[0] === 0 && since[1] === 10, `after the drop the page reconnected from the next event (since ${since.join(", ")})`);
+  const seqs = (await page.locator("#log li").allTextContents()).map((line) => Number(line.split(" ")[0]));
+  check(seqs.every((seq, i) => i === 0 || seq === seqs[i - 1] + 1), `no event lost or repeated across the drop (${seqs.length} in order)`);
   await page.waitForSelector("#approve", { timeout: JOB_TIMEOUT });
   check((await page.textContent("#estimate")).includes("symbols"), "the estimate is shown");
   await shot(page, "2-job-estimate");
@@ -85,6 +102,8 @@ async function stack() {
   await page.waitForSelector("#final-status", { timeout: JOB_TIMEOUT });
   const status = await page.getAttribute("#final-status", "data-status");
   check(status === "ok", `the job ends ok (${status})`);
+  const skipped = await page.locator("#skipped li").allTextContents();
+  check(skipped.length > 0 && skipped.every((line) => /: \S/.test(line)), `skipped files are listed with why (${skipped.join("; ")})`);
   for (const stage of ["ingest", "embed", "assemble", "generate", "pack"]) {
     check((await page.locator(`[data-stage="${stage}"].finished`).count()) === 1, `the ${stage} stage is finished`);
   }

@@ -22,6 +22,8 @@ export function jobPage(id: string): { element: HTMLElement; close: () => void }
   let first: number | null = null;
   let last: number | null = null;
   const log: string[] = [];
+  /** Why each skipped file was skipped (from `ingest.file_skipped`). */
+  const reasons = new Map<string, string>();
 
   const bars = h("div", { id: "stages" });
   const elapsed = h("p", { id: "elapsed" });
@@ -94,6 +96,7 @@ export function jobPage(id: string): { element: HTMLElement; close: () => void }
         break;
       case "ingest.file_skipped.v1":
         counts.skipped++;
+        reasons.set(p.path, p.detail ? `${p.reason}: ${p.detail}` : p.reason);
         break;
       case "ingest.chunk_created.v1":
         counts.chunks++;
@@ -150,7 +153,14 @@ export function jobPage(id: string): { element: HTMLElement; close: () => void }
       outcome,
       h("h2", { id: "final-status", "data-status": p.status }, p.reason ?? p.status),
       p.docpack_id ? h("p", {}, h("a", { id: "open-docpack", href: `#/docpacks/${p.docpack_id}` }, "Open the docpack")) : null,
-      skipped.length ? h("details", {}, h("summary", {}, `${skipped.length} files skipped`), h("ul", {}, skipped.map((f) => h("li", {}, f)))) : null,
+      skipped.length
+        ? h(
+            "details",
+            { id: "skipped" },
+            h("summary", {}, `${skipped.length} files skipped`),
+            h("ul", {}, skipped.map((f) => h("li", {}, `${f}: ${reasons.get(f) ?? "its chunks could not be embedded"}`))),
+          )
+        : null,
     );
   };
 
