@@ -221,6 +221,9 @@ enum Command {
         /// The built website (scripts/build-web.sh); this source tree's web/dist by default.
         #[arg(long, env = "DOCTOWN_SITE_DIR")]
         site: Option<std::path::PathBuf>,
+        /// The repository's checkout, for source excerpts on symbol pages.
+        #[arg(long)]
+        source: Option<std::path::PathBuf>,
     },
     /// Read a repository and stream the ingest events (`ingest.*.v1`) as JSON lines.
     Ingest(SourceArgs),
@@ -289,9 +292,14 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::View { file, port, site } => {
+        Command::View {
+            file,
+            port,
+            site,
+            source,
+        } => {
             let site = site.unwrap_or_else(view::default_site);
-            view::run(&file, &site, port).await
+            view::run(&file, &site, source.as_deref(), port).await
         }
         Command::Verify { file } => {
             let docpack = generate::open(&file)?;

@@ -1,6 +1,7 @@
 //! `doctown view FILE`: the website's docpack explorer on localhost, for a docpack on disk. It
 //! serves the built site (`web/dist`, by `scripts/build-web.sh`) under `/view/` and the file's
-//! bytes at `/api/view/docpack`; the explorer reads them as it reads a docpack from R2.
+//! bytes at `/api/view/docpack`; the explorer reads them as it reads a docpack from R2. With
+//! `--source DIR` (the repository's checkout) it also serves excerpts at `/api/view/source`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,13 +22,18 @@ pub fn default_site() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/dist")
 }
 
+/// Lines of an excerpt at most, as the Worker serves them.
+const MAX_EXCERPT_LINES: usize = 200;
+
 struct Served {
     docpack: Vec<u8>,
     site: PathBuf,
+    /// The repository's files, for excerpts.
+    source: Option<PathBuf>,
 }
 
 /// Serves `file` on `port` (0: any free one) until interrupted; prints the URL.
-pub async fn run(file: &Path, site: &Path, port: u16) -> Result<()> {
+pub async fn run(file: &Path, site: &Path, source: Option<&Path>, port: u16) -> Result<()> {
     let docpack = crate::generate::open(file)?;
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     if !site.join("index.html").is_file() {
@@ -39,12 +45,14 @@ pub async fn run(file: &Path, site: &Path, port: u16) -> Result<()> {
     let served = Arc::new(Served {
         docpack: bytes,
         site: site.to_owned(),
+        source: source.map(Path::to_owned),
     });
     let app = Router::new()
         .route("/", get(|| async { Redirect::to("/view/") }))
         .route("/view", get(|| async { Redirect::to("/view/") }))
         .route("/view/", get(index))
         .route("/api/view/docpack", get(docpack_bytes))
+        .route("/api/view/source", get(excerpt))
         .route("/assets/{*file}", get(asset))
         .with_state(served);
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
@@ -111,4 +119,45 @@ async fn docpack_bytes(State(served): State<Arc<Served>>) -> Response {
         )
             .into_response(),
     )
+}
+
+#[derive(serde::Deserialize)]
+struct ExcerptQuery {
+    path: String,
+    start: usize,
+    end: usize,
+}
+
+/// Lines of a file of `--source`, as the Worker answers `/api/docpacks/:id/source`.
+async fn excerpt(
+    State(served): State<Arc<Served>>,
+    axum::extract::Query(query): axum::extract::Query<ExcerptQuery>,
+) -> Response {
+    let refuse = |status: StatusCode, message: &str| {
+        let body = serde_json::json!({"error": {"code": "source_unavailable", "message": message}});
+        (status, axum::Json(body)).into_response()
+    };
+    let Some(root) = &served.source else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "start doctown view with --source DIR (the repository) to see excerpts",
+        );
+    };
+    if !doctown_core::github::valid_path(&query.path) {
+        return refuse(StatusCode::BAD_REQUEST, "not a path inside the repository");
+    }
+    match std::fs::read(root.join(&query.path)) {
+        Ok(bytes) => axum::Json(serde_json::json!({
+            "path": query.path,
+            "start": query.start,
+            "text": doctown_core::github::excerpt(
+                &String::from_utf8_lossy(&bytes),
+                query.start,
+                query.end,
+                MAX_EXCERPT_LINES
+            ),
+        }))
+        .into_response(),
+        Err(e) => refuse(StatusCode::NOT_FOUND, &format!("{}: {e}", query.path)),
+    }
 }

@@ -36,7 +36,8 @@ fn doctown_view_serves_the_explorer_and_markup_in_a_docpack_stays_text() {
     let mut view = Command::new(env!("CARGO_BIN_EXE_doctown"))
         .arg("view")
         .arg(&docpack)
-        .args(["--port", "0"])
+        .args(["--port", "0", "--source"])
+        .arg(repo.path())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

@@ -253,34 +253,8 @@ impl JobCoordinator {
             return Ok(());
         }
         // A cancel that waits was asked for during a step of an isolate that died since.
-        if storage.get::<bool>(CANCEL).await?.is_none() {
-            storage.set_alarm(STEP_WATCHDOG_MS as i64).await?;
-            self.running.set(true);
-            let phase = job.phase();
-            let result = self.run(&mut job).await;
-            self.running.set(false);
-            worker::console_log!(
-                "job {}: step {} ({phase:?}) {}",
-                job.checkpoint.job_id,
-                job.checkpoint.steps,
-                match &result {
-                    Ok((events, texts)) =>
-                        format!("done, {} events, {} texts", events.len(), texts.len()),
-                    Err(e) => format!("failed: {e}"),
-                }
-            );
-            let outcome = match result {
-                Ok((events, texts)) => {
-                    storage.delete(FAILURES).await?;
-                    self.commit(&job, &events, &texts).await
-                }
-                Err(e) => self.failed(&mut job, e).await,
-            };
-            if let Err(e) = outcome {
-                // Not committed: the watchdog alarm runs the step again.
-                worker::console_error!("job {}: {e}", job.checkpoint.job_id);
-                return Ok(());
-            }
+        if storage.get::<bool>(CANCEL).await?.is_none() && !self.run_step(&mut job).await? {
+            return Ok(());
         }
         if storage.get::<bool>(CANCEL).await?.is_some() {
             if let Ok(events) = job.cancel(&WorkerClock) {
@@ -300,6 +274,40 @@ impl JobCoordinator {
             *self.job.borrow_mut() = Some(job);
         }
         Ok(())
+    }
+
+    /// Runs the job's next step and commits it, or counts its failure; `false` when nothing
+    /// could be committed (the watchdog alarm runs the step again).
+    async fn run_step(&self, job: &mut Job) -> worker::Result<bool> {
+        let storage = self.state.storage();
+        storage.set_alarm(STEP_WATCHDOG_MS as i64).await?;
+        self.running.set(true);
+        let phase = job.phase();
+        let result = self.run(job).await;
+        self.running.set(false);
+        worker::console_log!(
+            "job {}: step {} ({phase:?}) {}",
+            job.checkpoint.job_id,
+            job.checkpoint.steps,
+            match &result {
+                Ok((events, texts)) =>
+                    format!("done, {} events, {} texts", events.len(), texts.len()),
+                Err(e) => format!("failed: {e}"),
+            }
+        );
+        let outcome = match result {
+            Ok((events, texts)) => {
+                storage.delete(FAILURES).await?;
+                self.commit(job, &events, &texts).await
+            }
+            Err(e) => self.failed(job, e).await,
+        };
+        if let Err(e) = outcome {
+            // Not committed: the watchdog alarm runs the step again.
+            worker::console_error!("job {}: {e}", job.checkpoint.job_id);
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     /// One step, with the archive the ingest steps read: its events and the model's new texts.

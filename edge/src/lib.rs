@@ -16,6 +16,9 @@
 //! POST /api/docpacks/:id/link     (owner) {"expires_in": SECONDS?} → a signed link
 //! GET  /p/:token                  a shared docpack, for anyone with the link (a browser asking
 //!                                 for HTML gets the site's explorer, which fetches the bytes)
+//! GET  /api/docpacks/:id/source   (owner) `?path=P&start=L&end=L`: lines of a file at the
+//!                                 docpack's commit, from GitHub (the explorer's excerpts)
+//! GET  /p/:token/source           the same for a shared docpack
 //! GET  /api/library               (owner) the owner's jobs and docpacks
 //! GET  /api/health
 //! ```
@@ -315,6 +318,53 @@ async fn public(req: Request, ctx: RouteContext<()>) -> worker::Result<Response>
     }
 }
 
+/// Lines of an excerpt at most: a symbol's worth, not a file's.
+const MAX_EXCERPT_LINES: usize = 200;
+
+/// Lines of a file of the docpack's repository at its commit, read from GitHub.
+async fn source(req: &Request, ctx: &RouteContext<()>, id: &str) -> worker::Result<Response> {
+    let url = req.url()?;
+    let query = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let line = |name: &str| query(name).and_then(|v| v.parse::<usize>().ok());
+    let (Some(path), Some(start), Some(end)) = (query("path"), line("start"), line("end")) else {
+        return error(400, "bad_request", "give ?path=FILE&start=LINE&end=LINE");
+    };
+    let Some((repo_url, commit)) = meta::origin(&ctx.d1("DB")?, id).await? else {
+        return not_found();
+    };
+    let Some(repo) = doctown_core::github::GitHubRepo::parse(&repo_url) else {
+        return error(
+            404,
+            "not_found",
+            "this docpack's repository is not on GitHub",
+        );
+    };
+    let settings = host::Settings::from_env(&ctx.env)?;
+    let limits = doctown_core::policy::Limits::default();
+    let file = doctown_core::github::fetch_file(
+        &host::FetchClient,
+        &repo,
+        &settings.github_api_url,
+        settings.github_token.as_deref(),
+        (&commit, &path),
+        limits.max_file_bytes,
+    )
+    .await;
+    match file {
+        Ok(bytes) => Response::from_json(&serde_json::json!({
+            "path": path,
+            "commit": commit,
+            "start": start,
+            "text": doctown_core::github::excerpt(&String::from_utf8_lossy(&bytes), start, end, MAX_EXCERPT_LINES),
+        })),
+        Err(e) => error(502, "source_unavailable", &e.to_string()),
+    }
+}
+
 async fn library(req: Request, ctx: RouteContext<()>) -> worker::Result<Response> {
     let Some(token) = access::bearer(&req) else {
         return error(
@@ -355,6 +405,22 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         .post_async("/api/docpacks/:id/share", share)
         .post_async("/api/docpacks/:id/link", link)
         .get_async("/p/:token", public)
+        .get_async("/api/docpacks/:id/source", |req, ctx| async move {
+            let Some(id) = docpack_id(&ctx) else {
+                return not_found();
+            };
+            match owner(&req, &ctx.d1("DB")?, &id).await? {
+                Ok(_) => source(&req, &ctx, &id).await,
+                Err(refused) => Ok(refused),
+            }
+        })
+        .get_async("/p/:token/source", |req, ctx| async move {
+            let token = ctx.param("token").cloned().unwrap_or_default();
+            match meta::shared(&ctx.d1("DB")?, &token).await? {
+                Some(id) => source(&req, &ctx, &id).await,
+                None => error(404, "not_found", "no docpack is shared under this link"),
+            }
+        })
         .get_async("/api/library", library)
         .or_else_any_method("/*rest", |_, _| error(404, "not_found", "no such endpoint"))
         .run(req, env)

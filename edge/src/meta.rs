@@ -197,3 +197,21 @@ pub async fn library(db: &D1Database, user_id: &str) -> worker::Result<Vec<Libra
     .await?
     .results()
 }
+
+/// The repository URL and commit a docpack was made from.
+pub async fn origin(db: &D1Database, docpack_id: &str) -> worker::Result<Option<(String, String)>> {
+    #[derive(Deserialize)]
+    struct Row {
+        url: String,
+        commit_sha: Option<String>,
+    }
+    let row: Option<Row> = db
+        .prepare(
+            "SELECT repos.url AS url, docpacks.commit_sha AS commit_sha FROM docpacks
+             JOIN repos ON repos.id = docpacks.repo_id WHERE docpacks.id = ?1 LIMIT 1",
+        )
+        .bind(&[text(docpack_id)])?
+        .first(None)
+        .await?;
+    Ok(row.and_then(|r| Some((r.url, r.commit_sha?))))
+}

@@ -67,6 +67,18 @@ impl GitHubRepo {
         )
     }
 
+    /// `GET` this with `Accept: application/vnd.github.raw` to get the bytes of the file at
+    /// `path` as it is at `sha`.
+    pub fn contents_url(&self, api_base: &str, path: &str, sha: &str) -> String {
+        format!(
+            "{}/repos/{}/{}/contents/{}?ref={sha}",
+            api_base.trim_end_matches('/'),
+            self.owner,
+            self.repo,
+            encode_ref(path)
+        )
+    }
+
     /// The gzipped tarball of the tree at `sha` (GitHub answers with a redirect to codeload).
     pub fn tarball_url(&self, api_base: &str, sha: &str) -> String {
         format!(
@@ -177,13 +189,7 @@ pub async fn fetch_archive(
     token: Option<&str>,
     max_bytes: u64,
 ) -> Result<FetchedArchive, GitHubError> {
-    let mut headers = vec![
-        ("User-Agent".to_owned(), "doctown".to_owned()),
-        ("X-GitHub-Api-Version".to_owned(), "2022-11-28".to_owned()),
-    ];
-    if let Some(token) = token {
-        headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
-    }
+    let headers = api_headers(token);
     let git_ref = repo.git_ref.clone().unwrap_or_else(|| "HEAD".to_owned());
     if !valid_ref(&git_ref) {
         return Err(GitHubError::InvalidRef(git_ref));
@@ -253,8 +259,91 @@ fn check_status(
     }
 }
 
+/// What every request to GitHub's API sends.
+fn api_headers(token: Option<&str>) -> Vec<(String, String)> {
+    let mut headers = vec![
+        ("User-Agent".to_owned(), "doctown".to_owned()),
+        ("X-GitHub-Api-Version".to_owned(), "2022-11-28".to_owned()),
+    ];
+    if let Some(token) = token {
+        headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
+    }
+    headers
+}
+
+/// A file of the repository at a commit: the source of an excerpt.
+pub async fn fetch_file(
+    client: &impl HttpClient,
+    repo: &GitHubRepo,
+    api_base: &str,
+    token: Option<&str>,
+    (sha, path): (&str, &str),
+    max_bytes: u64,
+) -> Result<Vec<u8>, GitHubError> {
+    if !valid_ref(sha) || !valid_path(path) {
+        return Err(GitHubError::InvalidRef(format!("{sha}:{path}")));
+    }
+    let mut headers = api_headers(token);
+    headers.push(("Accept".to_owned(), "application/vnd.github.raw".to_owned()));
+    let url = repo.contents_url(api_base, path, sha);
+    let response = client
+        .get(
+            HttpRequest {
+                url: url.clone(),
+                headers,
+            },
+            max_bytes,
+        )
+        .await
+        .map_err(|reason| GitHubError::Unreachable { url, reason })?;
+    check_status(repo, sha, response.status, "the file")?;
+    Ok(response.body)
+}
+
+/// A repository-relative path that stays inside the repository.
+pub fn valid_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.len() <= 1024
+        && !path.starts_with('/')
+        && path
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+        && !path.chars().any(|c| c.is_control() || c == '\\')
+}
+
+/// Lines `start..=end` (1-based) of `text`, at most `max_lines` of them.
+pub fn excerpt(text: &str, start: usize, end: usize, max_lines: usize) -> String {
+    let start = start.max(1);
+    let last = end.max(start).min(start + max_lines.max(1) - 1);
+    text.lines()
+        .skip(start - 1)
+        .take(last + 1 - start)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn excerpts_take_the_lines_asked_for_within_the_cap_and_paths_stay_inside() {
+        let text = "a\nb\nc\nd\ne";
+        assert_eq!(super::excerpt(text, 2, 4, 10), "b\nc\nd");
+        assert_eq!(super::excerpt(text, 2, 4, 2), "b\nc");
+        assert_eq!(super::excerpt(text, 5, 9, 10), "e");
+        assert!(super::valid_path("src/lib.rs"));
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "a\\b",
+            "./a",
+        ] {
+            assert!(!super::valid_path(bad), "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

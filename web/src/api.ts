@@ -112,6 +112,26 @@ export async function docpackBytes(source: DocpackSource): Promise<Uint8Array> {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+/** Lines `start..=end` of a file of the docpack's repository at its commit. */
+export async function excerpt(source: DocpackSource, path: string, start: number, end: number): Promise<string> {
+  const query = `path=${encodeURIComponent(path)}&start=${start}&end=${end}`;
+  const headers: Record<string, string> = {};
+  let url: string;
+  if (source.kind === "owned") {
+    url = `/api/docpacks/${source.id}/source?${query}`;
+    const owner = token();
+    if (owner) headers.Authorization = `Bearer ${owner}`;
+  } else if (source.kind === "shared") {
+    url = `/p/${source.token}/source?${query}`;
+  } else {
+    url = `/api/view/source?${query}`;
+  }
+  const response = await fetch(url, { headers });
+  const body = await response.json();
+  if (!response.ok) throw new ApiError(response.status, body?.error?.code ?? "error", body?.error?.message ?? "");
+  return body.text;
+}
+
 export type DocpackSource =
   | { kind: "owned"; id: string }
   | { kind: "shared"; token: string }

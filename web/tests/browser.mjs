@@ -163,6 +163,10 @@ async function symbolToCaller(page, name) {
   await page.waitForFunction((c) => document.querySelector("#symbol-name")?.textContent === c, caller);
   check((await page.locator("#calls a", { hasText: callee }).count()) > 0, `${caller}, reached from ${callee}, lists it among its calls`);
   check((await page.textContent("#generated-doc")).length > 0, "the symbol page shows its generated doc");
+  await page.waitForSelector("#excerpt");
+  const shortName = caller.split(".").pop();
+  check((await page.textContent("#excerpt")).includes(`def ${shortName}`), `the symbol page shows ${caller}'s source, read at the commit`);
+  check(/\/blob\/[0-9a-f]{40}\//.test(await page.getAttribute("#source-link", "href")), "and links to it pinned to the commit");
   await shot(page, "5-symbol");
 }
 
@@ -203,6 +207,8 @@ async function view() {
   check(comment.includes("<script>window.pwned = 1</script>"), "a doc comment holding <script> is shown as text");
   check((await page.evaluate(() => window.pwned)) === undefined, "and nothing in it ran");
   check((await page.locator("#symbol script, #symbol img").count()) === 0, "no element was made from it");
+  await page.waitForSelector("#excerpt");
+  check((await page.textContent("#excerpt")).startsWith("def render(page):"), "the excerpt comes from the checkout given to doctown view");
   await shot(page, "10-view-escaped");
 }
 

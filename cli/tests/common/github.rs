@@ -3,8 +3,9 @@
 //! `GET /repos/{owner}/{repo}/commits/{ref}` with `Accept: application/vnd.github.sha` answers
 //! the commit SHA as text, and `GET /repos/{owner}/{repo}/tarball/{ref}` answers `302` to a
 //! codeload URL serving the tarball that `git archive` makes (a pax header with the commit, one
-//! `owner-repo-sha/` directory), as GitHub does. Private repositories answer 404 without a
-//! valid token, as GitHub does.
+//! `owner-repo-sha/` directory), as GitHub does; `GET /repos/{owner}/{repo}/contents/{path}?ref=`
+//! with `Accept: application/vnd.github.raw` answers the file's bytes. Private repositories
+//! answer 404 without a valid token, as GitHub does.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -74,6 +75,39 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+/// `GET /repos/{owner}/{repo}/contents/{path}?ref=REF` with the raw media type: the file's
+/// bytes at that ref, as GitHub serves them (404 with a JSON message when there is none).
+async fn contents(
+    State(gh): State<Arc<GitHub>>,
+    UrlPath((owner, repo, path)): UrlPath<(String, String, String)>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(status) = authorize(&owner, &repo, &headers) {
+        return status.into_response();
+    }
+    if headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
+        != Some("application/vnd.github.raw")
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            "this stand-in serves only the raw media type",
+        )
+            .into_response();
+    }
+    let git_ref = query.get("ref").map_or("HEAD", String::as_str);
+    let shown = Command::new("git")
+        .current_dir(&gh.repo)
+        .args(["show", &format!("{git_ref}:{path}")])
+        .output()
+        .unwrap();
+    if !shown.status.success() {
+        let body = r#"{"message":"Not Found","status":"404"}"#;
+        return (StatusCode::NOT_FOUND, body).into_response();
+    }
+    shown.stdout.into_response()
 }
 
 /// The GitHub stand-in: one public and one private repository, both the fixture repo.
@@ -173,6 +207,7 @@ pub fn serve_github(repo: PathBuf) -> String {
             let app = Router::new()
                 .route("/repos/{owner}/{repo}/commits/{*ref}", get(commit))
                 .route("/repos/{owner}/{repo}/tarball/{*ref}", get(tarball))
+                .route("/repos/{owner}/{repo}/contents/{*path}", get(contents))
                 .route(
                     "/codeload/{owner}/{repo}/legacy.tar.gz/{sha}",
                     get(codeload),

@@ -1,4 +1,4 @@
-import { ApiError, docpackBytes, DocpackSource, share } from "../api";
+import { ApiError, docpackBytes, DocpackSource, excerpt, share } from "../api";
 import { DocNode, Docpack, read, Text } from "../docpack";
 import { h, replace } from "../dom";
 import { buildGraph, drawGraph, GraphMode, GraphView } from "../graph";
@@ -54,17 +54,17 @@ export function explorerPage(source: DocpackSource, base: string, rest: string):
     .then((state) => {
       const [page, ...args] = rest.replace(/^\//, "").split("/");
       const query = decodeURIComponent(args.join("/"));
-      replace(main, header(state, source, base), body(state, base, page, query));
+      replace(main, header(state, source, base), body(state, source, base, page, query));
     })
     .catch((e) => replace(main, h("p", { class: "error", id: "explorer-error" }, e instanceof ApiError ? e.message : String(e))));
   return element;
 }
 
-function body(state: Loaded, base: string, page: string, arg: string): HTMLElement {
+function body(state: Loaded, source: DocpackSource, base: string, page: string, arg: string): HTMLElement {
   switch (page) {
     case "symbol": {
       const node = state.byId.get(arg);
-      return node ? symbolPage(state, base, node) : h("p", { class: "error" }, "No such symbol in this docpack.");
+      return node ? symbolPage(state, source, base, node) : h("p", { class: "error" }, "No such symbol in this docpack.");
     }
     case "search":
       return searchPage(state, base, arg);
@@ -192,7 +192,7 @@ function sourceUrl(manifest: any, node: DocNode): string | null {
   return `${repo.location}/blob/${repo.commit}/${node.path.split("/").map(encodeURIComponent).join("/")}#L${node.start_line}-L${node.end_line}`;
 }
 
-function symbolPage(state: Loaded, base: string, node: DocNode): HTMLElement {
+function symbolPage(state: Loaded, source: DocpackSource, base: string, node: DocNode): HTMLElement {
   const list = (ids: string[] | undefined, id: string) =>
     h(
       "ul",
@@ -204,6 +204,10 @@ function symbolPage(state: Loaded, base: string, node: DocNode): HTMLElement {
     );
   const url = sourceUrl(state.docpack.manifest, node);
   const m = node.metrics;
+  const code = h("div", { id: "excerpt-box" });
+  excerpt(source, node.path, node.start_line, node.end_line)
+    .then((text) => replace(code, h("pre", { id: "excerpt", class: "excerpt" }, h("code", {}, text))))
+    .catch((e) => replace(code, h("p", { class: "note", id: "excerpt-missing" }, `No excerpt: ${e instanceof ApiError ? e.message : String(e)}`)));
   return h(
     "article",
     { id: "symbol", "data-id": node.id },
@@ -234,6 +238,7 @@ function symbolPage(state: Loaded, base: string, node: DocNode): HTMLElement {
       `${node.path}:${node.start_line}-${node.end_line} `,
       url ? h("a", { href: url, rel: "noopener noreferrer", target: "_blank", id: "source-link" }, "source at this commit") : null,
     ),
+    code,
   );
 }
 
