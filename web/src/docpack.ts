@@ -71,12 +71,13 @@ export async function read(bytes: Uint8Array): Promise<Docpack> {
     if (!part) throw new Error(`not a docpack: it has no ${name}`);
     return JSON.parse(new TextDecoder().decode(part));
   };
-  // The id is the SHA-256 of the canonical manifest.
-  const digest = await crypto.subtle.digest("SHA-256", parts.get("manifest.json")!);
+  // The id is the SHA-256 of the canonical manifest (copied: digest takes no shared buffer).
+  const manifest = json("manifest.json");
+  const digest = await crypto.subtle.digest("SHA-256", new Uint8Array(parts.get("manifest.json")!));
   const id = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
   return {
     id,
-    manifest: json("manifest.json"),
+    manifest,
     nodes: json("nodes.json"),
     graph: json("graph.json"),
     clusters: json("clusters.json"),

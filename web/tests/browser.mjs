@@ -59,7 +59,11 @@ async function stack() {
   await page.fill("#repo", "https://gitlab.com/a/b");
   await page.click("#submit button");
   await page.waitForSelector("#submit-error:not(:empty)");
-  check((await page.textContent("#submit-error")).includes("GitHub repository URL"), "a non-GitHub URL is refused inline");
+  check((await page.textContent("#submit-error")).includes("Only GitHub repositories"), "a git URL of another host is refused inline");
+  await page.fill("#repo", "widgets");
+  await page.click("#submit button");
+  await page.waitForFunction(() => document.querySelector("#submit-error")?.textContent.includes("Give a GitHub repository URL"));
+  check(true, "what is not a URL is refused inline");
 
   // The job's first event socket drops after ten events; the page must reconnect from there.
   const since = [];
@@ -75,7 +79,8 @@ async function stack() {
     });
   });
 
-  await page.fill("#repo", "https://github.com/acme/widgets");
+  // GitHub's SSH clone URL names the same repository.
+  await page.fill("#repo", "git@github.com:acme/widgets.git");
   await page.fill("#ref", "v1");
   await page.click("#submit button");
   await page.waitForURL(/#\/jobs\/[0-9a-f]+$/);
