@@ -6,8 +6,9 @@
 
 import cytoscape from "cytoscape";
 import Graph from "graphology";
-import forceAtlas2 from "graphology-layout-forceatlas2";
 import type { Docpack } from "./docpack";
+import type { LayoutRequest } from "./layout.worker";
+import LayoutWorker from "./layout.worker?worker";
 
 /** Layout iterations: enough to untangle a few thousand nodes, done before the first frame. */
 const LAYOUT_ITERATIONS = 60;
@@ -37,7 +38,7 @@ function seeded(text: string, salt: number): number {
 
 export type GraphMode = "calls" | "modules";
 
-/** The nodes and edges of `mode`, laid out. */
+/** The nodes and edges of `mode`, at their seeded positions (see [`layOut`]). */
 export function buildGraph(docpack: Docpack, mode: GraphMode): Graph {
   const graph = new Graph({ multi: false, type: "directed" });
   const add = (id: string, label: string, kind: string, size: number) => {
@@ -60,14 +61,34 @@ export function buildGraph(docpack: Docpack, mode: GraphMode): Graph {
       }
     }
   }
-  if (graph.order > 1) {
-    forceAtlas2.assign(graph, {
-      iterations: LAYOUT_ITERATIONS,
-      // Strong gravity keeps the many small components of a call graph near one another.
-      settings: { ...forceAtlas2.inferSettings(graph), strongGravityMode: true, barnesHutOptimize: graph.order > 500 },
-    });
-  }
   return graph;
+}
+
+/** Lays `graph` out with ForceAtlas2 in a worker (`layout.worker.ts`). */
+export function layOut(graph: Graph): Promise<void> {
+  if (graph.order < 2) return Promise.resolve();
+  const ids = graph.nodes();
+  const index = new Map(ids.map((id, i) => [id, i]));
+  const request: LayoutRequest = {
+    ids,
+    xs: Float64Array.from(ids, (id) => graph.getNodeAttribute(id, "x")),
+    ys: Float64Array.from(ids, (id) => graph.getNodeAttribute(id, "y")),
+    edges: graph.mapEdges((_e, _a, source, target) => [index.get(source)!, index.get(target)!]),
+    iterations: LAYOUT_ITERATIONS,
+  };
+  return new Promise((resolve, reject) => {
+    const worker = new LayoutWorker();
+    worker.onmessage = (message: MessageEvent<{ x: Float64Array; y: Float64Array }>) => {
+      ids.forEach((id, i) => graph.mergeNodeAttributes(id, { x: message.data.x[i], y: message.data.y[i] }));
+      worker.terminate();
+      resolve();
+    };
+    worker.onerror = (error) => {
+      worker.terminate();
+      reject(new Error(`the layout failed: ${error.message}`));
+    };
+    worker.postMessage(request);
+  });
 }
 
 export interface GraphView {

@@ -1,7 +1,7 @@
 import { ApiError, docpackBytes, DocpackSource, excerpt, share } from "../api";
 import { DocNode, Docpack, read, Text } from "../docpack";
 import { h, replace } from "../dom";
-import { buildGraph, drawGraph, GraphMode, GraphView } from "../graph";
+import { buildGraph, drawGraph, GraphMode, GraphView, layOut } from "../graph";
 
 /** Results shown for a search; symbols listed per module and cluster on the overview. */
 const SEARCH_RESULTS = 50;
@@ -144,9 +144,11 @@ function overview(state: Loaded, base: string): HTMLElement {
     .sort((a, b) => a.metrics.rank - b.metrics.rank)
     .slice(0, 20);
   const diagram = h("div", { id: "architecture-diagram", class: "graph small" });
-  requestAnimationFrame(() => {
+  const modules = buildGraph(d, "modules");
+  layOut(modules).then(() => {
+    if (!diagram.isConnected) return;
     graphView?.kill();
-    graphView = drawGraph(diagram, buildGraph(d, "modules"), () => undefined);
+    graphView = drawGraph(diagram, modules, () => undefined);
   });
   return h(
     "div",
@@ -272,10 +274,14 @@ function graphPage(state: Loaded, base: string, mode: GraphMode): HTMLElement {
   const apply = () => graphView?.filter(text.value, kind.value);
   text.addEventListener("input", apply);
   kind.addEventListener("change", apply);
-  requestAnimationFrame(() => {
+  const started = performance.now();
+  const graph = buildGraph(state.docpack, mode);
+  const status = h("p", { id: "graph-status", class: "note" }, `Laying out ${graph.order} nodes and ${graph.size} edges…`);
+  layOut(graph).then(() => {
+    // The user may have moved on while the worker ran.
+    if (!container.isConnected) return;
+    status.remove();
     graphView?.kill();
-    const started = performance.now();
-    const graph = buildGraph(state.docpack, mode);
     const laidOut = performance.now();
     graphView = drawGraph(container, graph, (id) => {
       if (state.byId.has(id)) location.hash = `${base}/symbol/${id}`;
@@ -297,6 +303,7 @@ function graphPage(state: Loaded, base: string, mode: GraphMode): HTMLElement {
       text,
       kind,
     ),
+    status,
     container,
   );
 }
