@@ -44,7 +44,7 @@ pids+=($!)
 until curl -s "http://127.0.0.1:$PORT/api/health" >/dev/null; do sleep 0.5; done
 cat <<MSG
 
-Doctown edge running at http://127.0.0.1:$PORT (gpu-service on http://127.0.0.1:$GPU_PORT)
+Doctown edge running at http://127.0.0.1:$PORT (the website; gpu-service on http://127.0.0.1:$GPU_PORT)
   curl -X POST http://127.0.0.1:$PORT/api/jobs -d '{"repo": "https://github.com/OWNER/REPO"}'
 Ctrl-C stops it; state stays in $STATE.
 MSG

@@ -373,12 +373,14 @@ async fn edge_run(url: &str) -> Result<EdgeRun> {
         .json()
         .await?;
     let id = job["job_id"].as_str().context("no job id")?.to_owned();
+    let token = job["token"].as_str().context("no owner token")?.to_owned();
     let status = |phase: &'static str| {
-        let (client, id) = (client.clone(), id.clone());
+        let (client, id, token) = (client.clone(), id.clone(), token.clone());
         async move {
             loop {
                 let now: Value = client
                     .get(format!("{url}/api/jobs/{id}"))
+                    .bearer_auth(&token)
                     .send()
                     .await?
                     .json()
@@ -397,6 +399,7 @@ async fn edge_run(url: &str) -> Result<EdgeRun> {
     let approved = Instant::now();
     client
         .post(format!("{url}/api/jobs/{id}/approve"))
+        .bearer_auth(&token)
         .send()
         .await?;
     let done = status("completed").await?;

@@ -192,7 +192,7 @@ impl Stack {
 
 /// A submitted job: its id, and the token of its (new) owner.
 struct Submitted {
-    job: String,
+    id: String,
     token: String,
 }
 
@@ -207,7 +207,7 @@ async fn submit(url: &str) -> Submitted {
     let job: Value = response.json().await.unwrap();
     assert_eq!(job["phase"], "fetching");
     Submitted {
-        job: job["job_id"].as_str().unwrap().to_owned(),
+        id: job["job_id"].as_str().unwrap().to_owned(),
         token: job["token"]
             .as_str()
             .expect("a new owner's token")
@@ -215,8 +215,11 @@ async fn submit(url: &str) -> Submitted {
     }
 }
 
-async fn status(url: &str, job: &str) -> Value {
-    reqwest::get(format!("{url}/api/jobs/{job}"))
+async fn status(url: &str, job: &Submitted) -> Value {
+    reqwest::Client::new()
+        .get(format!("{url}/api/jobs/{}", job.id))
+        .bearer_auth(&job.token)
+        .send()
         .await
         .unwrap()
         .json()
@@ -224,9 +227,10 @@ async fn status(url: &str, job: &str) -> Value {
         .unwrap()
 }
 
-async fn approve(url: &str, job: &str) -> Value {
+async fn approve(url: &str, job: &Submitted) -> Value {
     let response = reqwest::Client::new()
-        .post(format!("{url}/api/jobs/{job}/approve"))
+        .post(format!("{url}/api/jobs/{}/approve", job.id))
+        .bearer_auth(&job.token)
         .send()
         .await
         .unwrap();
@@ -237,12 +241,20 @@ async fn approve(url: &str, job: &str) -> Value {
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn listen(url: &str, job: &str, since: u64) -> Socket {
+/// The job's event socket from `since`, opened with its owner's token.
+async fn listen(url: &str, job: &Submitted, since: u64) -> Socket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let ws = format!(
-        "{}/api/jobs/{job}/events?since={since}",
-        url.replacen("http", "ws", 1)
+        "{}/api/jobs/{}/events?since={since}",
+        url.replacen("http", "ws", 1),
+        job.id
     );
-    tokio_tungstenite::connect_async(ws).await.unwrap().0
+    let mut request = ws.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "Authorization",
+        format!("Bearer {}", job.token).parse().unwrap(),
+    );
+    tokio_tungstenite::connect_async(request).await.unwrap().0
 }
 
 /// The next event from the socket.
@@ -283,7 +295,12 @@ fn position(events: &[Value], name: &str) -> usize {
 }
 
 /// Approves once assembly is done, then reads to `job.completed`.
-async fn approve_and_finish(url: &str, job: &str, socket: &mut Socket, events: &mut Vec<Value>) {
+async fn approve_and_finish(
+    url: &str,
+    job: &Submitted,
+    socket: &mut Socket,
+    events: &mut Vec<Value>,
+) {
     if !events.iter().any(|e| e["event"] == "assembly.completed.v1") {
         events_until(socket, "assembly.completed.v1", events).await;
     }
@@ -346,7 +363,7 @@ async fn a_job_runs_in_workerd_streams_every_stage_and_packs_what_the_cli_packs(
         .unwrap()
         .contains("https://github.com/OWNER/REPO"));
 
-    let Submitted { job, token } = submit(&url).await;
+    let job = submit(&url).await;
     // A client that drops after a few events, and one that comes back with its last seq.
     let mut first = listen(&url, &job, 0).await;
     let mut events = Vec::new();
@@ -362,7 +379,7 @@ async fn a_job_runs_in_workerd_streams_every_stage_and_packs_what_the_cli_packs(
         (0..events.len() as u64).collect::<Vec<_>>(),
         "every event once, in order, across the reconnect"
     );
-    assert!(events.iter().all(|e| e["job_id"] == job.as_str()));
+    assert!(events.iter().all(|e| e["job_id"] == job.id.as_str()));
     let order = [
         "ingest.started.v1",
         "ingest.file_detected.v1",
@@ -396,7 +413,7 @@ async fn a_job_runs_in_workerd_streams_every_stage_and_packs_what_the_cli_packs(
     assert_eq!(finished["phase"], "completed");
     assert_eq!(finished["docpack"]["id"], docpack_id);
 
-    let bytes = download(&url, docpack_id, &token).await;
+    let bytes = download(&url, docpack_id, &job.token).await;
     let file = stack.state.path().join("edge.docpack");
     std::fs::write(&file, &bytes).unwrap();
     let verify = Command::new(env!("CARGO_BIN_EXE_doctown"))
@@ -416,7 +433,8 @@ async fn a_job_runs_in_workerd_streams_every_stage_and_packs_what_the_cli_packs(
         stack.cli_docpack_id(),
         "the edge and the CLI pack the same docpack"
     );
-    check_access(&url, docpack_id, &token).await;
+    check_access(&url, docpack_id, &job.token).await;
+    check_job_access(&url, &job).await;
 }
 
 /// Private by default: the owner's token, a share link, or an unexpired signed link open it.
@@ -448,6 +466,18 @@ async fn check_access(url: &str, docpack_id: &str, owner: &str) {
     assert_eq!(doctown_core::docpack::read(&bytes).unwrap().id, docpack_id);
     let (status, _) = get(&format!("{url}/p/{}", "0".repeat(64)), None).await;
     assert_eq!(status, 404);
+    // Revoked, the link opens nothing; sharing again makes a new one.
+    let revoked = reqwest::Client::new()
+        .delete(format!("{docpack}/share"))
+        .bearer_auth(owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let (status, _) = get(link, None).await;
+    assert_eq!(status, 404, "a revoked share link is refused");
+    let (_, again) = post(&format!("{docpack}/share"), owner, json!({})).await;
+    assert_ne!(again["url"].as_str(), Some(link));
 
     let (status, signed) = post(
         &format!("{docpack}/link"),
@@ -474,13 +504,77 @@ async fn check_access(url: &str, docpack_id: &str, owner: &str) {
     );
 }
 
+/// A job is its owner's: its status, its steering and its events are refused to anyone else.
+async fn check_job_access(url: &str, job: &Submitted) {
+    let other = submit(url).await;
+    let stranger = Submitted {
+        id: job.id.clone(),
+        token: other.token.clone(),
+    };
+    let as_stranger = reqwest::Client::new()
+        .get(format!("{url}/api/jobs/{}", job.id))
+        .bearer_auth(&stranger.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_stranger.status(), 404, "another owner sees no such job");
+    let anonymous = reqwest::get(format!("{url}/api/jobs/{}", job.id))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    for action in ["approve", "cancel", "ticket"] {
+        let refused = reqwest::Client::new()
+            .post(format!("{url}/api/jobs/{}/{action}", job.id))
+            .bearer_auth(&stranger.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 404, "{action} by another owner");
+    }
+    let ws = format!(
+        "{}/api/jobs/{}/events?since=0",
+        url.replacen("http", "ws", 1),
+        job.id
+    );
+    let refused = tokio_tungstenite::connect_async(ws.clone()).await;
+    assert!(
+        matches!(&refused, Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == 401),
+        "the event socket without credentials: {refused:?}"
+    );
+    // The owner's ticket opens it (as a browser does), a forged one does not.
+    let ticket: Value = reqwest::Client::new()
+        .post(format!("{url}/api/jobs/{}/ticket", job.id))
+        .bearer_auth(&job.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let with_ticket = format!(
+        "{ws}&expires={}&signature={}",
+        ticket["expires"],
+        ticket["signature"].as_str().unwrap()
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(with_ticket.clone())
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut socket).await["seq"], 0);
+    let forged = with_ticket.replace("signature=", "signature=00");
+    let refused = tokio_tungstenite::connect_async(forged).await;
+    assert!(
+        matches!(&refused, Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == 403),
+        "a forged ticket: {refused:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_killed_mid_way_finishes_from_its_checkpoint_with_the_same_docpack() {
     let stack = stack().await;
     // Small steps: the fixture takes several, and the kill lands between them.
     let small_steps = [("INGEST_STEP_BYTES", "600")];
     let mut wrangler = stack.wrangler(&small_steps).await;
-    let Submitted { job, token } = submit(&wrangler.url).await;
+    let job = submit(&wrangler.url).await;
     let mut socket = listen(&wrangler.url, &job, 0).await;
     let mut events = Vec::new();
     events_until(&mut socket, "embedding.batch_completed.v1", &mut events).await;
@@ -504,7 +598,7 @@ async fn a_job_killed_mid_way_finishes_from_its_checkpoint_with_the_same_docpack
     );
     let done = &events.last().unwrap()["payload"];
     let docpack_id = done["docpack_id"].as_str().unwrap();
-    let bytes = download(&url, docpack_id, &token).await;
+    let bytes = download(&url, docpack_id, &job.token).await;
     assert_eq!(doctown_core::docpack::read(&bytes).unwrap().id, docpack_id);
     assert_eq!(docpack_id, stack.cli_docpack_id());
 }
@@ -552,7 +646,7 @@ async fn a_batch_the_service_keeps_refusing_is_given_up_and_the_job_ends_partial
     // Small steps: a batch per file or two, so one refusal does not take every chunk along.
     let wrangler = stack.wrangler(&[("INGEST_STEP_BYTES", "600")]).await;
     let url = wrangler.url.clone();
-    let Submitted { job, token } = submit(&url).await;
+    let job = submit(&url).await;
     let mut socket = listen(&url, &job, 0).await;
     let mut events = Vec::new();
     approve_and_finish(&url, &job, &mut socket, &mut events).await;
@@ -596,7 +690,8 @@ async fn a_batch_the_service_keeps_refusing_is_given_up_and_the_job_ends_partial
         "the file whose chunks were given up is listed: {done}"
     );
     let docpack_id = done["docpack_id"].as_str().unwrap();
-    let docpack = doctown_core::docpack::read(&download(&url, docpack_id, &token).await).unwrap();
+    let docpack =
+        doctown_core::docpack::read(&download(&url, docpack_id, &job.token).await).unwrap();
     assert_eq!(
         serde_json::to_value(docpack.manifest.status).unwrap(),
         "partial"
@@ -621,7 +716,7 @@ async fn a_model_writes_the_texts_in_steps_and_a_restart_pays_for_no_text_twice(
         ("LLM_REQUESTS_PER_STEP", "1"),
     ];
     let mut wrangler = stack.wrangler(&vars).await;
-    let Submitted { job, token } = submit(&wrangler.url).await;
+    let job = submit(&wrangler.url).await;
     let mut socket = listen(&wrangler.url, &job, 0).await;
     let mut events = Vec::new();
     events_until(&mut socket, "assembly.completed.v1", &mut events).await;
@@ -687,7 +782,7 @@ async fn a_model_writes_the_texts_in_steps_and_a_restart_pays_for_no_text_twice(
     let done = &events.last().unwrap()["payload"];
     assert_eq!(done["status"], "ok", "{done}");
     let docpack_id = done["docpack_id"].as_str().unwrap();
-    let edge = doctown_core::docpack::read(&download(&url, docpack_id, &token).await).unwrap();
+    let edge = doctown_core::docpack::read(&download(&url, docpack_id, &job.token).await).unwrap();
     assert_eq!(edge.manifest.verbalizer, MODEL);
     assert_eq!(edge.nodes.len(), ids.len());
     // The CLI with the same model writes the same texts (its cost record counts tokens with
@@ -729,14 +824,15 @@ async fn a_cancel_asked_for_mid_step_outlives_a_restart_and_stops_the_job() {
     ];
     let mut wrangler = stack.wrangler(&vars).await;
     let url = wrangler.url.clone();
-    let Submitted { job, .. } = submit(&url).await;
+    let job = submit(&url).await;
     let mut socket = listen(&url, &job, 0).await;
     let mut events = Vec::new();
     events_until(&mut socket, "assembly.completed.v1", &mut events).await;
     approve(&url, &job).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let cancel = reqwest::Client::new()
-        .post(format!("{url}/api/jobs/{job}/cancel"))
+        .post(format!("{url}/api/jobs/{}/cancel", job.id))
+        .bearer_auth(&job.token)
         .send()
         .await
         .unwrap();

@@ -1,5 +1,6 @@
 //! Who may read a docpack: its owner (by the token issued with their first job), anyone with
-//! its share link, or anyone with a signed link until it expires. Tokens are 256 random bits
+//! its share link, or anyone with a signed link until it expires; who may see or steer a job:
+//! its owner (a ticket, signed like a link, opens its event socket). Tokens are 256 random bits
 //! from the runtime; only their SHA-256 is stored.
 
 use doctown_core::hash::sha256_hex;
@@ -12,6 +13,14 @@ use worker::Request;
 pub const MAX_LINK_SECONDS: u64 = 24 * 60 * 60;
 /// What a signed link lives when the request does not say.
 pub const DEFAULT_LINK_SECONDS: u64 = 15 * 60;
+/// A ticket to open a job's event socket lives this long: a browser cannot send a bearer token
+/// with a WebSocket, so it asks for a ticket right before it connects.
+pub const EVENTS_TICKET_SECONDS: u64 = 60;
+
+/// What an events ticket signs: the job, kept apart from docpack ids.
+pub fn events_subject(job_id: &str) -> String {
+    format!("events:{job_id}")
+}
 
 /// A new secret token: 32 random bytes as hex.
 pub fn new_token() -> worker::Result<String> {

@@ -6,13 +6,17 @@
 //! ```text
 //! POST /api/jobs                  {"repo": URL, "ref": REF?} → 201 the job (its `job_id`; and a
 //!                                 `token` naming its owner when the request sent none)
-//! GET  /api/jobs/:id              phase, progress, estimate, docpack
-//! POST /api/jobs/:id/approve      agree to the estimate: generation starts
-//! POST /api/jobs/:id/cancel
-//! GET  /api/jobs/:id/events       WebSocket: the v1 events (`?since=SEQ` resumes after a drop)
+//! GET  /api/jobs/:id              (owner) phase, progress, estimate, docpack
+//! POST /api/jobs/:id/approve      (owner) agree to the estimate: generation starts
+//! POST /api/jobs/:id/cancel       (owner)
+//! POST /api/jobs/:id/ticket       (owner) → `{expires, signature}`, opening the event socket
+//!                                 for a minute (a browser's WebSocket sends no bearer token)
+//! GET  /api/jobs/:id/events       (owner, or a ticket) WebSocket: the v1 events (`?since=SEQ`
+//!                                 resumes after a drop)
 //! GET  /api/docpacks/:id          the docpack's bytes, for its owner (`Authorization: Bearer
 //!                                 TOKEN`) or with a signed link's `?expires=…&signature=…`
 //! POST /api/docpacks/:id/share    (owner) → a public link, `/p/TOKEN`
+//! DELETE /api/docpacks/:id/share  (owner) revokes it
 //! POST /api/docpacks/:id/link     (owner) {"expires_in": SECONDS?} → a signed link
 //! GET  /p/:token                  a shared docpack, for anyone with the link (a browser asking
 //!                                 for HTML gets the site's explorer, which fetches the bytes)
@@ -23,8 +27,8 @@
 //! GET  /api/health
 //! ```
 //! Everything else is the website (`web/dist`, static assets; see `wrangler.toml`).
-//! A job id is a 256-bit capability: whoever submitted the job holds it. Docpacks are private
-//! by default. Errors are JSON: `{"error": {"code": …, "message": …}}`.
+//! Jobs and docpacks are their owner's: anyone else is told there is no such thing. Docpacks are
+//! private by default. Errors are JSON: `{"error": {"code": …, "message": …}}`.
 
 mod access;
 mod coordinator;
@@ -56,8 +60,60 @@ fn job(ctx: &RouteContext<()>) -> worker::Result<Option<Stub>> {
     }
 }
 
-/// Forwards to the job's object at `path`, keeping the method (and a WebSocket upgrade).
+/// Whether the request may see the job: its owner's token, or (for the event socket) a ticket.
+async fn may_see_job(
+    req: &Request,
+    ctx: &RouteContext<()>,
+) -> worker::Result<Result<(), Response>> {
+    let id = ctx.param("id").cloned().unwrap_or_default();
+    if let Some(token) = access::bearer(req) {
+        let db = ctx.d1("DB")?;
+        let Some(user) = meta::user(&db, &token).await? else {
+            return unknown_token().map(Err);
+        };
+        // Someone else's job is as absent as one that does not exist.
+        if !meta::submitted(&db, &id, &user).await? {
+            return error(404, "not_found", "no such job").map(Err);
+        }
+        return Ok(Ok(()));
+    }
+    let url = req.url()?;
+    let query = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    if let (Some(expires), Some(signature), Some(key)) =
+        (query("expires"), query("signature"), signing_key(ctx))
+    {
+        let expires: u64 = expires.parse().unwrap_or(0);
+        let subject = access::events_subject(&id);
+        if access::verify(&key, &subject, expires, &signature)
+            && Date::now().as_millis() / 1000 < expires
+        {
+            return Ok(Ok(()));
+        }
+        return error(
+            403,
+            "bad_ticket",
+            "this ticket is expired or not for this job: ask for a new one",
+        )
+        .map(Err);
+    }
+    error(
+        401,
+        "unauthorized",
+        "this job is its owner's: send the owner's token (Authorization: Bearer TOKEN), or a ticket from POST /api/jobs/:id/ticket",
+    )
+    .map(Err)
+}
+
+/// Forwards to the job's object at `path`, for its owner, keeping the method (and a WebSocket
+/// upgrade).
 async fn forward(req: Request, ctx: RouteContext<()>, path: &str) -> worker::Result<Response> {
+    if let Err(refused) = may_see_job(&req, &ctx).await? {
+        return Ok(refused);
+    }
     let Some(stub) = job(&ctx)? else {
         return error(404, "not_found", "no such job");
     };
@@ -365,6 +421,44 @@ async fn source(req: &Request, ctx: &RouteContext<()>, id: &str) -> worker::Resu
     }
 }
 
+/// A minute's ticket to the job's event socket, for its owner.
+async fn ticket(req: Request, ctx: RouteContext<()>) -> worker::Result<Response> {
+    if access::bearer(&req).is_none() {
+        return error(
+            401,
+            "unauthorized",
+            "send the job owner's token (Authorization: Bearer TOKEN)",
+        );
+    }
+    if let Err(refused) = may_see_job(&req, &ctx).await? {
+        return Ok(refused);
+    }
+    let Some(key) = signing_key(&ctx) else {
+        return error(
+            500,
+            "misconfigured",
+            "SIGNING_KEY is not set: tickets are off",
+        );
+    };
+    let id = ctx.param("id").cloned().unwrap_or_default();
+    let expires = Date::now().as_millis() / 1000 + access::EVENTS_TICKET_SECONDS;
+    let signature = access::sign(&key, &access::events_subject(&id), expires);
+    Response::from_json(&serde_json::json!({"expires": expires, "signature": signature}))
+}
+
+async fn unshare(req: Request, ctx: RouteContext<()>) -> worker::Result<Response> {
+    let Some(id) = docpack_id(&ctx) else {
+        return not_found();
+    };
+    let db = ctx.d1("DB")?;
+    let user = match owner(&req, &db, &id).await? {
+        Ok(user) => user,
+        Err(refused) => return Ok(refused),
+    };
+    meta::unshare(&db, &id, &user).await?;
+    Response::from_json(&serde_json::json!({"shared": false}))
+}
+
 async fn library(req: Request, ctx: RouteContext<()>) -> worker::Result<Response> {
     let Some(token) = access::bearer(&req) else {
         return error(
@@ -405,6 +499,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         .post_async("/api/docpacks/:id/share", share)
         .post_async("/api/docpacks/:id/link", link)
         .get_async("/p/:token", public)
+        .post_async("/api/jobs/:id/ticket", ticket)
+        .delete_async("/api/docpacks/:id/share", unshare)
         .get_async("/api/docpacks/:id/source", |req, ctx| async move {
             let Some(id) = docpack_id(&ctx) else {
                 return not_found();

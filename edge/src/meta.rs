@@ -215,3 +215,22 @@ pub async fn origin(db: &D1Database, docpack_id: &str) -> worker::Result<Option<
         .await?;
     Ok(row.and_then(|r| Some((r.url, r.commit_sha?))))
 }
+
+/// Whether `user_id` submitted `job_id`.
+pub async fn submitted(db: &D1Database, job_id: &str, user_id: &str) -> worker::Result<bool> {
+    let row: Option<Id> = db
+        .prepare("SELECT id FROM jobs WHERE id = ?1 AND user_id = ?2")
+        .bind(&[text(job_id), text(user_id)])?
+        .first(None)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Revokes the docpack's share link (a new share makes a new token).
+pub async fn unshare(db: &D1Database, docpack_id: &str, user_id: &str) -> worker::Result<()> {
+    db.prepare("UPDATE docpacks SET share_token = NULL WHERE id = ?1 AND user_id = ?2")
+        .bind(&[text(docpack_id), text(user_id)])?
+        .run()
+        .await?;
+    Ok(())
+}

@@ -147,9 +147,20 @@ export function events(
   let socket: WebSocket | null = null;
   let closed = false;
   let retry = 500;
-  const open = () => {
+  const open = async () => {
+    // A browser's WebSocket sends no bearer token: a ticket, asked for with it, opens the socket.
+    let ticket: { expires: number; signature: string };
+    try {
+      ticket = await call("POST", `/api/jobs/${id}/ticket`);
+    } catch {
+      onState(false);
+      if (!closed) setTimeout(open, retry);
+      retry = Math.min(retry * 2, 10_000);
+      return;
+    }
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    socket = new WebSocket(`${scheme}://${location.host}/api/jobs/${id}/events?since=${next}`);
+    const query = `since=${next}&expires=${ticket.expires}&signature=${ticket.signature}`;
+    socket = new WebSocket(`${scheme}://${location.host}/api/jobs/${id}/events?${query}`);
     socket.onopen = () => {
       retry = 500;
       onState(true);
