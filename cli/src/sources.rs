@@ -51,6 +51,9 @@ pub async fn load(source: &str, options: &SourceOptions) -> Result<Snapshot> {
         bail!("`{source}` is not a GitHub repository URL: expected https://github.com/OWNER/REPO or https://github.com/OWNER/REPO/tree/REF");
     }
     if looks_like_git_url(source) {
+        if let Some(host) = link_local_host(source) {
+            bail!("refused `{source}`: {host} is a link-local address, where cloud metadata services answer, not a git server; give the repository's own URL");
+        }
         return load_git_url(source, options);
     }
     let path = Path::new(source);
@@ -83,6 +86,24 @@ pub async fn load(source: &str, options: &SourceOptions) -> Result<Snapshot> {
         },
         entries: unpacked.entries,
     })
+}
+
+/// The host of a URL when it is a link-local (or unspecified) IP address: nothing a repository is
+/// served from, and where a cloud machine's metadata service (and its credentials) answers.
+fn link_local_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let bare = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    let ip: std::net::IpAddr = bare.parse().ok()?;
+    let refused = match ip {
+        std::net::IpAddr::V4(v4) => v4.is_link_local() || v4.is_unspecified(),
+        std::net::IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80 || v6.is_unspecified(),
+    };
+    refused.then(|| bare.to_owned())
 }
 
 fn looks_like_git_url(source: &str) -> bool {
