@@ -34,6 +34,9 @@ pub enum BenchCommand {
     /// One repository through the edge Worker (workerd, `wrangler dev`) and through the CLI,
     /// embedding excluded: time and peak memory side by side.
     Edge(crate::bench_edge::EdgeBench),
+    /// N jobs at once on the local edge stack: jobs per minute, p50/p95 job time, events checked
+    /// to stay within their job, gpu-service's queue.
+    Load(crate::bench_load::LoadBench),
 }
 
 pub async fn run(command: BenchCommand) -> Result<()> {
@@ -42,6 +45,7 @@ pub async fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Embed(args) => crate::bench_embed::run(args).await,
         BenchCommand::Assemble(args) => crate::bench_assemble::run(args),
         BenchCommand::Edge(args) => crate::bench_edge::run(args).await,
+        BenchCommand::Load(args) => crate::bench_load::run(args).await,
     }
 }
 

@@ -42,7 +42,7 @@ pub async fn run(args: EdgeBench) -> Result<()> {
         &["archive", "--format=tar.gz", "--prefix=acme-bench/", "HEAD"],
     )?;
     let github = serve(sha.clone(), tarball).await?;
-    let mut wrangler = Wrangler::start(&root, &work.path().join("state"), &github)?;
+    let mut wrangler = Wrangler::start(&root, &work.path().join("state"), &github, None)?;
     wait_ready(&wrangler.url).await?;
     let idle_kib = wrangler.workerd_peak_kib();
 
@@ -103,12 +103,12 @@ pub async fn run(args: EdgeBench) -> Result<()> {
     Ok(())
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
 /// The checkout this binary was built from (where `wrangler.toml` is).
-fn workspace_root() -> Result<PathBuf> {
+pub(crate) fn workspace_root() -> Result<PathBuf> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     if here.join("wrangler.toml").exists() {
         return Ok(here);
@@ -116,7 +116,7 @@ fn workspace_root() -> Result<PathBuf> {
     bail!("run `doctown bench edge` from a build of the Doctown checkout (wrangler.toml not found)")
 }
 
-fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
     let out = Command::new("git")
         .current_dir(dir)
         .args(args)
@@ -133,7 +133,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
 }
 
 /// Copies `source` into a new git repository at `to`; its commit, file count and bytes.
-fn git_copy(source: &Path, to: &Path) -> Result<(String, usize, u64)> {
+pub(crate) fn git_copy(source: &Path, to: &Path) -> Result<(String, usize, u64)> {
     std::fs::create_dir_all(to)?;
     let status = Command::new("cp")
         .arg("-r")
@@ -160,7 +160,7 @@ fn git_copy(source: &Path, to: &Path) -> Result<(String, usize, u64)> {
 }
 
 /// The GitHub-style server of the one repository; its base URL.
-async fn serve(sha: String, tarball: Vec<u8>) -> Result<String> {
+pub(crate) async fn serve(sha: String, tarball: Vec<u8>) -> Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let app =
@@ -183,14 +183,20 @@ async fn serve(sha: String, tarball: Vec<u8>) -> Result<String> {
     Ok(url)
 }
 
-/// `wrangler dev` with the test embedder, in its own process group.
-struct Wrangler {
+/// `wrangler dev`, in its own process group.
+pub(crate) struct Wrangler {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Wrangler {
-    fn start(root: &Path, state: &Path, github: &str) -> Result<Wrangler> {
+    /// With `gpu_service`, embedding by it; else by the core's deterministic test embedder.
+    pub(crate) fn start(
+        root: &Path,
+        state: &Path,
+        github: &str,
+        gpu_service: Option<&str>,
+    ) -> Result<Wrangler> {
         let bin = root.join("edge/node_modules/.bin");
         let path = format!(
             "{}:{}",
@@ -222,7 +228,13 @@ impl Wrangler {
             .arg("--persist-to")
             .arg(state)
             .arg("--show-interactive-dev-session=false")
-            .args(["--var", "EMBEDDER:test", "--var", "GPU_SERVICE_URL:unused"])
+            .args(match gpu_service {
+                Some(url) => vec!["--var".to_owned(), format!("GPU_SERVICE_URL:{url}")],
+                None => ["--var", "EMBEDDER:test", "--var", "GPU_SERVICE_URL:unused"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            })
+            .args(["--var", "SIGNING_KEY:a-local-bench-key"])
             .args(["--var", &format!("GITHUB_API_URL:{github}")])
             .env("PATH", &path)
             .env("WRANGLER_SEND_METRICS", "false")
@@ -264,7 +276,7 @@ impl Wrangler {
             .unwrap_or(0)
     }
 
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", "--", &format!("-{}", self.child.id())])
             .status();
@@ -291,7 +303,7 @@ fn peak_kib(status: &Path) -> Option<u64> {
         .ok()
 }
 
-async fn wait_ready(url: &str) -> Result<()> {
+pub(crate) async fn wait_ready(url: &str) -> Result<()> {
     let started = Instant::now();
     while reqwest::get(format!("{url}/api/health")).await.is_err() {
         if started.elapsed() > Duration::from_secs(120) {

@@ -4,6 +4,7 @@ mod bench;
 mod bench_assemble;
 mod bench_edge;
 mod bench_embed;
+mod bench_load;
 mod embed;
 mod generate;
 mod llm;
