@@ -346,7 +346,8 @@ async fn download(url: &str, docpack_id: &str, token: &str) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_runs_in_workerd_streams_every_stage_and_packs_what_the_cli_packs() {
     let stack = stack().await;
-    let wrangler = stack.wrangler(&[]).await;
+    // A repository token the Worker sends to GitHub, and must show nowhere else.
+    let wrangler = stack.wrangler(&[("GITHUB_TOKEN", GITHUB_TOKEN)]).await;
     let url = wrangler.url.clone();
 
     let bad = reqwest::Client::new()
@@ -435,7 +436,41 @@ async fn a_job_runs_in_workerd_streams_every_stage_and_packs_what_the_cli_packs(
     );
     check_access(&url, docpack_id, &job.token).await;
     check_job_access(&url, &job).await;
+
+    // The repository token is never returned, logged or packed.
+    let shown = [
+        serde_json::to_string(&events).unwrap(),
+        finished.to_string(),
+        String::from_utf8_lossy(&bytes).into_owned(),
+        common::unpack(&bytes)
+            .values()
+            .map(|part| String::from_utf8_lossy(part).into_owned())
+            .collect(),
+        std::fs::read_to_string(&wrangler.log).unwrap(),
+    ];
+    assert!(
+        shown[4].contains(&job.id),
+        "the Worker's log holds its steps"
+    );
+    for (what, text) in [
+        "events",
+        "status",
+        "docpack",
+        "docpack parts",
+        "the Worker's log",
+    ]
+    .iter()
+    .zip(&shown)
+    {
+        assert!(
+            !text.contains(GITHUB_TOKEN),
+            "the repository token is in {what}"
+        );
+    }
 }
+
+/// The repository token given to the Worker in the end-to-end test.
+const GITHUB_TOKEN: &str = "ghp_repository_token_that_must_not_leak";
 
 /// Private by default: the owner's token, a share link, or an unexpired signed link open it.
 async fn check_access(url: &str, docpack_id: &str, owner: &str) {
