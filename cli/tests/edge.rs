@@ -641,8 +641,8 @@ async fn a_job_killed_mid_way_finishes_from_its_checkpoint_with_the_same_docpack
 /// The fixture file that defines `parse_args`.
 const PARSE_ARGS_FILE: &str = "inventory/cli.py";
 
-/// gpu-service behind a proxy that answers 503 to the job's first request, and to every batch
-/// holding `parse_args`'s chunk.
+/// gpu-service behind a proxy that answers 503 to the job's first request, and never answers a
+/// batch holding `parse_args`'s chunk (a stuck service).
 async fn flaky_gpu_service(gpu: String) -> String {
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
@@ -654,10 +654,12 @@ async fn flaky_gpu_service(gpu: String) -> String {
         axum::routing::post(move |body: String| {
             let (gpu, first) = (gpu.clone(), first.clone());
             async move {
-                let first = first.swap(false, std::sync::atomic::Ordering::SeqCst);
-                if first || body.contains("def parse_args") {
+                if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
                     let error = json!({"error": "busy", "code": "queue_full"}).to_string();
                     return (StatusCode::SERVICE_UNAVAILABLE, error).into_response();
+                }
+                if body.contains("def parse_args") {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
                 }
                 let reply = reqwest::Client::new()
                     .post(format!("{gpu}/embed/batch"))
@@ -675,11 +677,17 @@ async fn flaky_gpu_service(gpu: String) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_the_service_keeps_refusing_is_given_up_and_the_job_ends_partial() {
+async fn a_batch_the_service_never_answers_is_given_up_and_the_job_ends_partial() {
     let mut stack = stack().await;
     stack.gpu = flaky_gpu_service(stack.gpu.clone()).await;
-    // Small steps: a batch per file or two, so one refusal does not take every chunk along.
-    let wrangler = stack.wrangler(&[("INGEST_STEP_BYTES", "600")]).await;
+    // Small steps: a batch per file or two, so one refusal does not take every chunk along; a
+    // batch without a reply in 2 s is given up on and retried.
+    let wrangler = stack
+        .wrangler(&[
+            ("INGEST_STEP_BYTES", "600"),
+            ("GPU_SERVICE_TIMEOUT_SECS", "2"),
+        ])
+        .await;
     let url = wrangler.url.clone();
     let job = submit(&url).await;
     let mut socket = listen(&url, &job, 0).await;

@@ -18,6 +18,17 @@ use worker::{AbortController, Date, Delay, Env, Fetch, Headers, Method, Request,
 /// a long prompt can take a minute; past two the endpoint is presumed stuck and the request is
 /// asked again.
 const LLM_TIMEOUT_SECS: u64 = 120;
+/// One embedding batch may take this long by default (`GPU_SERVICE_TIMEOUT_SECS`): a batch of
+/// 256 chunks takes well under a second on a GPU and seconds on a busy CPU; past a minute the
+/// service is presumed stuck and the batch is retried.
+const GPU_SERVICE_TIMEOUT_SECS: u64 = 60;
+/// A GitHub request (the commit, the tarball, a file) may take this long: a large tarball over a
+/// slow link takes a minute.
+const GITHUB_TIMEOUT: Duration = Duration::from_secs(180);
+/// The largest chat reply read: far above any text's reply limit.
+const MAX_CHAT_REPLY_BYTES: u64 = 4 << 20;
+/// The largest batch reply read: 256 vectors of 384 f32 as JSON are about 1 MB.
+const MAX_BATCH_REPLY_BYTES: u64 = 16 << 20;
 
 /// Where the Worker finds gpu-service and GitHub: `wrangler.toml` vars and secrets.
 #[derive(Debug, Clone)]
@@ -31,6 +42,7 @@ pub struct Settings {
     pub test_embedder: bool,
     /// Source bytes per ingest step ([`STEP_SOURCE_BYTES`] unless `INGEST_STEP_BYTES` says).
     pub ingest_step_bytes: u64,
+    pub gpu_service_timeout: Duration,
     /// The chat model that writes the texts (`LLM_BASE_URL`, `LLM_MODEL`), if one is set.
     pub llm: Option<LlmSettings>,
     pub llm_api_key: Option<String>,
@@ -86,6 +98,9 @@ impl Settings {
         Ok(Settings {
             llm,
             llm_api_key: text("LLM_API_KEY"),
+            gpu_service_timeout: Duration::from_secs_f64(
+                number("GPU_SERVICE_TIMEOUT_SECS")?.unwrap_or(GPU_SERVICE_TIMEOUT_SECS as f64),
+            ),
             llm_timeout: Duration::from_secs_f64(
                 number("LLM_TIMEOUT_SECS")?.unwrap_or(LLM_TIMEOUT_SECS as f64),
             ),
@@ -129,6 +144,7 @@ impl WorkerHost {
                         settings.gpu_service_url.trim_end_matches('/')
                     ),
                     token: settings.gpu_service_token.clone(),
+                    timeout: settings.gpu_service_timeout,
                 })
             },
             chat: FetchChat {
@@ -201,30 +217,11 @@ impl ChatTransport for FetchChat {
         }
         let req = self::request(&self.endpoint, Method::Post, &headers, Some(body))
             .map_err(|e| Failure::fatal(e.to_string()))?;
-        let controller = AbortController::default();
-        let signal = controller.signal();
-        let exchange = Box::pin(async move {
-            let mut response = Fetch::Request(req)
-                .send_with_signal(&signal)
-                .await
-                .map_err(|e| Failure::retry(e.to_string(), None))?;
-            let retry_after = response.headers().get("retry-after").ok().flatten();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| Failure::retry(e.to_string(), None))?;
-            transport::read_reply(response.status_code(), retry_after.as_deref(), &body)
-        });
-        match select(exchange, Delay::from(self.timeout)).await {
-            Either::Left((reply, _)) => reply,
-            Either::Right(_) => {
-                controller.abort();
-                Err(Failure::retry(
-                    format!("no reply within {} s", self.timeout.as_secs()),
-                    None,
-                ))
-            }
-        }
+        // Each attempt waits at most the timeout; the transport retries.
+        let reply = send(req, self.timeout, MAX_CHAT_REPLY_BYTES)
+            .await
+            .map_err(|e| Failure::retry(e, None))?;
+        transport::read_reply(reply.status, reply.retry_after.as_deref(), &reply.body)
     }
 
     async fn sleep(&self, wait: Duration) {
@@ -275,15 +272,23 @@ fn request(
     Request::new_with_init(url, &init)
 }
 
-/// GETs over the runtime's `fetch` (redirects followed).
-#[derive(Debug)]
-pub struct FetchClient;
+/// What came back for a request.
+struct Reply {
+    status: u16,
+    retry_after: Option<String>,
+    body: Vec<u8>,
+}
 
-impl HttpClient for FetchClient {
-    async fn get(&self, get: HttpRequest, max_bytes: u64) -> Result<HttpResponse, String> {
-        let req = request(&get.url, Method::Get, &get.headers, None).map_err(|e| e.to_string())?;
+/// Sends `req` over the runtime's `fetch`, aborting it when no whole reply (headers and body)
+/// comes within `timeout`: a stuck service fails the request, which its caller retries, instead
+/// of holding the job's step forever. A body declared or found larger than `max_bytes` is
+/// refused.
+async fn send(req: Request, timeout: Duration, max_bytes: u64) -> Result<Reply, String> {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let exchange = Box::pin(async move {
         let mut response = Fetch::Request(req)
-            .send()
+            .send_with_signal(&signal)
             .await
             .map_err(|e| e.to_string())?;
         let declared = response
@@ -295,13 +300,37 @@ impl HttpClient for FetchClient {
         if declared.is_some_and(|n| n > max_bytes) {
             return Err(format!("the reply is larger than {max_bytes} bytes"));
         }
+        let retry_after = response.headers().get("retry-after").ok().flatten();
         let body = response.bytes().await.map_err(|e| e.to_string())?;
         if body.len() as u64 > max_bytes {
             return Err(format!("the reply is larger than {max_bytes} bytes"));
         }
-        Ok(HttpResponse {
+        Ok(Reply {
             status: response.status_code(),
+            retry_after,
             body,
+        })
+    });
+    match select(exchange, Delay::from(timeout)).await {
+        Either::Left((reply, _)) => reply,
+        Either::Right(_) => {
+            controller.abort();
+            Err(format!("no reply within {} s", timeout.as_secs_f64()))
+        }
+    }
+}
+
+/// GETs over the runtime's `fetch` (redirects followed).
+#[derive(Debug)]
+pub struct FetchClient;
+
+impl HttpClient for FetchClient {
+    async fn get(&self, get: HttpRequest, max_bytes: u64) -> Result<HttpResponse, String> {
+        let req = request(&get.url, Method::Get, &get.headers, None).map_err(|e| e.to_string())?;
+        let reply = send(req, GITHUB_TIMEOUT, max_bytes).await?;
+        Ok(HttpResponse {
+            status: reply.status,
+            body: reply.body,
         })
     }
 }
@@ -312,6 +341,7 @@ impl HttpClient for FetchClient {
 pub struct GpuService {
     endpoint: String,
     token: Option<String>,
+    timeout: Duration,
 }
 
 impl Embedder for GpuService {
@@ -339,18 +369,17 @@ impl Embedder for GpuService {
         }
         let req = request(&self.endpoint, Method::Post, &headers, Some(body))
             .map_err(|e| unavailable(e.to_string()))?;
-        let mut response = Fetch::Request(req)
-            .send()
+        let reply = send(req, self.timeout, MAX_BATCH_REPLY_BYTES)
             .await
-            .map_err(|e| unavailable(e.to_string()))?;
-        let status = response.status_code();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| unavailable(e.to_string()))?;
-        let retry_after = response.headers().get("retry-after").ok().flatten();
-        read_reply(status, retry_after.as_deref(), &body, texts.len())
-            .map_err(|e| e.context(&self.endpoint))
+            .map_err(unavailable)?;
+        let body = String::from_utf8_lossy(&reply.body);
+        read_reply(
+            reply.status,
+            reply.retry_after.as_deref(),
+            &body,
+            texts.len(),
+        )
+        .map_err(|e| e.context(&self.endpoint))
     }
 }
 
