@@ -137,13 +137,19 @@ export type DocpackSource =
   | { kind: "shared"; token: string }
   | { kind: "local" };
 
-/** The job's events over a WebSocket, resumed after a drop from the last one seen. */
+/**
+ * The job's events over a WebSocket, resumed after a drop from the last one seen. Events reach
+ * `onEvent` in `seq` order, each once: one that comes early waits for those before it, and one
+ * seen before (the same `idempotency_key`, as a replay carries) is dropped.
+ */
 export function events(
   id: string,
   onEvent: (event: any) => void,
   onState: (connected: boolean) => void,
 ): () => void {
   let next = 0;
+  const waiting = new Map<number, any>();
+  const seen = new Set<string>();
   let socket: WebSocket | null = null;
   let closed = false;
   let retry = 500;
@@ -167,9 +173,15 @@ export function events(
     };
     socket.onmessage = (message) => {
       const event = JSON.parse(message.data);
-      if (event.seq < next) return; // seen before the drop
-      next = event.seq + 1;
-      onEvent(event);
+      if (event.seq < next) return; // delivered already
+      waiting.set(event.seq, event);
+      for (let ready = waiting.get(next); ready; ready = waiting.get(next)) {
+        waiting.delete(next);
+        next++;
+        if (seen.has(ready.idempotency_key)) continue;
+        seen.add(ready.idempotency_key);
+        onEvent(ready);
+      }
     };
     socket.onclose = () => {
       onState(false);
