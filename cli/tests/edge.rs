@@ -915,3 +915,75 @@ async fn the_website_submits_watches_approves_explores_and_shares_in_chromium() 
         .await
         .unwrap();
 }
+
+/// gpu-service that dies after answering its first `serve` batches: it stops listening, so
+/// every later request finds nothing there, as after a crash.
+async fn dying_gpu_service(gpu: String, serve: usize) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let death = std::sync::Arc::new(tokio::sync::Notify::new());
+    let dies = death.clone();
+    let app = axum::Router::new().route(
+        "/embed/batch",
+        axum::routing::post(move |body: String| {
+            let (gpu, served, death) = (gpu.clone(), served.clone(), death.clone());
+            async move {
+                let reply = reqwest::Client::new()
+                    .post(format!("{gpu}/embed/batch"))
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                if served.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == serve {
+                    death.notify_one();
+                }
+                reply
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { dies.notified().await })
+            .await
+            .unwrap()
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gpu_service_that_dies_mid_job_leaves_the_job_partial_not_stuck() {
+    let mut stack = stack().await;
+    stack.gpu = dying_gpu_service(stack.gpu.clone(), 2).await;
+    let wrangler = stack
+        .wrangler(&[
+            ("INGEST_STEP_BYTES", "600"),
+            ("GPU_SERVICE_TIMEOUT_SECS", "1"),
+        ])
+        .await;
+    let url = wrangler.url.clone();
+    let job = submit(&url).await;
+    let mut socket = listen(&url, &job, 0).await;
+    let mut events = Vec::new();
+    approve_and_finish(&url, &job, &mut socket, &mut events).await;
+    let embedded = &events[position(&events, "embedding.completed.v1")]["payload"];
+    assert_eq!(embedded["status"], "partial", "{embedded}");
+    assert!(
+        embedded["vectors"].as_u64() > Some(0),
+        "the batches before it died were kept"
+    );
+    let done = &events.last().unwrap()["payload"];
+    assert_eq!(done["status"], "partial", "{done}");
+    assert!(!done["skipped_files"].as_array().unwrap().is_empty());
+    let docpack_id = done["docpack_id"].as_str().unwrap();
+    let docpack =
+        doctown_core::docpack::read(&download(&url, docpack_id, &job.token).await).unwrap();
+    assert_eq!(
+        serde_json::to_value(docpack.manifest.status).unwrap(),
+        "partial"
+    );
+}
