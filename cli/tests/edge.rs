@@ -604,7 +604,7 @@ async fn check_job_access(url: &str, job: &Submitted) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_killed_mid_way_finishes_from_its_checkpoint_with_the_same_docpack() {
+async fn a_job_killed_mid_ingest_and_again_at_approval_finishes_with_the_same_docpack() {
     let stack = stack().await;
     // Small steps: the fixture takes several, and the kill lands between them.
     let small_steps = [("INGEST_STEP_BYTES", "600")];
@@ -620,10 +620,20 @@ async fn a_job_killed_mid_way_finishes_from_its_checkpoint_with_the_same_docpack
         "killed during ingest"
     );
 
+    // Again once assembled, while the job waits for approval: generation after the restart
+    // assembles again, and must get the same result.
+    let mut wrangler = stack.wrangler(&small_steps).await;
+    let resumed = status(&wrangler.url, &job).await;
+    assert_ne!(resumed["phase"], "fetching", "{resumed}");
+    let mut socket = listen(&wrangler.url, &job, seen).await;
+    events_until(&mut socket, "assembly.completed.v1", &mut events).await;
+    wrangler.kill();
+    let seen = events.len() as u64;
+
     let wrangler = stack.wrangler(&small_steps).await;
     let url = wrangler.url.clone();
     let resumed = status(&url, &job).await;
-    assert_ne!(resumed["phase"], "fetching", "{resumed}");
+    assert_eq!(resumed["phase"], "awaiting_approval", "{resumed}");
     let mut socket = listen(&url, &job, seen).await;
     approve_and_finish(&url, &job, &mut socket, &mut events).await;
     assert_eq!(
