@@ -32,8 +32,8 @@ const JOB_LIMIT: Duration = Duration::from_secs(600);
 
 pub async fn run(args: EdgeBench) -> Result<()> {
     let root = workspace_root()?;
-    if !root.join("edge/build/index.js").exists() {
-        bail!("the Worker is not built: run scripts/build-edge.sh");
+    if !root.join("edge/build/index.js").exists() || !root.join("web/dist/index.html").exists() {
+        bail!("the Worker or the website it serves is not built: run scripts/build-edge.sh and scripts/build-web.sh");
     }
     let work = tempfile::tempdir()?;
     let (sha, files, bytes) = git_copy(&args.source, &work.path().join("repo"))?;
