@@ -997,3 +997,64 @@ async fn a_gpu_service_that_dies_mid_job_leaves_the_job_partial_not_stuck() {
         "partial"
     );
 }
+
+/// gpu-service that takes every batch and never answers; counts the batches.
+async fn hanging_gpu_service() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let batches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = batches.clone();
+    let app = axum::Router::new().route(
+        "/embed/batch",
+        axum::routing::post(move || {
+            let counted = counted.clone();
+            async move {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                std::future::pending::<String>().await
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, batches)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_the_runtime_keeps_dying_in_fails_the_job_instead_of_looping() {
+    let mut stack = stack().await;
+    let (gpu, batches) = hanging_gpu_service().await;
+    stack.gpu = gpu;
+    // A batch may wait long: the step is still running each time the runtime is killed.
+    let vars = [("GPU_SERVICE_TIMEOUT_SECS", "600")];
+    let mut wrangler = stack.wrangler(&vars).await;
+    let job = submit(&wrangler.url).await;
+    // The ingest step starts, sends its first batch, and the runtime dies: four times.
+    for start in 1..=4 {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while batches.load(std::sync::atomic::Ordering::SeqCst) < start {
+            assert!(
+                Instant::now() < deadline,
+                "start {start} never sent its batch"
+            );
+            // Asking for the status starts a job whose alarm is gone.
+            status(&wrangler.url, &job).await;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        wrangler.kill();
+        wrangler = stack.wrangler(&vars).await;
+    }
+    // The fifth start fails the job with the reason.
+    let mut socket = listen(&wrangler.url, &job, 0).await;
+    let mut events = Vec::new();
+    events_until(&mut socket, "job.completed.v1", &mut events).await;
+    let done = &events.last().unwrap()["payload"];
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(
+        done["reason"]
+            .as_str()
+            .unwrap()
+            .contains("started 4 times and never ended"),
+        "{done}"
+    );
+    assert_eq!(status(&wrangler.url, &job).await["phase"], "failed");
+    assert_eq!(batches.load(std::sync::atomic::Ordering::SeqCst), 4);
+}

@@ -25,6 +25,12 @@ const STEP_BACKOFF_MS: u64 = 1_000;
 /// runs again from the checkpoint then.
 const STEP_WATCHDOG_MS: u64 = 10_000;
 const FAILURES: &str = "failures";
+/// A step started this many times without ending fails the job: the runtime died running it
+/// each time (past its memory or CPU limit), and starting it again would go on forever. Above
+/// [`MAX_STEP_ATTEMPTS`], so a step that fails cleanly is retried as usual.
+const MAX_STEP_STARTS: u32 = MAX_STEP_ATTEMPTS + 1;
+/// Which step was started last (its number) and how many times.
+const STARTS: &str = "starts";
 /// A cancel asked for while a step ran: kept in storage, so it outlives an isolate that dies
 /// before the step ends.
 const CANCEL: &str = "cancel";
@@ -280,6 +286,21 @@ impl JobCoordinator {
     /// could be committed (the watchdog alarm runs the step again).
     async fn run_step(&self, job: &mut Job) -> worker::Result<bool> {
         let storage = self.state.storage();
+        let step = job.checkpoint.steps;
+        let starts = match storage.get::<(u64, u32)>(STARTS).await? {
+            Some((last, n)) if last == step => n + 1,
+            _ => 1,
+        };
+        if starts > MAX_STEP_STARTS {
+            let reason = format!(
+                "step {step} ({:?}) was started {MAX_STEP_STARTS} times and never ended: the runtime dies running it (past its memory or CPU limit?)",
+                job.phase()
+            );
+            let events = job.fail(reason, &WorkerClock);
+            self.commit(job, &events, &[]).await?;
+            return Ok(true);
+        }
+        storage.put(STARTS, (step, starts)).await?;
         storage.set_alarm(STEP_WATCHDOG_MS as i64).await?;
         self.running.set(true);
         let phase = job.phase();
