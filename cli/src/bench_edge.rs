@@ -373,10 +373,8 @@ struct EdgeRun {
     docpack_id: String,
 }
 
-/// One job through the Worker, approved the moment it asks; the time it waited is not counted.
-async fn edge_run(url: &str) -> Result<EdgeRun> {
-    let client = reqwest::Client::new();
-    let started = Instant::now();
+/// Submits the served repository as a new owner: the job's id and the owner's token.
+pub(crate) async fn submit(client: &reqwest::Client, url: &str) -> Result<(String, String)> {
     let job: Value = client
         .post(format!("{url}/api/jobs"))
         .json(&json!({"repo": "https://github.com/acme/bench"}))
@@ -386,6 +384,14 @@ async fn edge_run(url: &str) -> Result<EdgeRun> {
         .await?;
     let id = job["job_id"].as_str().context("no job id")?.to_owned();
     let token = job["token"].as_str().context("no owner token")?.to_owned();
+    Ok((id, token))
+}
+
+/// One job through the Worker, approved the moment it asks; the time it waited is not counted.
+async fn edge_run(url: &str) -> Result<EdgeRun> {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let (id, token) = submit(&client, url).await?;
     let status = |phase: &'static str| {
         let (client, id, token) = (client.clone(), id.clone(), token.clone());
         async move {

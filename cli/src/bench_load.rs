@@ -7,13 +7,13 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use futures::StreamExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::bench_edge::{git, git_copy, ms, serve, wait_ready, workspace_root, Wrangler};
+use crate::bench_edge::{git, git_copy, ms, serve, submit, wait_ready, workspace_root, Wrangler};
 
 #[derive(clap::Args, Debug)]
 pub struct LoadBench {
@@ -145,15 +145,7 @@ async fn metric(gpu: &str, name: &str) -> Result<f64> {
 async fn one_job(url: &str) -> Result<JobRun> {
     let client = reqwest::Client::new();
     let started = Instant::now();
-    let job: Value = client
-        .post(format!("{url}/api/jobs"))
-        .json(&json!({"repo": "https://github.com/acme/bench"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let id = job["job_id"].as_str().context("no job id")?.to_owned();
-    let token = job["token"].as_str().context("no owner token")?.to_owned();
+    let (id, token) = submit(&client, url).await?;
     let mut request = format!(
         "{}/api/jobs/{id}/events?since=0",
         url.replacen("http", "ws", 1)

@@ -751,6 +751,17 @@ async fn a_batch_the_service_never_answers_is_given_up_and_the_job_ends_partial(
     );
 }
 
+/// The Worker's settings for the OpenAI stand-in at `llm_url`, `per_step` requests a step.
+fn llm_vars<'a>(llm_url: &'a str, per_step: &'a str) -> [(&'static str, &'a str); 4] {
+    use common::openai::{KEY, MODEL};
+    [
+        ("LLM_BASE_URL", llm_url),
+        ("LLM_MODEL", MODEL),
+        ("LLM_API_KEY", KEY),
+        ("LLM_REQUESTS_PER_STEP", per_step),
+    ]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_model_writes_the_texts_in_steps_and_a_restart_pays_for_no_text_twice() {
     use common::openai::{serve_with, Seen, KEY, MODEL};
@@ -761,13 +772,8 @@ async fn a_model_writes_the_texts_in_steps_and_a_restart_pays_for_no_text_twice(
         ..Seen::default()
     });
     let llm_url = format!("http://{addr}/v1");
-    let vars = [
-        ("LLM_BASE_URL", llm_url.as_str()),
-        ("LLM_MODEL", MODEL),
-        ("LLM_API_KEY", KEY),
-        // A step per request: generation takes many steps.
-        ("LLM_REQUESTS_PER_STEP", "1"),
-    ];
+    // A step per request: generation takes many steps.
+    let vars = llm_vars(&llm_url, "1");
     let mut wrangler = stack.wrangler(&vars).await;
     let job = submit(&wrangler.url).await;
     let mut socket = listen(&wrangler.url, &job, 0).await;
@@ -861,7 +867,7 @@ async fn a_model_writes_the_texts_in_steps_and_a_restart_pays_for_no_text_twice(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_asked_for_mid_step_outlives_a_restart_and_stops_the_job() {
-    use common::openai::{serve_with, Seen, KEY, MODEL};
+    use common::openai::{serve_with, Seen};
     let stack = stack().await;
     // A generation step waits two seconds on its requests: the cancel comes during one.
     let (addr, seen) = serve_with(Seen {
@@ -869,12 +875,7 @@ async fn a_cancel_asked_for_mid_step_outlives_a_restart_and_stops_the_job() {
         ..Seen::default()
     });
     let llm_url = format!("http://{addr}/v1");
-    let vars = [
-        ("LLM_BASE_URL", llm_url.as_str()),
-        ("LLM_MODEL", MODEL),
-        ("LLM_API_KEY", KEY),
-        ("LLM_REQUESTS_PER_STEP", "2"),
-    ];
+    let vars = llm_vars(&llm_url, "2");
     let mut wrangler = stack.wrangler(&vars).await;
     let url = wrangler.url.clone();
     let job = submit(&url).await;

@@ -211,11 +211,7 @@ pub struct FetchChat {
 impl ChatTransport for FetchChat {
     async fn attempt(&self, request: &ChatRequest) -> Result<ChatResponse, Failure> {
         let body = serde_json::to_string(request).map_err(|e| Failure::fatal(e.to_string()))?;
-        let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
-        if let Some(key) = &self.api_key {
-            headers.push(("Authorization".to_owned(), format!("Bearer {key}")));
-        }
-        let req = self::request(&self.endpoint, Method::Post, &headers, Some(body))
+        let req = json_post(&self.endpoint, self.api_key.as_deref(), body)
             .map_err(|e| Failure::fatal(e.to_string()))?;
         // Each attempt waits at most the timeout; the transport retries.
         let reply = send(req, self.timeout, MAX_CHAT_REPLY_BYTES)
@@ -270,6 +266,15 @@ fn request(
         init.with_body(Some(body.into()));
     }
     Request::new_with_init(url, &init)
+}
+
+/// A POST of a JSON body, with a bearer token when there is one.
+fn json_post(url: &str, token: Option<&str>, body: String) -> worker::Result<Request> {
+    let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+    if let Some(token) = token {
+        headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
+    }
+    request(url, Method::Post, &headers, Some(body))
 }
 
 /// What came back for a request.
@@ -363,11 +368,7 @@ impl Embedder for GpuService {
         };
         let body = BatchRequest::of_texts("edge".into(), texts, VectorEncoding::F16Base64);
         let body = serde_json::to_string(&body).map_err(|e| EmbedError::Rejected(e.to_string()))?;
-        let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
-        if let Some(token) = &self.token {
-            headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
-        }
-        let req = request(&self.endpoint, Method::Post, &headers, Some(body))
+        let req = json_post(&self.endpoint, self.token.as_deref(), body)
             .map_err(|e| unavailable(e.to_string()))?;
         let reply = send(req, self.timeout, MAX_BATCH_REPLY_BYTES)
             .await

@@ -44,6 +44,13 @@ use worker::{
 
 pub use coordinator::JobCoordinator;
 
+/// A query parameter of `url`, decoded.
+fn query_param(url: &worker::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
 /// A JSON error with a stable code and a sentence for people.
 pub(crate) fn error(status: u16, code: &str, message: &str) -> worker::Result<Response> {
     Response::from_json(&serde_json::json!({"error": {"code": code, "message": message}}))
@@ -78,11 +85,7 @@ async fn may_see_job(
         return Ok(Ok(()));
     }
     let url = req.url()?;
-    let query = |name: &str| {
-        url.query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    };
+    let query = |name: &str| query_param(&url, name);
     if let (Some(expires), Some(signature), Some(key)) =
         (query("expires"), query("signature"), signing_key(ctx))
     {
@@ -257,11 +260,7 @@ async fn download(req: Request, ctx: RouteContext<()>) -> worker::Result<Respons
         return not_found();
     };
     let url = req.url()?;
-    let query = |name: &str| {
-        url.query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    };
+    let query = |name: &str| query_param(&url, name);
     if let (Some(expires), Some(signature)) = (query("expires"), query("signature")) {
         let Some(key) = signing_key(&ctx) else {
             return error(
@@ -380,11 +379,7 @@ const MAX_EXCERPT_LINES: usize = 200;
 /// Lines of a file of the docpack's repository at its commit, read from GitHub.
 async fn source(req: &Request, ctx: &RouteContext<()>, id: &str) -> worker::Result<Response> {
     let url = req.url()?;
-    let query = |name: &str| {
-        url.query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    };
+    let query = |name: &str| query_param(&url, name);
     let line = |name: &str| query(name).and_then(|v| v.parse::<usize>().ok());
     let (Some(path), Some(start), Some(end)) = (query("path"), line("start"), line("end")) else {
         return error(400, "bad_request", "give ?path=FILE&start=LINE&end=LINE");
