@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::github::{fixture_repo, serve_github};
+use common::github::{fixture_repo, serve_github_hanging};
 use common::gpu_service;
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -129,6 +129,8 @@ impl Drop for Wrangler {
 /// The fixture repository behind the GitHub stand-in, gpu-service, and a state folder.
 struct Stack {
     github: String,
+    /// Archive downloads the GitHub stand-in was asked for.
+    downloads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     gpu: String,
     state: tempfile::TempDir,
     _repo: tempfile::TempDir,
@@ -139,10 +141,17 @@ struct Stack {
 static RUNTIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn stack() -> Stack {
+    stack_hanging(0).await
+}
+
+/// The stack with the first `hang_downloads` archive downloads from GitHub never answered.
+async fn stack_hanging(hang_downloads: usize) -> Stack {
     let one_at_a_time = RUNTIME.lock().await;
     let (repo, _sha) = fixture_repo("python");
+    let (github, downloads) = serve_github_hanging(repo.path().to_owned(), hang_downloads);
     Stack {
-        github: serve_github(repo.path().to_owned()),
+        github,
+        downloads,
         gpu: gpu_service().await,
         state: tempfile::tempdir().unwrap(),
         _repo: repo,
@@ -292,6 +301,16 @@ fn position(events: &[Value], name: &str) -> usize {
         .iter()
         .position(|e| e["event"] == name)
         .unwrap_or_else(|| panic!("no {name} among the events"))
+}
+
+/// Submits a job, follows its events to the end of assembly and approves it.
+async fn submit_and_approve(url: &str) -> (Submitted, Socket, Vec<Value>) {
+    let job = submit(url).await;
+    let mut socket = listen(url, &job, 0).await;
+    let mut events = Vec::new();
+    events_until(&mut socket, "assembly.completed.v1", &mut events).await;
+    approve(url, &job).await;
+    (job, socket, events)
 }
 
 /// Approves once assembly is done, then reads to `job.completed`.
@@ -648,6 +667,86 @@ async fn a_job_killed_mid_ingest_and_again_at_approval_finishes_with_the_same_do
     assert_eq!(docpack_id, stack.cli_docpack_id());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_killed_while_fetching_fetches_again_and_packs_the_same_docpack() {
+    use std::sync::atomic::Ordering;
+    // The first download never answers: the runtime is killed while the fetch waits on it.
+    let stack = stack_hanging(1).await;
+    let mut wrangler = stack.wrangler(&[]).await;
+    let job = submit(&wrangler.url).await;
+    let started = std::time::Instant::now();
+    while stack.downloads.load(Ordering::SeqCst) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no download asked for"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let fetching = status(&wrangler.url, &job).await;
+    assert_eq!(fetching["phase"], "fetching", "{fetching}");
+    wrangler.kill();
+
+    let wrangler = stack.wrangler(&[]).await;
+    let url = wrangler.url.clone();
+    let resumed = status(&url, &job).await;
+    assert_eq!(resumed["phase"], "fetching", "{resumed}");
+    let mut socket = listen(&url, &job, 0).await;
+    let mut events = Vec::new();
+    approve_and_finish(&url, &job, &mut socket, &mut events).await;
+    assert_eq!(
+        stack.downloads.load(Ordering::SeqCst),
+        2,
+        "the fetch is asked again after the restart"
+    );
+    assert_eq!(
+        seqs(&events),
+        (0..events.len() as u64).collect::<Vec<_>>(),
+        "no event lost or repeated across the restart"
+    );
+    let done = &events.last().unwrap()["payload"];
+    assert_eq!(done["status"], "ok", "{done}");
+    let docpack_id = done["docpack_id"].as_str().unwrap();
+    assert_eq!(docpack_id, stack.cli_docpack_id());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_that_answers_429_5xx_bad_bodies_and_hangs_is_retried_at_the_edge() {
+    use common::openai::{serve, MODEL};
+    let stack = stack().await;
+    // In turn: 429 with Retry-After, 500, a body that is not JSON, a slow reply (2 s), and a
+    // reply that never comes, which the Worker gives up at LLM_TIMEOUT_SECS and asks again.
+    let (addr, seen) = serve(true);
+    let llm_url = format!("http://{addr}/v1");
+    let mut vars = llm_vars(&llm_url, "64").to_vec();
+    vars.push(("LLM_TIMEOUT_SECS", "4"));
+    let wrangler = stack.wrangler(&vars).await;
+    let url = wrangler.url.clone();
+    let (job, mut socket, mut events) = submit_and_approve(&url).await;
+    events_until(&mut socket, "job.completed.v1", &mut events).await;
+    {
+        let seen = seen.lock().unwrap();
+        assert!(seen.hung, "the hanging request was made");
+        assert_eq!(seen.unauthorized, 0);
+    }
+    let generated = &events[position(&events, "generation.completed.v1")]["payload"];
+    assert_eq!(generated["status"], "ok", "{generated}");
+    let done = &events.last().unwrap()["payload"];
+    assert_eq!(done["status"], "ok", "{done}");
+    let edge = doctown_core::docpack::read(
+        &download(&url, done["docpack_id"].as_str().unwrap(), &job.token).await,
+    )
+    .unwrap();
+    // Every text is the model's: each fault cost a retry, not a text.
+    assert_eq!(edge.manifest.verbalizer, MODEL);
+    assert!(edge.nodes.iter().all(|n| n.doc.verbalizer == MODEL));
+    assert!(edge
+        .modules
+        .modules
+        .iter()
+        .all(|m| m.overview.verbalizer == MODEL));
+    assert_eq!(edge.modules.architecture.verbalizer, MODEL);
+}
+
 /// The fixture file that defines `parse_args`.
 const PARSE_ARGS_FILE: &str = "inventory/cli.py";
 
@@ -878,11 +977,7 @@ async fn a_cancel_asked_for_mid_step_outlives_a_restart_and_stops_the_job() {
     let vars = llm_vars(&llm_url, "2");
     let mut wrangler = stack.wrangler(&vars).await;
     let url = wrangler.url.clone();
-    let job = submit(&url).await;
-    let mut socket = listen(&url, &job, 0).await;
-    let mut events = Vec::new();
-    events_until(&mut socket, "assembly.completed.v1", &mut events).await;
-    approve(&url, &job).await;
+    let (job, _socket, _events) = submit_and_approve(&url).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let cancel = reqwest::Client::new()
         .post(format!("{url}/api/jobs/{}/cancel", job.id))

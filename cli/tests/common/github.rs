@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::extract::{Path as UrlPath, State};
@@ -113,6 +114,10 @@ async fn contents(
 /// The GitHub stand-in: one public and one private repository, both the fixture repo.
 struct GitHub {
     repo: PathBuf,
+    /// Archive downloads asked for so far.
+    downloads: Arc<AtomicUsize>,
+    /// How many of the first downloads never answer (a stuck connection).
+    hang_downloads: usize,
 }
 
 async fn commit(
@@ -168,6 +173,9 @@ async fn codeload(
     State(gh): State<Arc<GitHub>>,
     UrlPath((owner, repo, sha)): UrlPath<(String, String, String)>,
 ) -> Response {
+    if gh.downloads.fetch_add(1, Ordering::SeqCst) < gh.hang_downloads {
+        std::future::pending::<()>().await;
+    }
     let prefix = format!("--prefix={owner}-{repo}-{}/", &sha[..7.min(sha.len())]);
     let out = Command::new("git")
         .current_dir(&gh.repo)
@@ -194,10 +202,21 @@ fn authorize(owner: &str, repo: &str, headers: &HeaderMap) -> Result<(), StatusC
 
 /// Starts the stand-in on a free port on a thread of its own; returns its base URL.
 pub fn serve_github(repo: PathBuf) -> String {
+    serve_github_hanging(repo, 0).0
+}
+
+/// The stand-in, with its first `hang_downloads` archive downloads never answered; returns its
+/// base URL and the count of downloads asked for.
+pub fn serve_github_hanging(repo: PathBuf, hang_downloads: usize) -> (String, Arc<AtomicUsize>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     listener.set_nonblocking(true).unwrap();
-    let state = Arc::new(GitHub { repo });
+    let downloads = Arc::new(AtomicUsize::new(0));
+    let state = Arc::new(GitHub {
+        repo,
+        downloads: downloads.clone(),
+        hang_downloads,
+    });
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -217,5 +236,5 @@ pub fn serve_github(repo: PathBuf) -> String {
             axum::serve(listener, app).await.unwrap();
         });
     });
-    url
+    (url, downloads)
 }
