@@ -124,6 +124,50 @@ async fn both_backends_embed_every_chunk_alike() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_a_service_drops_fails_or_holds_are_retried_and_every_vector_kept() {
+    use common::faulty_proxy::{serve, Fault};
+    let service = gpu_service().await;
+    // The first connections: dropped with no reply, answered 500, held 2 s. Two faults at
+    // most, so even a batch that meets both has its third attempt.
+    let script = vec![
+        Fault::Drop,
+        Fault::ServerError,
+        Fault::Delay(std::time::Duration::from_secs(2)),
+    ];
+    let (proxy, connections) = serve(&service, script).await;
+    let run = tokio::task::spawn_blocking(move || doctown_embed(&fixture("python"), &proxy))
+        .await
+        .unwrap();
+    assert!(connections.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+    assert_eq!(run.completed()["status"], "ok", "{}", run.stderr);
+    assert_eq!(
+        run.vectors().keys().cloned().collect::<BTreeSet<_>>(),
+        run.chunk_ids(),
+        "a vector for every chunk"
+    );
+    // Each fault cost a batch one attempt, and the batch was sent again.
+    let mut attempts: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
+    for e in run.named("embedding.batch_completed.v1") {
+        let p = &e["payload"];
+        attempts
+            .entry(p["batch_id"].as_str().unwrap().to_owned())
+            .or_default()
+            .push((p["attempt"].as_u64().unwrap(), p["status"].to_string()));
+    }
+    let failed: usize = attempts
+        .values()
+        .flatten()
+        .filter(|(_, status)| status == "\"failed\"")
+        .count();
+    assert_eq!(failed, 2, "the drop and the 500: {attempts:?}");
+    for (batch, tries) in &attempts {
+        let (last, status) = tries.last().unwrap();
+        assert_eq!(status, "\"ok\"", "batch {batch}: {tries:?}");
+        assert_eq!(*last as usize, tries.len(), "batch {batch}: {tries:?}");
+    }
+}
+
 #[test]
 fn an_unreachable_service_ends_partial_after_three_attempts() {
     // Port 9 (discard) on loopback: nothing listens, every connection is refused.

@@ -1,6 +1,7 @@
 //! Helpers shared by the docpack tests (each test file uses some of them).
 #![allow(dead_code)]
 
+pub mod faulty_proxy;
 pub mod github;
 pub mod openai;
 
