@@ -24,7 +24,7 @@ use doctown_core::source::{Entry, Snapshot, SourceInfo, SourceKind};
 /// Archive limits while fuzzing: what the CLI allows, but expansion capped at 64 MiB so an input
 /// that inflates to the real 512 MiB limit is refused in milliseconds rather than seconds (the
 /// refusal path is the same; only the threshold differs).
-pub fn fuzz_limits() -> Limits {
+fn fuzz_limits() -> Limits {
     Limits {
         max_unpacked_bytes: 64 * 1024 * 1024,
         ..Limits::default()
@@ -74,7 +74,7 @@ fn language_named(name: &str) -> Option<Language> {
 }
 
 /// The file name a language's input is ingested under.
-pub fn file_name(language: Language) -> &'static str {
+fn file_name(language: Language) -> &'static str {
     match language {
         Language::Rust => "src/fuzz.rs",
         Language::Python => "pkg/fuzz.py",
