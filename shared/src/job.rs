@@ -320,6 +320,9 @@ pub struct Job {
     chunk_ids: Vec<String>,
     /// Kept between steps of one process; rebuilt (silently) after a restart.
     assembly: Option<Assembly>,
+    /// The unpacked repository being ingested, kept between the ingest steps of one process so
+    /// that each step does not unpack the whole archive again; unpacked anew after a restart.
+    ingest: Option<Ingest>,
     texts: Rc<TextStore>,
     /// Symbols whose `generation.symbol_documented` is logged, and whether
     /// `generation.started` is: a later generation step does not send them again.
@@ -363,6 +366,7 @@ impl Job {
             embeddings: Embeddings::default(),
             chunk_ids: Vec::new(),
             assembly: None,
+            ingest: None,
             texts: Rc::default(),
             documented: HashSet::new(),
             generation_started: false,
@@ -537,14 +541,19 @@ impl Job {
                 JobError::Step("the job has no fetched source: fetch again".into())
             })?;
         let commit = source.commit.clone().unwrap_or_default();
-        let snapshot = snapshot(&repo, &commit, archive)?;
         let clock = host.clock();
         let mut emitter = self.emitter(clock);
         let fresh = self.checkpoint.next_seq == 0;
-        let mut ingest = if fresh {
-            Ingest::start(snapshot, &mut emitter)
-        } else {
-            Ingest::resume(snapshot, self.checkpoint.ingest.clone())
+        let mut ingest = match self.ingest.take() {
+            Some(kept) if kept.position() == &self.checkpoint.ingest => kept,
+            _ => {
+                let snapshot = snapshot(&repo, &commit, archive)?;
+                if fresh {
+                    Ingest::start(snapshot, &mut emitter)
+                } else {
+                    Ingest::resume(snapshot, self.checkpoint.ingest.clone())
+                }
+            }
         };
         let embedder = host.embedder();
         let mut stage = if fresh {
@@ -575,6 +584,8 @@ impl Job {
         self.checkpoint.ingest = ingest.position().clone();
         if done {
             ingest.finish(&mut emitter);
+        } else {
+            self.ingest = Some(ingest);
         }
         for (id, text) in chunks {
             stage.chunk(id, text, clock.now_ms(), &mut emitter);
