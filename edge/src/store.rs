@@ -41,17 +41,53 @@ pub async fn texts(storage: &Storage) -> worker::Result<Vec<(String, String)>> {
     pages(storage, TEXTS_PREFIX, 0).await
 }
 
-/// The items of the pages under `prefix` that may hold item `since` or later, in order (a page
-/// followed by one starting at or before `since` is not read).
+/// The items of the pages under `prefix` that may hold item `since` or later, in order: the
+/// page holding `since` (the last to start at or before it) and every page after it. Listing
+/// returns values too, so the pages before are not listed at all.
 async fn pages<T: serde::de::DeserializeOwned>(
     storage: &Storage,
     prefix: &str,
     since: u64,
 ) -> worker::Result<Vec<T>> {
-    let listed = storage
-        .list_with_options(ListOptions::new().prefix(prefix))
-        .await?;
-    let mut pages: Vec<(u64, String)> = Vec::new();
+    let until = page_key(prefix, since + 1);
+    let holding = list(
+        storage,
+        prefix,
+        ListOptions::new()
+            .prefix(prefix)
+            .end(&until)
+            .reverse(true)
+            .limit(1),
+    )
+    .await?;
+    let after = match holding.first() {
+        Some((first, _)) => page_key(prefix, first + 1),
+        None => page_key(prefix, 0),
+    };
+    let later = list(
+        storage,
+        prefix,
+        ListOptions::new().prefix(prefix).start(&after),
+    )
+    .await?;
+    let mut out = Vec::new();
+    for (_, text) in holding.into_iter().chain(later) {
+        let page: Vec<T> = serde_json::from_str(&text).map_err(|e| {
+            worker::Error::RustError(format!("a stored page under {prefix} is unreadable: {e}"))
+        })?;
+        out.extend(page);
+    }
+    Ok(out)
+}
+
+/// The pages `options` lists, as (first item, JSON), in the order listed.
+async fn list(
+    storage: &Storage,
+    prefix: &str,
+    options: ListOptions<'_>,
+) -> worker::Result<Vec<(u64, String)>> {
+    let listed = storage.list_with_options(options).await?;
+    let mut pages = Vec::new();
     for entry in listed.entries() {
         let pair = js_sys::Array::from(&entry?);
         let first = pair
@@ -61,19 +97,7 @@ async fn pages<T: serde::de::DeserializeOwned>(
             .unwrap_or(0);
         pages.push((first, pair.get(1).as_string().unwrap_or_default()));
     }
-    let skip = pages
-        .iter()
-        .skip(1)
-        .take_while(|(first, _)| *first <= since)
-        .count();
-    let mut out = Vec::new();
-    for (_, text) in pages.into_iter().skip(skip) {
-        let page: Vec<T> = serde_json::from_str(&text).map_err(|e| {
-            worker::Error::RustError(format!("a stored page under {prefix} is unreadable: {e}"))
-        })?;
-        out.extend(page);
-    }
-    Ok(out)
+    Ok(pages)
 }
 
 /// Writes a step's events, its texts (numbered from `checkpoint.texts - texts.len()`) and the
