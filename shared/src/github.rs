@@ -197,19 +197,15 @@ pub async fn fetch_archive(
 
     let mut sha_headers = headers.clone();
     sha_headers.push(("Accept".to_owned(), "application/vnd.github.sha".to_owned()));
-    let url = repo.commit_url(api_base);
-    let response = client
-        .get(
-            HttpRequest {
-                url: url.clone(),
-                headers: sha_headers,
-            },
-            MAX_SHA_RESPONSE_BYTES,
-        )
-        .await
-        .map_err(|reason| GitHubError::Unreachable { url, reason })?;
-    check_status(repo, &git_ref, response.status, "the commit")?;
-    let text = String::from_utf8_lossy(&response.body).trim().to_owned();
+    let body = get(
+        client,
+        (repo, &git_ref, "the commit"),
+        repo.commit_url(api_base),
+        sha_headers,
+        MAX_SHA_RESPONSE_BYTES,
+    )
+    .await?;
+    let text = String::from_utf8_lossy(&body).trim().to_owned();
     if text.len() != 40 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(GitHubError::BadSha {
             repo: repo.display(),
@@ -217,7 +213,29 @@ pub async fn fetch_archive(
         });
     }
 
-    let url = repo.tarball_url(api_base, &text);
+    let archive = get(
+        client,
+        (repo, &git_ref, "the tarball"),
+        repo.tarball_url(api_base, &text),
+        headers,
+        max_bytes,
+    )
+    .await?;
+    Ok(FetchedArchive {
+        commit: text.to_ascii_lowercase(),
+        archive,
+    })
+}
+
+/// GETs `url` from GitHub, on behalf of `what` of `repo` at a ref: the body, or the error the
+/// failure or the status means.
+async fn get(
+    client: &impl HttpClient,
+    (repo, git_ref, what): (&GitHubRepo, &str, &'static str),
+    url: String,
+    headers: Vec<(String, String)>,
+    max_bytes: u64,
+) -> Result<Vec<u8>, GitHubError> {
     let response = client
         .get(
             HttpRequest {
@@ -228,11 +246,8 @@ pub async fn fetch_archive(
         )
         .await
         .map_err(|reason| GitHubError::Unreachable { url, reason })?;
-    check_status(repo, &git_ref, response.status, "the tarball")?;
-    Ok(FetchedArchive {
-        commit: text.to_ascii_lowercase(),
-        archive: response.body,
-    })
+    check_status(repo, git_ref, response.status, what)?;
+    Ok(response.body)
 }
 
 fn check_status(
@@ -285,19 +300,14 @@ pub async fn fetch_file(
     }
     let mut headers = api_headers(token);
     headers.push(("Accept".to_owned(), "application/vnd.github.raw".to_owned()));
-    let url = repo.contents_url(api_base, path, sha);
-    let response = client
-        .get(
-            HttpRequest {
-                url: url.clone(),
-                headers,
-            },
-            max_bytes,
-        )
-        .await
-        .map_err(|reason| GitHubError::Unreachable { url, reason })?;
-    check_status(repo, sha, response.status, "the file")?;
-    Ok(response.body)
+    get(
+        client,
+        (repo, sha, "the file"),
+        repo.contents_url(api_base, path, sha),
+        headers,
+        max_bytes,
+    )
+    .await
 }
 
 /// A repository-relative path that stays inside the repository.
