@@ -21,6 +21,8 @@ use doctown_core::lang::Language;
 use doctown_core::policy::Limits;
 use doctown_core::source::{Entry, Snapshot, SourceInfo, SourceKind};
 
+pub mod seeds;
+
 /// Archive limits while fuzzing: what the CLI allows, but expansion capped at 64 MiB so an input
 /// that inflates to the real 512 MiB limit is refused in milliseconds rather than seconds (the
 /// refusal path is the same; only the threshold differs).
@@ -86,7 +88,7 @@ fn file_name(language: Language) -> &'static str {
 }
 
 /// An archive is refused with an error, or unpacks to entries whose paths stay inside the root
-/// and whose files fit the limits.
+/// and whose files fit the limits, and which ingest accounts for one by one.
 pub fn unpack_archive(data: &[u8]) {
     let limits = fuzz_limits();
     let Ok(unpacked) = archive::unpack(data, &limits) else {
@@ -116,7 +118,20 @@ pub fn unpack_archive(data: &[u8]) {
         }
     }
     assert!(total <= limits.max_unpacked_bytes, "{total} bytes unpacked");
+    // A small tree is ingested too, as a repository: every entry ends detected or skipped.
+    if total <= MAX_INGESTED_TREE_BYTES {
+        let entries = unpacked.entries.len() as u64;
+        let events = ingest_events(unpacked.entries);
+        let Some(EventBody::IngestCompleted(done)) = events.last().map(|e| &e.body) else {
+            panic!("ingest of the unpacked tree did not complete");
+        };
+        assert_eq!(done.files_detected + done.files_skipped, entries);
+    }
 }
+
+/// Unpacked trees up to this size are also ingested: past it an input costs seconds, and
+/// libFuzzer's time is better spent on more inputs.
+const MAX_INGESTED_TREE_BYTES: u64 = 1024 * 1024;
 
 struct Zero;
 impl Clock for Zero {

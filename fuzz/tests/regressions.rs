@@ -1,5 +1,5 @@
 //! Replays every input `scripts/fuzz.sh` kept in `fuzz/regressions/<target>/` (each one failed
-//! before the fix that came with it), and every fixture, through its fuzz target's checks.
+//! before the fix that came with it), and every seed, through its fuzz target's checks.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -42,25 +42,16 @@ fn every_input_the_fuzzers_found_is_handled() {
 }
 
 #[test]
-fn the_fixtures_pass_the_ingest_targets_checks() {
-    let fixtures = root().join("../tests/fixtures");
-    let mut files = 0;
-    for language in ["rust", "python", "go", "javascript", "typescript", "tsx"] {
-        let mut dirs = vec![fixtures.join(language)];
-        while let Some(dir) = dirs.pop() {
-            dirs.extend(
-                fs::read_dir(&dir)
-                    .unwrap()
-                    .map(|e| e.unwrap().path())
-                    .filter(|p| p.is_dir()),
-            );
-            for file in files_in(&dir) {
-                run(&format!("ingest_{language}"), &fs::read(&file).unwrap());
-                files += 1;
-            }
-        }
+fn every_seed_passes_its_targets_checks() {
+    let seeds = doctown_fuzz::seeds::seeds(&root().join("../tests/fixtures")).unwrap();
+    for target in TARGETS {
+        let n = seeds.iter().filter(|(t, _, _)| t == target).count();
+        assert!(n > 0, "no seed for {target}");
     }
-    assert!(files > 20, "only {files} fixture files found");
+    for (target, name, bytes) in &seeds {
+        eprintln!("{target}: {name}");
+        run(target, bytes);
+    }
 }
 
 #[test]
