@@ -686,10 +686,10 @@ async fn a_job_killed_while_fetching_fetches_again_and_packs_the_same_docpack() 
     assert_eq!(fetching["phase"], "fetching", "{fetching}");
     wrangler.kill();
 
+    // The watchdog alarm runs the fetch again after the restart (the job may be past it by
+    // the time anyone asks).
     let wrangler = stack.wrangler(&[]).await;
     let url = wrangler.url.clone();
-    let resumed = status(&url, &job).await;
-    assert_eq!(resumed["phase"], "fetching", "{resumed}");
     let mut socket = listen(&url, &job, 0).await;
     let mut events = Vec::new();
     approve_and_finish(&url, &job, &mut socket, &mut events).await;
