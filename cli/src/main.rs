@@ -24,7 +24,8 @@ use doctown_core::policy::Limits;
 
 use crate::sources::SourceOptions;
 
-/// See the workspace manifest: the model's tensors page-fault under glibc's allocator.
+/// See the workspace manifest and `doctown_gpu_service::allocator`: the model's tensors
+/// page-fault under glibc's allocator, and under mimalloc's defaults.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -237,6 +238,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    doctown_gpu_service::allocator::keep_freed_memory();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -2,6 +2,7 @@
 //! the CLI uses) and as gpu-service, the HTTP server the edge and the CLI call. Both go through
 //! one [`scheduler::Scheduler`], which re-cuts requests into batches by a token budget.
 
+pub mod allocator;
 pub mod bert;
 mod cpu_ops;
 pub mod local;

@@ -11,7 +11,8 @@ use doctown_gpu_service::model;
 use doctown_gpu_service::scheduler::SchedulerConfig;
 use doctown_gpu_service::server::router;
 
-/// See the workspace manifest: the model's tensors page-fault under glibc's allocator.
+/// See the workspace manifest and `doctown_gpu_service::allocator`: the model's tensors
+/// page-fault under glibc's allocator, and under mimalloc's defaults.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -52,8 +53,16 @@ enum DeviceChoice {
     Cpu,
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+fn main() -> Result<()> {
+    doctown_gpu_service::allocator::keep_freed_memory();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(serve())
+}
+
+async fn serve() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
