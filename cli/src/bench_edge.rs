@@ -30,20 +30,50 @@ const SAMPLE: Duration = Duration::from_millis(20);
 /// The longest one job may take before the bench gives up.
 const JOB_LIMIT: Duration = Duration::from_secs(600);
 
-pub async fn run(args: EdgeBench) -> Result<()> {
+/// A copy of a repository served as GitHub serves it, and the Worker in `wrangler dev` ready
+/// for jobs on it: what the edge benchmarks run against.
+pub(crate) struct EdgeStack {
+    pub wrangler: Wrangler,
+    pub github: String,
+    pub files: usize,
+    pub bytes: u64,
+    /// The repository's copy and the Worker's state (dropped after the Worker).
+    pub work: tempfile::TempDir,
+}
+
+/// Copies `source` into a scratch git repository, serves its tarball, and starts the Worker
+/// with gpu-service at `gpu` (else the deterministic test embedder).
+pub(crate) async fn edge_stack(source: &Path, gpu: Option<&str>) -> Result<EdgeStack> {
     let root = workspace_root()?;
     if !root.join("edge/build/index.js").exists() || !root.join("web/dist/index.html").exists() {
         bail!("the Worker or the website it serves is not built: run scripts/build-edge.sh and scripts/build-web.sh");
     }
     let work = tempfile::tempdir()?;
-    let (sha, files, bytes) = git_copy(&args.source, &work.path().join("repo"))?;
+    let (sha, files, bytes) = git_copy(source, &work.path().join("repo"))?;
     let tarball = git(
         &work.path().join("repo"),
         &["archive", "--format=tar.gz", "--prefix=acme-bench/", "HEAD"],
     )?;
-    let github = serve(sha.clone(), tarball).await?;
-    let mut wrangler = Wrangler::start(&root, &work.path().join("state"), &github, None)?;
+    let github = serve(sha, tarball).await?;
+    let wrangler = Wrangler::start(&root, &work.path().join("state"), &github, gpu)?;
     wait_ready(&wrangler.url).await?;
+    Ok(EdgeStack {
+        wrangler,
+        github,
+        files,
+        bytes,
+        work,
+    })
+}
+
+pub async fn run(args: EdgeBench) -> Result<()> {
+    let EdgeStack {
+        mut wrangler,
+        github,
+        files,
+        bytes,
+        work,
+    } = edge_stack(&args.source, None).await?;
     let idle_kib = wrangler.workerd_peak_kib();
 
     println!(

@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::bench_edge::{git, git_copy, ms, serve, submit, wait_ready, workspace_root, Wrangler};
+use crate::bench_edge::{edge_stack, ms, submit, EdgeStack};
 
 #[derive(clap::Args, Debug)]
 pub struct LoadBench {
@@ -41,24 +41,14 @@ struct JobRun {
 }
 
 pub async fn run(args: LoadBench) -> Result<()> {
-    let root = workspace_root()?;
-    if !root.join("edge/build/index.js").exists() || !root.join("web/dist/index.html").exists() {
-        bail!("the Worker or the website is not built: run scripts/build-edge.sh and scripts/build-web.sh");
-    }
-    let work = tempfile::tempdir()?;
-    let (sha, files, bytes) = git_copy(&args.source, &work.path().join("repo"))?;
-    let tarball = git(
-        &work.path().join("repo"),
-        &["archive", "--format=tar.gz", "--prefix=acme-bench/", "HEAD"],
-    )?;
-    let github = serve(sha, tarball).await?;
-    let mut wrangler = Wrangler::start(
-        &root,
-        &work.path().join("state"),
-        &github,
-        args.gpu.as_deref(),
-    )?;
-    wait_ready(&wrangler.url).await?;
+    // `work` holds the Worker's state: kept to the end.
+    let EdgeStack {
+        work: _work,
+        mut wrangler,
+        files,
+        bytes,
+        ..
+    } = edge_stack(&args.source, args.gpu.as_deref()).await?;
     println!(
         "doctown bench load: {} jobs at once of {} ({files} files, {:.2} MB), embedding by {}",
         args.jobs,
