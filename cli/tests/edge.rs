@@ -313,6 +313,15 @@ async fn submit_and_approve(url: &str) -> (Submitted, Socket, Vec<Value>) {
     (job, socket, events)
 }
 
+/// Submits a job and follows it to `job.completed`, approving its estimate: its events.
+async fn submit_and_finish(url: &str) -> (Submitted, Vec<Value>) {
+    let job = submit(url).await;
+    let mut socket = listen(url, &job, 0).await;
+    let mut events = Vec::new();
+    approve_and_finish(url, &job, &mut socket, &mut events).await;
+    (job, events)
+}
+
 /// Approves once assembly is done, then reads to `job.completed`.
 async fn approve_and_finish(
     url: &str,
@@ -798,10 +807,7 @@ async fn a_batch_the_service_never_answers_is_given_up_and_the_job_ends_partial(
         ])
         .await;
     let url = wrangler.url.clone();
-    let job = submit(&url).await;
-    let mut socket = listen(&url, &job, 0).await;
-    let mut events = Vec::new();
-    approve_and_finish(&url, &job, &mut socket, &mut events).await;
+    let (job, events) = submit_and_finish(&url).await;
 
     let batches: Vec<&Value> = events
         .iter()
@@ -1072,10 +1078,7 @@ async fn a_gpu_service_that_dies_mid_job_leaves_the_job_partial_not_stuck() {
         ])
         .await;
     let url = wrangler.url.clone();
-    let job = submit(&url).await;
-    let mut socket = listen(&url, &job, 0).await;
-    let mut events = Vec::new();
-    approve_and_finish(&url, &job, &mut socket, &mut events).await;
+    let (job, events) = submit_and_finish(&url).await;
     let embedded = &events[position(&events, "embedding.completed.v1")]["payload"];
     assert_eq!(embedded["status"], "partial", "{embedded}");
     assert!(

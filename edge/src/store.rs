@@ -50,16 +50,17 @@ async fn pages<T: serde::de::DeserializeOwned>(
     since: u64,
 ) -> worker::Result<Vec<T>> {
     let until = page_key(prefix, since + 1);
-    let holding = list(
-        storage,
-        prefix,
-        ListOptions::new()
+    // From the start, one list reads every page.
+    let holding = if since == 0 {
+        Vec::new()
+    } else {
+        let options = ListOptions::new()
             .prefix(prefix)
             .end(&until)
             .reverse(true)
-            .limit(1),
-    )
-    .await?;
+            .limit(1);
+        list(storage, prefix, options).await?
+    };
     let after = match holding.first() {
         Some((first, _)) => page_key(prefix, first + 1),
         None => page_key(prefix, 0),
