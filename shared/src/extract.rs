@@ -11,7 +11,9 @@ use tree_sitter::{Node, Parser, QueryCursor, QueryMatch, Tree};
 
 use crate::chunk::{chunk_symbol, truncate, ChunkInput, LineIndex};
 use crate::hash::stable_id;
-use crate::lang::{Capture, DocComments, Language, LanguageSpec, ModulePath, VisibilityRule};
+use crate::lang::{
+    children_of, Capture, DocComments, Language, LanguageSpec, ModulePath, VisibilityRule,
+};
 use crate::symbols::{Chunk, RawReference, ReferenceKind, Span, Symbol, SymbolKind, Visibility};
 
 /// Longest signature kept; longer ones (huge generic bounds, generated code) are cut.
@@ -70,10 +72,12 @@ type Found<'t> = (Node<'t>, ReferenceKind, Option<(Node<'t>, bool)>);
 /// Definitions by (node, name), with the index of the first pattern that found each.
 type DefsByNode<'t> = HashMap<(usize, Option<usize>), (usize, Def<'t>)>;
 
-/// Takes one query match into the scan: a definition (merged with other matches of its node
-/// and name), a reference, comments and attributes, module doc nodes.
+/// Takes one match of pattern `pattern_index` (its captures as capture index and node) into
+/// the scan: a definition (merged with other matches of its node and name), a reference,
+/// comments and attributes, module doc nodes.
 fn absorb<'t>(
-    m: &QueryMatch<'_, 't>,
+    pattern_index: usize,
+    matched: impl Iterator<Item = (u32, Node<'t>)>,
     captures: &[Capture],
     scan: &mut Scan<'t>,
     by_node: &mut DefsByNode<'t>,
@@ -83,9 +87,8 @@ fn absorb<'t>(
     let (mut name, mut visibility, mut doc, mut owner, mut qualifier) =
         (None, None, None, None, None);
     let mut exposed = false;
-    for capture in m.captures() {
-        let node = capture.node;
-        match captures[capture.index as usize] {
+    for (index, node) in matched {
+        match captures[index as usize] {
             Capture::Definition(kind) => def = Some((node, Some(kind))),
             Capture::Scope { exposed: e } => {
                 def = Some((node, None));
@@ -118,18 +121,29 @@ fn absorb<'t>(
     };
     match by_node.entry((node.id(), name.map(|n| n.id()))) {
         std::collections::hash_map::Entry::Vacant(slot) => {
-            slot.insert((m.pattern_index, found));
+            slot.insert((pattern_index, found));
         }
         std::collections::hash_map::Entry::Occupied(mut slot) => {
             let (pattern, def) = slot.get_mut();
             // The first pattern's kind wins; captures from every pattern are merged.
-            if m.pattern_index < *pattern {
-                *pattern = m.pattern_index;
+            if pattern_index < *pattern {
+                *pattern = pattern_index;
                 def.kind = kind;
             }
             def.merge(&found);
         }
     }
+}
+
+/// [`absorb`] for a match of tree-sitter's query cursor.
+fn absorb_match<'t>(
+    m: &QueryMatch<'_, 't>,
+    captures: &[Capture],
+    scan: &mut Scan<'t>,
+    by_node: &mut DefsByNode<'t>,
+) {
+    let matched = m.captures().iter().map(|c| (c.index, c.node));
+    absorb(m.pattern_index, matched, captures, scan, by_node);
 }
 
 /// One definition found by the symbols query, before names are qualified.
@@ -451,13 +465,17 @@ impl<'a, 't> FileWalk<'a, 't> {
             self.cursor.set_max_start_depth(None);
             let mut matches = self.cursor.matches(&queries.query, self.root, source);
             while let Some(m) = matches.next() {
-                absorb(m, &queries.captures, &mut scan, &mut by_node);
+                absorb_match(m, &queries.captures, &mut scan, &mut by_node);
             }
         }
         self.cursor.set_max_start_depth(Some(0));
         let mut walk = self.root.walk();
+        // For the plain patterns: a second cursor, and the current node's children.
+        let mut kid_cursor = self.root.walk();
+        let mut kids = Vec::new();
         'walk: loop {
             let node = walk.node();
+            let mut skip_children = false;
             if let Some(role) = queries.kinds.get(usize::from(node.kind_id())) {
                 if role.branch {
                     scan.branches.push(node.start_byte());
@@ -468,14 +486,28 @@ impl<'a, 't> FileWalk<'a, 't> {
                     Some(Capture::Attribute) => scan.trivia.push((node, false)),
                     _ => {}
                 }
+                if !role.patterns.is_empty() {
+                    children_of(node, &mut kid_cursor, &mut kids);
+                    for &p in &role.patterns {
+                        let (index, pattern) = &queries.patterns[p];
+                        pattern.matches(node, &kids, &mut kid_cursor, &mut |captures| {
+                            let captures = captures.iter().copied();
+                            absorb(*index, captures, &queries.captures, &mut scan, &mut by_node);
+                        });
+                    }
+                }
                 if role.query && !queries.query_everywhere {
                     let mut matches = self.cursor.matches(&queries.query, node, source);
                     while let Some(m) = matches.next() {
-                        absorb(m, &queries.captures, &mut scan, &mut by_node);
+                        absorb_match(m, &queries.captures, &mut scan, &mut by_node);
                     }
                 }
+                // A syntax error inside a comment or string may hold recovered code.
+                if role.opaque && !node.has_error() {
+                    skip_children = true;
+                }
             }
-            if walk.goto_first_child() {
+            if !skip_children && walk.goto_first_child() {
                 continue;
             }
             while !walk.goto_next_sibling() {
@@ -502,7 +534,7 @@ impl<'a, 't> FileWalk<'a, 't> {
         }
         // Position first; the pattern and name only break ties between definitions of one
         // node, so the order never depends on node addresses or hash order.
-        defs.sort_by_key(|(pattern, d)| {
+        defs.sort_by_cached_key(|(pattern, d)| {
             (
                 d.node.start_byte(),
                 std::cmp::Reverse(d.node.end_byte()),
@@ -514,7 +546,7 @@ impl<'a, 't> FileWalk<'a, 't> {
         // Outermost trivia only (a comment inside a decorator's arguments is part of it), so
         // the list is sorted by end as well as start.
         scan.trivia
-            .sort_by_key(|(n, _)| (n.start_byte(), std::cmp::Reverse(n.end_byte())));
+            .sort_by_cached_key(|(n, _)| (n.start_byte(), std::cmp::Reverse(n.end_byte())));
         let mut covered = 0;
         scan.trivia.retain(|(n, _)| {
             let keep = n.start_byte() >= covered;
@@ -749,7 +781,8 @@ impl<'a, 't> FileWalk<'a, 't> {
                 kinds.get(&node.id()) == Some(kind) && !name_nodes.contains(&node.id())
             })
             .collect();
-        found.sort_by_key(|(node, kind, _)| {
+        // Cached: a node's end is computed from its tree (a call into tree-sitter per use).
+        found.sort_by_cached_key(|(node, kind, _)| {
             (node.start_byte(), std::cmp::Reverse(node.end_byte()), *kind)
         });
         found.dedup_by_key(|(node, kind, _)| (node.id(), *kind));

@@ -3,12 +3,16 @@
 //! that find definitions and references. Adding a language means adding a row here and its
 //! query files; the extraction code is shared.
 
+mod pattern;
+
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use tree_sitter::Query;
 
 use crate::symbols::{ReferenceKind, SymbolKind};
+
+pub use pattern::{children_of, Pattern};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -84,6 +88,11 @@ pub struct LanguageSpec {
     /// arm of a `match` or case of a `switch` counts, as lizard and most tools count them.
     /// Anonymous tokens (`&&`) are written as they appear in the grammar.
     pub branch_kinds: &'static [&'static str],
+    /// Node kinds the walk does not look inside: comments and string literals, whose parts
+    /// are no definition, reference or branch (a test checks this against the grammar's node
+    /// types). Rust's doc comments alone are a seventh of a Rust tree's nodes. Not Python's
+    /// strings: f-strings hold expressions.
+    pub opaque_kinds: &'static [&'static str],
     /// Query sources, concatenated: a family's shared file (`queries/ecma/`) then the language's.
     symbols_query: &'static [&'static str],
     references_query: &'static [&'static str],
@@ -220,8 +229,12 @@ impl Capture {
 /// walked once.
 #[derive(Debug)]
 pub struct Queries {
-    /// Every pattern but the single-node ones, which [`KindRole::single`] answers instead.
+    /// The patterns that only the query cursor can match: all but the single-node ones, which
+    /// [`KindRole::single`] answers, and the plain ones, which are in [`Self::patterns`].
     pub query: Query,
+    /// The plain patterns (see [`pattern`]), each with its index in the query files, which
+    /// decides between definitions of one node.
+    pub patterns: Vec<(usize, Pattern)>,
     /// The meaning of each capture index.
     pub captures: Vec<Capture>,
     /// What the extractor does at a node, per node kind id.
@@ -232,16 +245,28 @@ pub struct Queries {
 }
 
 /// What a node of one kind means to the extractor's walk over the tree.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KindRole {
     /// Some pattern of the query starts at nodes of this kind. Running the query only at such
     /// nodes finds the same matches at a fraction of a full query walk's cost.
     pub query: bool,
+    /// The plain patterns (indices into [`Queries::patterns`]) that start at nodes of this kind.
+    pub patterns: Vec<usize>,
     /// A pattern that is this node alone (`(line_comment) @comment`) captures it: the walk
     /// records it without starting the query, the most frequent case (type names, comments).
     pub single: Option<Capture>,
     /// The kind is one of the spec's `branch_kinds`.
     pub branch: bool,
+    /// The kind is one of the spec's `opaque_kinds`: the walk skips its children.
+    pub opaque: bool,
+}
+
+impl LanguageSpec {
+    /// The definition and reference queries as one source.
+    fn query_source(&self) -> String {
+        let symbols = self.symbols_query.join("\n");
+        format!("{symbols}\n{}", self.references_query.join("\n"))
+    }
 }
 
 /// A pattern that is one named node and a capture, `(kind) @capture`: its kind and capture name.
@@ -274,7 +299,7 @@ impl Queries {
         let grammar = language.grammar();
         let spec = language.spec();
         let symbols = spec.symbols_query.join("\n");
-        let source = format!("{symbols}\n{}", spec.references_query.join("\n"));
+        let source = spec.query_source();
         // The query files are part of the build and covered by tests for every language, so a
         // failure here is a programming error, not bad input.
         let mut query = Query::new(&grammar, &source).unwrap_or_else(|err| {
@@ -304,7 +329,8 @@ impl Queries {
                 .collect()
         };
         let mut query_everywhere = false;
-        let mut singles = Vec::new();
+        let mut walked = Vec::new();
+        let mut patterns = Vec::new();
         for pattern in 0..query.pattern_count() {
             let text =
                 &source[query.start_byte_for_pattern(pattern)..query.end_byte_for_pattern(pattern)];
@@ -318,7 +344,17 @@ impl Queries {
                 for id in ids(kind, true) {
                     kinds[id].single = Some(capture);
                 }
-                singles.push(pattern);
+                walked.push(pattern);
+                continue;
+            }
+            let plain = Pattern::compile(text, &grammar, &query)
+                .filter(|plain| !plain.root_kinds().is_empty());
+            if let Some(plain) = plain {
+                for &id in plain.root_kinds() {
+                    kinds[usize::from(id)].patterns.push(patterns.len());
+                }
+                patterns.push((pattern, plain));
+                walked.push(pattern);
                 continue;
             }
             match pattern_root(text) {
@@ -328,7 +364,7 @@ impl Queries {
                 None => query_everywhere = true,
             }
         }
-        for pattern in singles {
+        for pattern in walked {
             query.disable_pattern(pattern);
         }
         for (id, role) in kinds.iter_mut().enumerate() {
@@ -337,9 +373,14 @@ impl Queries {
                 spec.branch_kinds.contains(&kind)
                     && grammar.id_for_node_kind(kind, grammar.node_kind_is_named(id)) == id
             });
+            role.opaque = grammar.node_kind_is_named(id)
+                && grammar
+                    .node_kind_for_id(id)
+                    .is_some_and(|kind| spec.opaque_kinds.contains(&kind));
         }
         Queries {
             query,
+            patterns,
             captures,
             kinds,
             query_everywhere,
@@ -364,6 +405,12 @@ static RUST: LanguageSpec = LanguageSpec {
         "for_expression",
         "&&",
         "||",
+    ],
+    opaque_kinds: &[
+        "line_comment",
+        "block_comment",
+        "string_literal",
+        "raw_string_literal",
     ],
     symbols_query: &[include_str!("queries/rust/symbols.scm")],
     references_query: &[include_str!("queries/rust/references.scm")],
@@ -391,6 +438,7 @@ static PYTHON: LanguageSpec = LanguageSpec {
         "and",
         "or",
     ],
+    opaque_kinds: &[],
     symbols_query: &[include_str!("queries/python/symbols.scm")],
     references_query: &[include_str!("queries/python/references.scm")],
 };
@@ -413,6 +461,7 @@ static GO: LanguageSpec = LanguageSpec {
         "&&",
         "||",
     ],
+    opaque_kinds: &["interpreted_string_literal", "raw_string_literal"],
     symbols_query: &[include_str!("queries/go/symbols.scm")],
     references_query: &[include_str!("queries/go/references.scm")],
 };
@@ -446,6 +495,7 @@ static JAVASCRIPT: LanguageSpec = LanguageSpec {
         "||",
         "??",
     ],
+    opaque_kinds: &["string", "regex"],
     symbols_query: &[
         include_str!("queries/ecma/symbols.scm"),
         include_str!("queries/javascript/symbols.scm"),
@@ -534,7 +584,169 @@ mod tests {
             Some(Capture::Reference(ReferenceKind::Type))
         );
         let call = usize::from(grammar.id_for_node_kind("call_expression", true));
-        assert!(rust.kinds[call].query && rust.kinds[call].single.is_none());
+        assert!(rust.kinds[call].single.is_none() && !rust.kinds[call].patterns.is_empty());
+    }
+
+    /// The walk finds every match that tree-sitter's query finds over the whole tree, on every
+    /// fixture: the plain patterns matched at nodes of their root kinds, the others by the query
+    /// cursor started there. Single-node patterns are answered by kind (tested above). A `?`
+    /// step also gives tree-sitter a match without the optional node; definitions merge their
+    /// matches by node, so only the fullest match of each counts.
+    #[test]
+    fn the_walk_finds_every_match_of_the_query() {
+        use std::collections::BTreeSet;
+        use streaming_iterator::StreamingIterator;
+
+        type Match = (usize, Vec<(usize, usize, u32)>);
+        fn fullest(matches: BTreeSet<Match>) -> BTreeSet<Match> {
+            let subsumed = |(p, c): &Match| {
+                matches
+                    .iter()
+                    .any(|(q, d)| p == q && d.len() > c.len() && c.iter().all(|x| d.contains(x)))
+            };
+            matches.iter().filter(|m| !subsumed(m)).cloned().collect()
+        }
+        let capture =
+            |(index, node): (u32, tree_sitter::Node)| (node.start_byte(), node.end_byte(), index);
+
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+        let mut stack = vec![fixtures];
+        let mut files = 0;
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let Some(language) = path.to_str().and_then(Language::from_path) else {
+                    continue;
+                };
+                let text = std::fs::read_to_string(&path).unwrap();
+                let queries = language.queries();
+                let grammar = language.grammar();
+                let source = language.spec().query_source();
+                let mut query = Query::new(&grammar, &source).unwrap();
+                for p in 0..query.pattern_count() {
+                    let pattern =
+                        &source[query.start_byte_for_pattern(p)..query.end_byte_for_pattern(p)];
+                    if single_node_pattern(pattern).is_some() {
+                        query.disable_pattern(p);
+                    }
+                }
+                let tree = crate::extract::Extractor::new()
+                    .parse(language, &text)
+                    .unwrap();
+                let mut cursor = tree_sitter::QueryCursor::new();
+                let mut expected = BTreeSet::new();
+                let mut matches = cursor.matches(&query, tree.root_node(), text.as_bytes());
+                while let Some(m) = matches.next() {
+                    let captures = m.captures().iter().map(|c| capture((c.index, c.node)));
+                    expected.insert((m.pattern_index, captures.collect()));
+                }
+
+                let mut found = BTreeSet::new();
+                cursor.set_max_start_depth(Some(0));
+                let (mut walk, mut kid_cursor, mut kids) = (tree.walk(), tree.walk(), Vec::new());
+                'walk: loop {
+                    let node = walk.node();
+                    let role = queries.kinds.get(usize::from(node.kind_id()));
+                    let role = role.cloned().unwrap_or_default();
+                    children_of(node, &mut kid_cursor, &mut kids);
+                    for &p in &role.patterns {
+                        let (index, pattern) = &queries.patterns[p];
+                        pattern.matches(node, &kids, &mut kid_cursor, &mut |captures| {
+                            let captures = captures.iter().map(|&c| capture(c));
+                            found.insert((*index, captures.collect()));
+                        });
+                    }
+                    if role.query {
+                        let mut matches = cursor.matches(&queries.query, node, text.as_bytes());
+                        while let Some(m) = matches.next() {
+                            let captures = m.captures().iter().map(|c| capture((c.index, c.node)));
+                            found.insert((m.pattern_index, captures.collect()));
+                        }
+                    }
+                    if walk.goto_first_child() {
+                        continue;
+                    }
+                    while !walk.goto_next_sibling() {
+                        if !walk.goto_parent() {
+                            break 'walk;
+                        }
+                    }
+                }
+                assert!(!expected.is_empty(), "{path:?}");
+                assert_eq!(fullest(found), fullest(expected), "{path:?}");
+                files += 1;
+            }
+        }
+        assert!(files > 20);
+    }
+
+    /// No node inside an opaque kind is one the walk looks at, by the grammar's node types
+    /// (children, fields and supertypes, transitively).
+    #[test]
+    fn opaque_kinds_hold_nothing_the_walk_needs() {
+        use std::collections::{BTreeMap, BTreeSet};
+
+        for lang in Language::ALL {
+            let node_types = match lang {
+                Language::Rust => tree_sitter_rust::NODE_TYPES,
+                Language::Python => tree_sitter_python::NODE_TYPES,
+                Language::Go => tree_sitter_go::NODE_TYPES,
+                Language::JavaScript => tree_sitter_javascript::NODE_TYPES,
+                Language::TypeScript => tree_sitter_typescript::TYPESCRIPT_NODE_TYPES,
+                Language::Tsx => tree_sitter_typescript::TSX_NODE_TYPES,
+            };
+            let types: Vec<serde_json::Value> = serde_json::from_str(node_types).unwrap();
+            fn names(list: &serde_json::Value) -> Vec<&str> {
+                let list = list.as_array().map(Vec::as_slice).unwrap_or_default();
+                list.iter().filter_map(|t| t["type"].as_str()).collect()
+            }
+            let mut inside: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+            for t in &types {
+                let mut kids = names(&t["subtypes"]);
+                kids.extend(names(&t["children"]["types"]));
+                if let Some(fields) = t["fields"].as_object() {
+                    fields
+                        .values()
+                        .for_each(|f| kids.extend(names(&f["types"])));
+                }
+                inside
+                    .entry(t["type"].as_str().unwrap())
+                    .or_default()
+                    .extend(kids);
+            }
+            let queries = lang.queries();
+            let grammar = lang.grammar();
+            let looked_at = |kind: &str| {
+                (0..grammar.node_kind_count() as u16)
+                    .filter(|&id| grammar.node_kind_for_id(id) == Some(kind))
+                    .any(|id| {
+                        let role = &queries.kinds[usize::from(id)];
+                        role.query
+                            || role.branch
+                            || role.single.is_some()
+                            || !role.patterns.is_empty()
+                    })
+            };
+            for &opaque in lang.spec().opaque_kinds {
+                assert!(inside.contains_key(opaque), "{lang:?}: no kind {opaque}");
+                let mut seen = BTreeSet::new();
+                let mut stack = vec![opaque];
+                while let Some(kind) = stack.pop() {
+                    for &kid in inside.get(kind).into_iter().flatten() {
+                        assert!(!looked_at(kid), "{lang:?}: {opaque} holds {kid}");
+                        if seen.insert(kid) {
+                            stack.push(kid);
+                        }
+                    }
+                }
+            }
+            let opaque = queries.kinds.iter().filter(|k| k.opaque).count();
+            assert!(opaque >= lang.spec().opaque_kinds.len(), "{lang:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,387 @@
+//! The plain subset of tree-sitter's query language, matched by the extractor's own walk.
+//!
+//! Most patterns of the query files are a node with fielded or plain children, optional
+//! children and captures: `(call_expression function: (identifier) @reference.call)`. Starting
+//! tree-sitter's query cursor at every such node costs more than the walk that finds the node
+//! (a cursor start is ~1.5 µs, and call expressions are among the most frequent nodes), so
+//! [`Queries`](super::Queries) compiles these patterns into [`Pattern`]s that the walk matches
+//! against the node's children directly. Patterns that use more of the language (anchors,
+//! alternations, negated fields, quantifiers other than `?`, predicates) stay with
+//! tree-sitter's query. Both yield the same captures for the same nodes: each way of matching
+//! the steps to children in order is one match, as in tree-sitter.
+
+use std::num::NonZeroU16;
+
+use tree_sitter::{Language, Node, Query, TreeCursor};
+
+/// A field id of a grammar (`tree_sitter::FieldId`, which the crate does not export).
+type FieldId = NonZeroU16;
+
+/// One node of a pattern and what it captures.
+#[derive(Debug)]
+pub struct Pattern {
+    /// Kind ids the node may have (a kind name can have several); empty for `(_)`, any named
+    /// node.
+    kinds: Vec<u16>,
+    /// The field the node must sit in within its parent.
+    field: Option<FieldId>,
+    /// `?`: the pattern matches without this node where no child fits it.
+    optional: bool,
+    /// Capture indices of the query.
+    captures: Vec<u32>,
+    /// Steps for the node's children, matched in order.
+    children: Vec<Pattern>,
+}
+
+/// A child of a node as a step sees it: the node and the field it sits in.
+pub type Kid<'t> = (Node<'t>, Option<FieldId>);
+
+/// A captured node with its capture index in the query.
+pub type Captured<'t> = (u32, Node<'t>);
+
+/// What a match must still match after the current steps: the rest of an enclosing node's
+/// steps, against that node's children from a position on.
+enum Then<'a, 't> {
+    Done,
+    Rest {
+        steps: &'a [Pattern],
+        kids: &'a [Kid<'t>],
+        from: usize,
+        then: &'a Then<'a, 't>,
+    },
+}
+
+impl Pattern {
+    /// Compiles one pattern's text (as the query file has it, comments included) if it is in
+    /// the plain subset and every kind, field and capture in it exists; `None` leaves it to
+    /// tree-sitter's query.
+    pub fn compile(text: &str, grammar: &Language, query: &Query) -> Option<Pattern> {
+        let mut parser = Parser {
+            rest: text,
+            grammar,
+            query,
+        };
+        let mut pattern = parser.node(None)?;
+        pattern.captures = parser.captures()?;
+        parser.skip_trivia();
+        parser.rest.is_empty().then_some(pattern)
+    }
+
+    /// Calls `found` with the captures of every match rooted at `node`, whose kind the caller
+    /// has checked. `kids` are `node`'s children ([`children_of`]); `cursor` is any cursor of
+    /// the tree.
+    pub fn matches<'t>(
+        &self,
+        node: Node<'t>,
+        kids: &[Kid<'t>],
+        cursor: &mut TreeCursor<'t>,
+        found: &mut dyn FnMut(&[Captured<'t>]),
+    ) {
+        let mut search = Search {
+            binding: self.captures.iter().map(|&c| (c, node)).collect(),
+            cursor,
+            found,
+        };
+        search.steps(&self.children, kids, 0, &Then::Done);
+    }
+
+    /// The kind ids a match can start at; empty for a pattern rooted at `(_)`.
+    pub fn root_kinds(&self) -> &[u16] {
+        &self.kinds
+    }
+
+    fn accepts(&self, (node, field): Kid) -> bool {
+        node.is_named()
+            && (self.field.is_none() || self.field == field)
+            && (self.kinds.is_empty() || self.kinds.contains(&node.kind_id()))
+    }
+}
+
+/// The children of `node`, with their fields, into `out`.
+pub fn children_of<'t>(node: Node<'t>, cursor: &mut TreeCursor<'t>, out: &mut Vec<Kid<'t>>) {
+    out.clear();
+    cursor.reset(node);
+    if cursor.goto_first_child() {
+        loop {
+            out.push((cursor.node(), cursor.field_id()));
+            if !cursor.goto_next_sibling() {
+                break;
+            }
+        }
+    }
+}
+
+/// One pattern's search below its root: the captures so far, and where complete matches go.
+struct Search<'c, 't> {
+    binding: Vec<Captured<'t>>,
+    cursor: &'c mut TreeCursor<'t>,
+    found: &'c mut dyn FnMut(&[Captured<'t>]),
+}
+
+impl<'t> Search<'_, 't> {
+    /// Matches `steps` in order against `kids[from..]`, then what `then` asks; reports each
+    /// complete match. Returns whether any match completed.
+    fn steps<'a>(
+        &mut self,
+        steps: &'a [Pattern],
+        kids: &'a [Kid<'t>],
+        from: usize,
+        then: &'a Then<'a, 't>,
+    ) -> bool {
+        let Some((step, rest)) = steps.split_first() else {
+            return match then {
+                Then::Done => {
+                    (self.found)(&self.binding);
+                    true
+                }
+                Then::Rest {
+                    steps,
+                    kids,
+                    from,
+                    then,
+                } => self.steps(steps, kids, *from, then),
+            };
+        };
+        let mut any = false;
+        for (i, &kid) in kids.iter().enumerate().skip(from) {
+            if !step.accepts(kid) {
+                continue;
+            }
+            let mark = self.binding.len();
+            self.binding
+                .extend(step.captures.iter().map(|&c| (c, kid.0)));
+            let after = Then::Rest {
+                steps: rest,
+                kids,
+                from: i + 1,
+                then,
+            };
+            any |= if step.children.is_empty() {
+                self.steps(&[], kids, 0, &after)
+            } else {
+                let mut grandkids = Vec::new();
+                children_of(kid.0, self.cursor, &mut grandkids);
+                self.steps(&step.children, &grandkids, 0, &after)
+            };
+            self.binding.truncate(mark);
+        }
+        if step.optional && !any {
+            any = self.steps(rest, kids, from, then);
+        }
+        any
+    }
+}
+
+/// A recursive-descent reader of the plain subset; any other syntax ends it with `None`.
+struct Parser<'s, 'g> {
+    rest: &'s str,
+    grammar: &'g Language,
+    query: &'g Query,
+}
+
+impl<'s> Parser<'s, '_> {
+    fn skip_trivia(&mut self) {
+        loop {
+            self.rest = self.rest.trim_start();
+            match self.rest.strip_prefix(';') {
+                Some(comment) => self.rest = comment.split_once('\n').map_or("", |(_, r)| r),
+                None => return,
+            }
+        }
+    }
+
+    fn eat(&mut self, token: char) -> bool {
+        self.skip_trivia();
+        match self.rest.strip_prefix(token) {
+            Some(rest) => {
+                self.rest = rest;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A name: letters, digits, `_` and `.` (capture names are dotted).
+    fn word(&mut self) -> Option<&'s str> {
+        self.skip_trivia();
+        let len = self
+            .rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+            .unwrap_or(self.rest.len());
+        let (word, rest) = self.rest.split_at(len);
+        self.rest = rest;
+        (!word.is_empty()).then_some(word)
+    }
+
+    /// `(kind child…)`, after an optional `field:` the caller read.
+    fn node(&mut self, field: Option<FieldId>) -> Option<Pattern> {
+        if !self.eat('(') {
+            return None;
+        }
+        let kind = self.word()?;
+        let kinds = if kind == "_" {
+            Vec::new()
+        } else {
+            let ids: Vec<u16> = (0..self.grammar.node_kind_count() as u16)
+                .filter(|&id| {
+                    self.grammar.node_kind_is_named(id)
+                        && self.grammar.node_kind_for_id(id) == Some(kind)
+                })
+                .collect();
+            if ids.is_empty() {
+                return None;
+            }
+            ids
+        };
+        let mut children = Vec::new();
+        while !self.eat(')') {
+            children.push(self.child()?);
+        }
+        Some(Pattern {
+            kinds,
+            field,
+            optional: false,
+            captures: Vec::new(),
+            children,
+        })
+    }
+
+    /// `[field:] (kind …) [?] [@capture …]`.
+    fn child(&mut self) -> Option<Pattern> {
+        self.skip_trivia();
+        let field = if self.rest.starts_with('(') {
+            None
+        } else {
+            let name = self.word()?;
+            if !self.eat(':') {
+                return None;
+            }
+            Some(self.grammar.field_id_for_name(name)?)
+        };
+        let mut child = self.node(field)?;
+        child.optional = self.eat('?');
+        child.captures = self.captures()?;
+        Some(child)
+    }
+
+    /// `@name …`, each name a capture of the query.
+    fn captures(&mut self) -> Option<Vec<u32>> {
+        let mut captures = Vec::new();
+        while self.eat('@') {
+            captures.push(self.query.capture_index_for_name(self.word()?)?);
+        }
+        Some(captures)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(source: &str) -> Option<Pattern> {
+        let grammar: Language = tree_sitter_rust::LANGUAGE.into();
+        let query = Query::new(&grammar, source).expect("valid query");
+        Pattern::compile(source, &grammar, &query)
+    }
+
+    #[test]
+    fn reads_the_plain_subset_and_leaves_the_rest() {
+        let p = compile("(impl_item trait: (_) @t type: (_) @q) @scope ; trailing comment\n")
+            .expect("plain");
+        assert_eq!(p.children.len(), 2);
+        assert!(p.children[0].kinds.is_empty() && p.children[0].field.is_some());
+        assert!(
+            compile("(function_item (visibility_modifier)? @v name: (identifier) @n) @f")
+                .is_some_and(|p| p.children[0].optional && !p.children[1].optional)
+        );
+        for other in [
+            "(block . (expression_statement) @x)",
+            "(call_expression function: [(identifier) (field_expression)] @x)",
+            "(field_declaration !name type: (type_identifier) @x)",
+            "((identifier) @x (#eq? @x \"self\"))",
+            "(arguments (identifier)* @x)",
+            "(binary_expression \"+\" @x)",
+        ] {
+            assert!(compile(other).is_none(), "{other}");
+        }
+    }
+
+    /// Every match of the walk's patterns equals tree-sitter's for the same query, node and
+    /// captures, on code that gives optional, repeated and nested steps several ways to match.
+    #[test]
+    fn matches_what_the_query_cursor_matches() {
+        use std::collections::BTreeSet;
+        use streaming_iterator::StreamingIterator;
+
+        let grammar: Language = tree_sitter_rust::LANGUAGE.into();
+        let source = "(function_item (visibility_modifier)? @v name: (identifier) @n) @f\n\
+                      (call_expression function: (scoped_identifier path: (_) @q name: (identifier) @c))\n\
+                      (tuple_expression (identifier) @a (identifier) @b)\n\
+                      (impl_item trait: (_) @t type: (_) @ty) @i\n";
+        let query = Query::new(&grammar, source).expect("valid query");
+        let code = "pub fn a() { x::y::z(); (p, q, r); }\nfn b() {}\nimpl T for U { fn c() {} }";
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&grammar).expect("grammar");
+        let tree = parser.parse(code, None).expect("tree");
+
+        let mut expected = BTreeSet::new();
+        let mut cursor = tree_sitter::QueryCursor::new();
+        let mut matches = cursor.matches(&query, tree.root_node(), code.as_bytes());
+        while let Some(m) = matches.next() {
+            let mut captures: Vec<(u32, usize)> = m
+                .captures()
+                .iter()
+                .map(|c| (c.index, c.node.id()))
+                .collect();
+            captures.sort();
+            expected.insert((m.pattern_index, captures));
+        }
+
+        let patterns: Vec<(usize, Pattern)> = (0..query.pattern_count())
+            .map(|i| {
+                let text = &source[query.start_byte_for_pattern(i)..query.end_byte_for_pattern(i)];
+                (i, Pattern::compile(text, &grammar, &query).expect("plain"))
+            })
+            .collect();
+        let mut got = BTreeSet::new();
+        let mut walk = tree.walk();
+        let mut cursor = tree.walk();
+        let mut kids = Vec::new();
+        loop {
+            let node = walk.node();
+            for (i, pattern) in &patterns {
+                if !pattern.kinds.contains(&node.kind_id()) {
+                    continue;
+                }
+                children_of(node, &mut cursor, &mut kids);
+                pattern.matches(node, &kids, &mut cursor, &mut |captures| {
+                    let mut captures: Vec<(u32, usize)> =
+                        captures.iter().map(|(c, n)| (*c, n.id())).collect();
+                    captures.sort();
+                    got.insert((*i, captures));
+                });
+            }
+            if walk.goto_first_child() {
+                continue;
+            }
+            while !walk.goto_next_sibling() {
+                if !walk.goto_parent() {
+                    // Tree-sitter also reports a `?` step's match without the optional node; a
+                    // definition's captures are merged by node, so only the fullest counts.
+                    let fullest: BTreeSet<_> = expected
+                        .iter()
+                        .filter(|(p, c)| {
+                            !expected.iter().any(|(q, d)| {
+                                p == q && d.len() > c.len() && c.iter().all(|x| d.contains(x))
+                            })
+                        })
+                        .cloned()
+                        .collect();
+                    assert_eq!(got, fullest);
+                    assert_eq!(got.len(), 8, "{got:?}");
+                    return;
+                }
+            }
+        }
+    }
+}
