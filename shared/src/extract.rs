@@ -12,7 +12,7 @@ use tree_sitter::{Node, Parser, QueryCursor, QueryMatch, Tree};
 use crate::chunk::{chunk_symbol, truncate, ChunkInput, LineIndex};
 use crate::hash::stable_id;
 use crate::lang::{
-    children_of, Capture, DocComments, Language, LanguageSpec, ModulePath, VisibilityRule,
+    children_of, Capture, DocComments, Kid, Language, LanguageSpec, ModulePath, VisibilityRule,
 };
 use crate::symbols::{Chunk, RawReference, ReferenceKind, Span, Symbol, SymbolKind, Visibility};
 
@@ -470,11 +470,18 @@ impl<'a, 't> FileWalk<'a, 't> {
         }
         self.cursor.set_max_start_depth(Some(0));
         let mut walk = self.root.walk();
-        // For the plain patterns: a second cursor, and the current node's children.
+        let mut depth = 0usize;
+        // Nodes whose plain patterns wait for their children, innermost last: the node, its
+        // patterns, its depth, and where its children start in `kids`, which the walk fills
+        // as it visits them. A second cursor serves patterns that look deeper.
+        let mut pending: Vec<(Node<'t>, &[usize], usize, usize)> = Vec::new();
+        let mut kids: Vec<Kid<'t>> = Vec::new();
         let mut kid_cursor = self.root.walk();
-        let mut kids = Vec::new();
         'walk: loop {
             let node = walk.node();
+            if pending.last().is_some_and(|p| p.2 + 1 == depth) {
+                kids.push(Kid::new(node, walk.field_id()));
+            }
             let mut skip_children = false;
             if let Some(role) = queries.kinds.get(usize::from(node.kind_id())) {
                 if role.branch {
@@ -487,14 +494,7 @@ impl<'a, 't> FileWalk<'a, 't> {
                     _ => {}
                 }
                 if !role.patterns.is_empty() {
-                    children_of(node, &mut kid_cursor, &mut kids);
-                    for &p in &role.patterns {
-                        let (index, pattern) = &queries.patterns[p];
-                        pattern.matches(node, &kids, &mut kid_cursor, &mut |captures| {
-                            let captures = captures.iter().copied();
-                            absorb(*index, captures, &queries.captures, &mut scan, &mut by_node);
-                        });
-                    }
+                    pending.push((node, &role.patterns, depth, kids.len()));
                 }
                 if role.query && !queries.query_everywhere {
                     let mut matches = self.cursor.matches(&queries.query, node, source);
@@ -508,12 +508,35 @@ impl<'a, 't> FileWalk<'a, 't> {
                 }
             }
             if !skip_children && walk.goto_first_child() {
+                depth += 1;
                 continue;
             }
-            while !walk.goto_next_sibling() {
+            loop {
+                // Leaving the cursor's node: its children are all in `kids` now.
+                if pending.last().is_some_and(|p| p.2 == depth) {
+                    let Some((node, patterns, _, start)) = pending.pop() else {
+                        break;
+                    };
+                    if skip_children {
+                        children_of(node, &mut kid_cursor, &mut kids);
+                    }
+                    for &p in patterns {
+                        let (index, pattern) = &queries.patterns[p];
+                        pattern.matches(node, &kids[start..], &mut kid_cursor, &mut |captures| {
+                            let captures = captures.iter().copied();
+                            absorb(*index, captures, &queries.captures, &mut scan, &mut by_node);
+                        });
+                    }
+                    kids.truncate(start);
+                }
+                skip_children = false;
+                if walk.goto_next_sibling() {
+                    continue 'walk;
+                }
                 if !walk.goto_parent() {
                     break 'walk;
                 }
+                depth -= 1;
             }
         }
         let (named, unnamed): (Vec<_>, Vec<_>) =

@@ -12,7 +12,7 @@ use tree_sitter::Query;
 
 use crate::symbols::{ReferenceKind, SymbolKind};
 
-pub use pattern::{children_of, Pattern};
+pub use pattern::{children_of, Kid, Pattern};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -652,6 +652,7 @@ mod tests {
                     let node = walk.node();
                     let role = queries.kinds.get(usize::from(node.kind_id()));
                     let role = role.cloned().unwrap_or_default();
+                    kids.clear();
                     children_of(node, &mut kid_cursor, &mut kids);
                     for &p in &role.patterns {
                         let (index, pattern) = &queries.patterns[p];

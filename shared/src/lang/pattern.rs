@@ -33,8 +33,15 @@ pub struct Pattern {
     children: Vec<Pattern>,
 }
 
-/// A child of a node as a step sees it: the node and the field it sits in.
-pub type Kid<'t> = (Node<'t>, Option<FieldId>);
+/// A child of a node as a step sees it: the node, the field it sits in, and its kind id and
+/// whether it is named (read once per child rather than once per step).
+#[derive(Debug, Clone, Copy)]
+pub struct Kid<'t> {
+    node: Node<'t>,
+    field: Option<FieldId>,
+    kind: u16,
+    named: bool,
+}
 
 /// A captured node with its capture index in the query.
 pub type Captured<'t> = (u32, Node<'t>);
@@ -90,20 +97,31 @@ impl Pattern {
         &self.kinds
     }
 
-    fn accepts(&self, (node, field): Kid) -> bool {
-        node.is_named()
-            && (self.field.is_none() || self.field == field)
-            && (self.kinds.is_empty() || self.kinds.contains(&node.kind_id()))
+    fn accepts(&self, kid: &Kid) -> bool {
+        kid.named
+            && (self.field.is_none() || self.field == kid.field)
+            && (self.kinds.is_empty() || self.kinds.contains(&kid.kind))
     }
 }
 
-/// The children of `node`, with their fields, into `out`.
+impl<'t> Kid<'t> {
+    /// A child, and the field it sits in within its parent.
+    pub fn new(node: Node<'t>, field: Option<FieldId>) -> Self {
+        Kid {
+            node,
+            field,
+            kind: node.kind_id(),
+            named: node.is_named(),
+        }
+    }
+}
+
+/// The children of `node`, with their fields, appended to `out`.
 pub fn children_of<'t>(node: Node<'t>, cursor: &mut TreeCursor<'t>, out: &mut Vec<Kid<'t>>) {
-    out.clear();
     cursor.reset(node);
     if cursor.goto_first_child() {
         loop {
-            out.push((cursor.node(), cursor.field_id()));
+            out.push(Kid::new(cursor.node(), cursor.field_id()));
             if !cursor.goto_next_sibling() {
                 break;
             }
@@ -143,13 +161,13 @@ impl<'t> Search<'_, 't> {
             };
         };
         let mut any = false;
-        for (i, &kid) in kids.iter().enumerate().skip(from) {
+        for (i, kid) in kids.iter().enumerate().skip(from) {
             if !step.accepts(kid) {
                 continue;
             }
             let mark = self.binding.len();
             self.binding
-                .extend(step.captures.iter().map(|&c| (c, kid.0)));
+                .extend(step.captures.iter().map(|&c| (c, kid.node)));
             let after = Then::Rest {
                 steps: rest,
                 kids,
@@ -160,7 +178,7 @@ impl<'t> Search<'_, 't> {
                 self.steps(&[], kids, 0, &after)
             } else {
                 let mut grandkids = Vec::new();
-                children_of(kid.0, self.cursor, &mut grandkids);
+                children_of(kid.node, self.cursor, &mut grandkids);
                 self.steps(&step.children, &grandkids, 0, &after)
             };
             self.binding.truncate(mark);
@@ -353,6 +371,7 @@ mod tests {
                 if !pattern.kinds.contains(&node.kind_id()) {
                     continue;
                 }
+                kids.clear();
                 children_of(node, &mut cursor, &mut kids);
                 pattern.matches(node, &kids, &mut cursor, &mut |captures| {
                     let mut captures: Vec<(u32, usize)> =
