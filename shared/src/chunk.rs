@@ -21,16 +21,40 @@ pub const MAX_CHUNKS_PER_SYMBOL: usize = 64;
 /// of about four characters. On code this errs towards more tokens, so chunks stay within the
 /// model's window.
 pub fn estimate_tokens(text: &str) -> usize {
+    let mut word = 0;
+    count_tokens(text.as_bytes(), &mut word)
+}
+
+/// [`estimate_tokens`] of `text` if it is at most `limit`; stops reading once past it, so a
+/// long text over the budget costs no more than the budget.
+fn tokens_within(text: &str, limit: usize) -> Option<usize> {
+    /// Bytes counted between checks against the limit.
+    const BLOCK: usize = 1024;
+    let (mut tokens, mut word) = (0, 0);
+    for block in text.as_bytes().chunks(BLOCK) {
+        tokens += count_tokens(block, &mut word);
+        if tokens > limit {
+            return None;
+        }
+    }
+    Some(tokens)
+}
+
+/// The tokens of `bytes`, continuing a word of `word` letters that ended the bytes before.
+fn count_tokens(bytes: &[u8], word: &mut usize) -> usize {
     // Branch-free: code alternates words and punctuation too often for a branch per byte to
     // predict well. A word of n letters is ⌈n/4⌉ pieces: one at its 1st, 5th, 9th… letter.
     let mut tokens = 0;
-    let mut word = 0usize;
-    for &byte in text.as_bytes() {
+    let mut letters = *word;
+    for &byte in bytes {
         let class = BYTE_CLASS[usize::from(byte)];
         let letter = usize::from(class == LETTER);
-        word = (word + letter) * usize::from(class <= CONTINUATION);
-        tokens += usize::from(class == PUNCTUATION) + (letter & usize::from(word % 4 == 1));
+        // All ones to keep counting (a letter, or a later byte of one), zero to end the word.
+        let keep = usize::from(class <= CONTINUATION).wrapping_neg();
+        letters = (letters + letter) & keep;
+        tokens += usize::from(class == PUNCTUATION) + (letter & usize::from(letters % 4 == 1));
     }
+    *word = letters;
     tokens
 }
 
@@ -161,16 +185,19 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
     let budget = CHUNK_TOKEN_BUDGET.saturating_sub(continuation.tokens);
 
     let header = Piece::new(chunk_header(input), start, start);
-    let whole = elide(input, start, end);
     // Most symbols fit in one part: the pieces below would all be packed into it.
-    if header.tokens + whole.tokens <= budget {
+    let whole = elided_text(input, start, end);
+    let fits = budget
+        .checked_sub(header.tokens)
+        .and_then(|left| tokens_within(&whole, left));
+    if let Some(tokens) = fits {
         let mut text = header.text;
-        text.push_str(&whole.text);
+        text.push_str(&whole);
         let part = Piece {
             text,
             start,
             end,
-            tokens: header.tokens + whole.tokens,
+            tokens: header.tokens + tokens,
         };
         return into_chunks(input, vec![part]);
     }
@@ -185,7 +212,8 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
     bounds.push(end);
     bounds.dedup();
     for pair in bounds.windows(2) {
-        split_oversized(elide(input, pair[0], pair[1]), budget, &mut pieces);
+        let text = elided_text(input, pair[0], pair[1]);
+        split_oversized(Piece::new(text, pair[0], pair[1]), budget, &mut pieces);
     }
 
     // Greedy packing of pieces into parts within the budget.
@@ -281,7 +309,7 @@ fn chunk_header(input: &ChunkInput) -> String {
 }
 
 /// The text of `[start, end)` with nested symbols replaced by their signatures.
-fn elide(input: &ChunkInput, start: usize, end: usize) -> Piece {
+fn elided_text(input: &ChunkInput, start: usize, end: usize) -> String {
     let mut text = String::new();
     let mut at = start;
     // `elided` is sorted: begin at the first one that ends inside this range.
@@ -312,7 +340,7 @@ fn elide(input: &ChunkInput, start: usize, end: usize) -> Piece {
     if at < end {
         text.push_str(&input.source[at..end]);
     }
-    Piece::new(text, start, end)
+    text
 }
 
 /// Splits a piece over `budget` tokens at line ends (a single long line at char boundaries).
@@ -386,6 +414,14 @@ mod tests {
         assert_eq!(estimate_tokens("parse_header"), 5);
         // A non-ASCII character is one letter of its word.
         assert_eq!(estimate_tokens("héllo wörld—x"), 4);
+        // Counted in blocks, a word running across a block's end is one word.
+        let long = "abcdefghij".repeat(500);
+        assert_eq!(
+            tokens_within(&long, usize::MAX),
+            Some(estimate_tokens(&long))
+        );
+        assert_eq!(estimate_tokens(&long), 1250);
+        assert_eq!(tokens_within(&long, 1249), None);
     }
 
     #[test]

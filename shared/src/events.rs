@@ -13,7 +13,7 @@ use crate::lang::Language;
 use crate::policy::SkipReason;
 use crate::source::SourceInfo;
 use crate::symbols::{Chunk, Symbol};
-use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::Xxh3;
 
 /// How a stage or job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -426,14 +426,18 @@ pub fn idempotency_key(job_id: &str, body: &EventBody) -> String {
     key_of(job_id, body.name(), &payload)
 }
 
+/// 64 bits of XXH3, in hex. A key only tells one event of a job from another, so a fast
+/// non-cryptographic hash serves: a job's own input can at worst make two of its own events
+/// share a key. SHA-256 over every payload took 26 ms of the 570 ms that ingesting 9.4 MB of
+/// Rust costs beyond the parse.
 fn key_of(job_id: &str, event: &str, payload_json: &[u8]) -> String {
-    let mut hasher = Sha256::new();
+    let mut hasher = Xxh3::new();
     hasher.update(job_id.as_bytes());
-    hasher.update([0]);
+    hasher.update(&[0]);
     hasher.update(event.as_bytes());
-    hasher.update([0]);
+    hasher.update(&[0]);
     hasher.update(payload_json);
-    hex::encode(&hasher.finalize()[..8])
+    format!("{:016x}", hasher.digest())
 }
 
 #[cfg(test)]
