@@ -12,7 +12,8 @@ use tree_sitter::{Node, Parser, QueryCursor, QueryMatch, Tree};
 use crate::chunk::{chunk_symbol, truncate, ChunkInput, LineIndex};
 use crate::hash::stable_id;
 use crate::lang::{
-    children_of, Capture, DocComments, Kid, Language, LanguageSpec, ModulePath, VisibilityRule,
+    children_of, Capture, DocComments, Kid, Language, LanguageSpec, ModulePath, Scratch,
+    VisibilityRule,
 };
 use crate::symbols::{Chunk, RawReference, ReferenceKind, Span, Symbol, SymbolKind, Visibility};
 
@@ -429,9 +430,19 @@ impl<'a, 't> FileWalk<'a, 't> {
             symbols[s].parent = Some(parent);
         }
 
-        self.references(references, &defs, &def_symbol, &enclosing, &mut symbols);
+        // Each def's byte range, read from the tree once (every read is a call into tree-sitter).
+        let ranges: Vec<(usize, usize)> = defs
+            .iter()
+            .map(|d| (d.node.start_byte(), d.node.end_byte()))
+            .collect();
+        let owners = Owners {
+            ranges: &ranges,
+            def_symbol: &def_symbol,
+            enclosing: &enclosing,
+        };
+        self.references(references, &defs, &owners, &mut symbols);
         for pos in branches {
-            symbols[owner_at(pos, &defs, &def_symbol, &enclosing)].complexity += 1;
+            symbols[owners.at(pos)].complexity += 1;
         }
 
         let chunks = self.chunks(
@@ -476,7 +487,7 @@ impl<'a, 't> FileWalk<'a, 't> {
         // as it visits them. A second cursor serves patterns that look deeper.
         let mut pending: Vec<(Node<'t>, &[usize], usize, usize)> = Vec::new();
         let mut kids: Vec<Kid<'t>> = Vec::new();
-        let mut kid_cursor = self.root.walk();
+        let mut scratch = Scratch::new(self.root.walk());
         'walk: loop {
             let node = walk.node();
             if pending.last().is_some_and(|p| p.2 + 1 == depth) {
@@ -518,11 +529,11 @@ impl<'a, 't> FileWalk<'a, 't> {
                         break;
                     };
                     if skip_children {
-                        children_of(node, &mut kid_cursor, &mut kids);
+                        children_of(node, &mut node.walk(), &mut kids);
                     }
                     for &p in patterns {
                         let (index, pattern) = &queries.patterns[p];
-                        pattern.matches(node, &kids[start..], &mut kid_cursor, &mut |captures| {
+                        pattern.matches(node, &kids[start..], &mut scratch, &mut |captures| {
                             let captures = captures.iter().copied();
                             absorb(*index, captures, &queries.captures, &mut scan, &mut by_node);
                         });
@@ -780,8 +791,7 @@ impl<'a, 't> FileWalk<'a, 't> {
         &self,
         found: Vec<Found<'t>>,
         defs: &[Def<'t>],
-        def_symbol: &[Option<usize>],
-        enclosing: &[Option<usize>],
+        owners: &Owners,
         symbols: &mut [Symbol],
     ) {
         let name_nodes: HashSet<usize> =
@@ -831,7 +841,7 @@ impl<'a, 't> FileWalk<'a, 't> {
             if target.is_empty() {
                 continue;
             }
-            let owner = owner_at(node.start_byte(), defs, def_symbol, enclosing);
+            let owner = owners.at(node.start_byte());
             symbols[owner].references.push(RawReference {
                 kind,
                 target,
@@ -991,24 +1001,30 @@ fn sole_declaration(wrapper: Node, trivia: &[(Node, bool)]) -> bool {
         == 1
 }
 
-/// The symbol whose own code holds byte `pos`: the innermost def around it, then up to the
-/// nearest one that is a symbol; the file (0) when none is.
-fn owner_at(
-    pos: usize,
-    defs: &[Def],
-    def_symbol: &[Option<usize>],
-    enclosing: &[Option<usize>],
-) -> usize {
-    let mut candidate = defs
-        .partition_point(|d| d.node.start_byte() <= pos)
-        .checked_sub(1);
-    while let Some(c) = candidate {
-        if defs[c].node.end_byte() > pos {
-            break;
+/// Which symbol's own code holds a position: the defs' byte ranges (sorted by start), with
+/// the symbol of each def and the innermost def around each.
+struct Owners<'a> {
+    ranges: &'a [(usize, usize)],
+    def_symbol: &'a [Option<usize>],
+    enclosing: &'a [Option<usize>],
+}
+
+impl Owners<'_> {
+    /// The symbol whose own code holds byte `pos`: the innermost def around it, then up to the
+    /// nearest one that is a symbol; the file (0) when none is.
+    fn at(&self, pos: usize) -> usize {
+        let mut candidate = self
+            .ranges
+            .partition_point(|&(start, _)| start <= pos)
+            .checked_sub(1);
+        while let Some(c) = candidate {
+            if self.ranges[c].1 > pos {
+                break;
+            }
+            candidate = self.enclosing[c];
         }
-        candidate = enclosing[c];
+        nearest_symbol(candidate, self.enclosing, self.def_symbol).unwrap_or(0)
     }
-    nearest_symbol(candidate, enclosing, def_symbol).unwrap_or(0)
 }
 
 /// The nearest def at or above `start` (following lexical nesting) that became a symbol.

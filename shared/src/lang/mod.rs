@@ -12,7 +12,7 @@ use tree_sitter::Query;
 
 use crate::symbols::{ReferenceKind, SymbolKind};
 
-pub use pattern::{children_of, Kid, Pattern};
+pub use pattern::{children_of, Kid, Pattern, Scratch};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -648,6 +648,7 @@ mod tests {
                 let mut found = BTreeSet::new();
                 cursor.set_max_start_depth(Some(0));
                 let (mut walk, mut kid_cursor, mut kids) = (tree.walk(), tree.walk(), Vec::new());
+                let mut scratch = Scratch::new(tree.walk());
                 'walk: loop {
                     let node = walk.node();
                     let role = queries.kinds.get(usize::from(node.kind_id()));
@@ -656,7 +657,7 @@ mod tests {
                     children_of(node, &mut kid_cursor, &mut kids);
                     for &p in &role.patterns {
                         let (index, pattern) = &queries.patterns[p];
-                        pattern.matches(node, &kids, &mut kid_cursor, &mut |captures| {
+                        pattern.matches(node, &kids, &mut scratch, &mut |captures| {
                             let captures = captures.iter().map(|&c| capture(c));
                             found.insert((*index, captures.collect()));
                         });

@@ -75,20 +75,19 @@ impl Pattern {
     }
 
     /// Calls `found` with the captures of every match rooted at `node`, whose kind the caller
-    /// has checked. `kids` are `node`'s children ([`children_of`]); `cursor` is any cursor of
-    /// the tree.
+    /// has checked. `kids` are `node`'s children ([`children_of`]).
     pub fn matches<'t>(
         &self,
         node: Node<'t>,
         kids: &[Kid<'t>],
-        cursor: &mut TreeCursor<'t>,
+        scratch: &mut Scratch<'t>,
         found: &mut dyn FnMut(&[Captured<'t>]),
     ) {
-        let mut search = Search {
-            binding: self.captures.iter().map(|&c| (c, node)).collect(),
-            cursor,
-            found,
-        };
+        scratch.binding.clear();
+        scratch
+            .binding
+            .extend(self.captures.iter().map(|&c| (c, node)));
+        let mut search = Search { scratch, found };
         search.steps(&self.children, kids, 0, &Then::Done);
     }
 
@@ -129,10 +128,34 @@ pub fn children_of<'t>(node: Node<'t>, cursor: &mut TreeCursor<'t>, out: &mut Ve
     }
 }
 
-/// One pattern's search below its root: the captures so far, and where complete matches go.
-struct Search<'c, 't> {
+/// What matching reuses from one node to the next: a cursor for looking below a child, the
+/// captures of the match in progress, and lists for children's children.
+pub struct Scratch<'t> {
+    cursor: TreeCursor<'t>,
     binding: Vec<Captured<'t>>,
-    cursor: &'c mut TreeCursor<'t>,
+    lists: Vec<Vec<Kid<'t>>>,
+}
+
+impl std::fmt::Debug for Scratch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scratch").finish_non_exhaustive()
+    }
+}
+
+impl<'t> Scratch<'t> {
+    /// `cursor`: any cursor of the tree being matched.
+    pub fn new(cursor: TreeCursor<'t>) -> Self {
+        Scratch {
+            cursor,
+            binding: Vec::new(),
+            lists: Vec::new(),
+        }
+    }
+}
+
+/// One pattern's search below its root, and where complete matches go.
+struct Search<'c, 't> {
+    scratch: &'c mut Scratch<'t>,
     found: &'c mut dyn FnMut(&[Captured<'t>]),
 }
 
@@ -149,7 +172,7 @@ impl<'t> Search<'_, 't> {
         let Some((step, rest)) = steps.split_first() else {
             return match then {
                 Then::Done => {
-                    (self.found)(&self.binding);
+                    (self.found)(&self.scratch.binding);
                     true
                 }
                 Then::Rest {
@@ -165,9 +188,9 @@ impl<'t> Search<'_, 't> {
             if !step.accepts(kid) {
                 continue;
             }
-            let mark = self.binding.len();
-            self.binding
-                .extend(step.captures.iter().map(|&c| (c, kid.node)));
+            let binding = &mut self.scratch.binding;
+            let mark = binding.len();
+            binding.extend(step.captures.iter().map(|&c| (c, kid.node)));
             let after = Then::Rest {
                 steps: rest,
                 kids,
@@ -177,11 +200,14 @@ impl<'t> Search<'_, 't> {
             any |= if step.children.is_empty() {
                 self.steps(&[], kids, 0, &after)
             } else {
-                let mut grandkids = Vec::new();
-                children_of(kid.node, self.cursor, &mut grandkids);
-                self.steps(&step.children, &grandkids, 0, &after)
+                let mut grandkids = self.scratch.lists.pop().unwrap_or_default();
+                grandkids.clear();
+                children_of(kid.node, &mut self.scratch.cursor, &mut grandkids);
+                let any = self.steps(&step.children, &grandkids, 0, &after);
+                self.scratch.lists.push(grandkids);
+                any
             };
-            self.binding.truncate(mark);
+            self.scratch.binding.truncate(mark);
         }
         if step.optional && !any {
             any = self.steps(rest, kids, from, then);
@@ -364,6 +390,7 @@ mod tests {
         let mut got = BTreeSet::new();
         let mut walk = tree.walk();
         let mut cursor = tree.walk();
+        let mut scratch = Scratch::new(tree.walk());
         let mut kids = Vec::new();
         loop {
             let node = walk.node();
@@ -373,7 +400,7 @@ mod tests {
                 }
                 kids.clear();
                 children_of(node, &mut cursor, &mut kids);
-                pattern.matches(node, &kids, &mut cursor, &mut |captures| {
+                pattern.matches(node, &kids, &mut scratch, &mut |captures| {
                     let mut captures: Vec<(u32, usize)> =
                         captures.iter().map(|(c, n)| (*c, n.id())).collect();
                     captures.sort();
