@@ -78,8 +78,11 @@ macro_rules! events {
                 match self { $(Self::$variant(p) => s.serialize_field("payload", p),)* }
             }
 
-            fn write_payload(&self, writer: impl std::io::Write) {
-                let written = match self { $(Self::$variant(p) => serde_json::to_writer(writer, p),)* };
+            fn write_payload(&self, out: &mut Vec<u8>) {
+                if let Self::ChunkCreated(payload) = self {
+                    return crate::json::chunk_created(payload, out);
+                }
+                let written = match self { $(Self::$variant(p) => serde_json::to_writer(&mut *out, p),)* };
                 // Payloads are plain data (strings, numbers, vectors) and the writers here are
                 // in memory: serialising cannot fail.
                 debug_assert!(written.is_ok());

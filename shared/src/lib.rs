@@ -17,6 +17,7 @@ pub mod github;
 pub mod hash;
 pub mod ingest;
 pub mod job;
+mod json;
 pub mod lang;
 pub mod policy;
 pub mod source;

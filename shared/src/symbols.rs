@@ -81,6 +81,18 @@ pub enum Visibility {
     Private,
 }
 
+impl Visibility {
+    /// The name as serialised.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Restricted => "restricted",
+            Self::Protected => "protected",
+            Self::Private => "private",
+        }
+    }
+}
+
 /// A byte and line span in one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
@@ -107,6 +119,16 @@ pub enum ReferenceKind {
 }
 
 impl ReferenceKind {
+    /// The name as serialised, and as in `@reference.<kind>` captures.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Call => "call",
+            Self::Import => "import",
+            Self::Type => "type",
+            Self::Implements => "implements",
+        }
+    }
+
     /// Parses the suffix of a `@reference.<kind>` query capture.
     pub fn from_capture(name: &str) -> Option<Self> {
         Some(match name {
