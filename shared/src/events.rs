@@ -305,20 +305,21 @@ pub trait EventSink {
 /// `event` as JSON (no newline), byte for byte as its `Serialize` writes it, with
 /// `payload_json` (the payload's JSON, as given to [`EventSink::emit_serialized`]) copied in.
 pub fn json_line(event: &Event, payload_json: &[u8]) -> Vec<u8> {
+    use crate::json::{number, string};
     let mut out = Vec::with_capacity(payload_json.len() + 256);
-    let string = |out: &mut Vec<u8>, text: &str| {
-        // A string written into memory cannot fail.
-        let _ = serde_json::to_writer(&mut *out, text);
-    };
     out.extend_from_slice(b"{\"event\":");
-    string(&mut out, event.body.name());
+    string(event.body.name(), &mut out);
     out.extend_from_slice(b",\"job_id\":");
-    string(&mut out, &event.job_id);
+    string(&event.job_id, &mut out);
     out.extend_from_slice(b",\"trace_id\":");
-    string(&mut out, &event.trace_id);
-    out.extend_from_slice(format!(",\"seq\":{},\"idempotency_key\":", event.seq).as_bytes());
-    string(&mut out, &event.idempotency_key);
-    out.extend_from_slice(format!(",\"timestamp\":{},\"payload\":", event.timestamp).as_bytes());
+    string(&event.trace_id, &mut out);
+    out.extend_from_slice(b",\"seq\":");
+    number(event.seq, &mut out);
+    out.extend_from_slice(b",\"idempotency_key\":");
+    string(&event.idempotency_key, &mut out);
+    out.extend_from_slice(b",\"timestamp\":");
+    number(event.timestamp, &mut out);
+    out.extend_from_slice(b",\"payload\":");
     out.extend_from_slice(payload_json);
     out.push(b'}');
     out

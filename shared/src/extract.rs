@@ -1113,8 +1113,11 @@ fn normalize_name(text: &str) -> String {
 /// `text` trimmed, with each run of whitespace inside it made one space.
 pub(crate) fn collapse_whitespace(text: &str) -> String {
     let text = text.trim();
-    // Most names and targets are already so: copy them without splitting.
-    if !text.contains(|c: char| c.is_whitespace() && c != ' ') && !text.contains("  ") {
+    // Most names and targets are already so: copy them without splitting. Printable ASCII is
+    // checked by byte; other text by character (Unicode has more whitespace).
+    let single_spaced = !text.contains("  ");
+    let ascii = text.bytes().all(|b| (b' '..0x7f).contains(&b));
+    if single_spaced && (ascii || !text.contains(|c: char| c.is_whitespace() && c != ' ')) {
         return text.to_owned();
     }
     text.split_whitespace().collect::<Vec<_>>().join(" ")
