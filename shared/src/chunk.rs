@@ -94,14 +94,9 @@ pub struct LineIndex {
 
 impl LineIndex {
     pub fn new(source: &str) -> Self {
+        // `match_indices` of a char finds it with memchr, a word at a time.
         let starts = std::iter::once(0)
-            .chain(
-                source
-                    .bytes()
-                    .enumerate()
-                    .filter(|(_, b)| *b == b'\n')
-                    .map(|(i, _)| i + 1),
-            )
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
         LineIndex { starts }
     }
@@ -203,7 +198,7 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
     }
 
     let mut pieces = Vec::new();
-    split_oversized(header, budget, &mut pieces);
+    split_oversized(header.text, start, start, budget, &mut pieces);
     let mut bounds: Vec<usize> = (input.split_points)()
         .into_iter()
         .filter(|&p| p > start && p < end)
@@ -213,7 +208,7 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
     bounds.dedup();
     for pair in bounds.windows(2) {
         let text = elided_text(input, pair[0], pair[1]);
-        split_oversized(Piece::new(text, pair[0], pair[1]), budget, &mut pieces);
+        split_oversized(text, pair[0], pair[1], budget, &mut pieces);
     }
 
     // Greedy packing of pieces into parts within the budget.
@@ -343,19 +338,24 @@ fn elided_text(input: &ChunkInput, start: usize, end: usize) -> String {
     text
 }
 
-/// Splits a piece over `budget` tokens at line ends (a single long line at char boundaries).
-fn split_oversized(piece: Piece, budget: usize, out: &mut Vec<Piece>) {
+/// The piece of `text` (from `[start, end)` of the source), split at line ends (a single long
+/// line at char boundaries) where it is over `budget` tokens.
+fn split_oversized(text: String, start: usize, end: usize, budget: usize, out: &mut Vec<Piece>) {
     let budget = budget.max(16);
-    if piece.tokens <= budget {
-        if !piece.text.is_empty() {
-            out.push(piece);
+    if let Some(tokens) = tokens_within(&text, budget) {
+        if !text.is_empty() {
+            out.push(Piece {
+                text,
+                start,
+                end,
+                tokens,
+            });
         }
         return;
     }
-    let (start, end) = (piece.start, piece.end);
     let mut current = String::new();
     let mut used = 0;
-    for line in piece.text.split_inclusive('\n') {
+    for line in text.split_inclusive('\n') {
         let tokens = estimate_tokens(line);
         if used + tokens > budget && !current.is_empty() {
             out.push(Piece {
