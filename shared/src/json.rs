@@ -290,30 +290,18 @@ mod tests {
     /// Every chunk of every fixture file, with its symbol as the event carries it.
     #[test]
     fn every_fixture_chunk_is_written_as_serde_json_writes_it() {
-        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
-        let (mut stack, mut chunks) = (vec![fixtures], 0);
+        let mut chunks = 0;
         let mut extractor = crate::extract::Extractor::new();
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                let Some(language) = path.to_str().and_then(Language::from_path) else {
-                    continue;
+        for (path, language, text) in crate::lang::fixture_files() {
+            let outline = extractor.extract(path.to_str().unwrap(), language, &text);
+            for chunk in outline.chunks {
+                let symbol = outline.symbols.iter().find(|s| s.id == chunk.symbol_id);
+                let payload = ChunkCreated {
+                    chunk,
+                    symbol: symbol.unwrap().clone(),
                 };
-                let text = std::fs::read_to_string(&path).unwrap();
-                let outline = extractor.extract(path.to_str().unwrap(), language, &text);
-                for chunk in outline.chunks {
-                    let symbol = outline.symbols.iter().find(|s| s.id == chunk.symbol_id);
-                    let payload = ChunkCreated {
-                        chunk,
-                        symbol: symbol.unwrap().clone(),
-                    };
-                    assert_eq!(ours(&payload), serde(&payload));
-                    chunks += 1;
-                }
+                assert_eq!(ours(&payload), serde(&payload));
+                chunks += 1;
             }
         }
         assert!(chunks > 100, "{chunks}");

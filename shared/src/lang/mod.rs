@@ -532,6 +532,26 @@ static TSX: LanguageSpec = LanguageSpec {
     ..TYPESCRIPT
 };
 
+/// Every fixture file (`tests/fixtures`) in a language Doctown reads: its path, language and
+/// text.
+#[cfg(test)]
+pub(crate) fn fixture_files() -> Vec<(std::path::PathBuf, Language, String)> {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let (mut stack, mut files) = (vec![fixtures], Vec::new());
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Some(language) = path.to_str().and_then(Language::from_path) {
+                let text = std::fs::read_to_string(&path).unwrap();
+                files.push((path, language, text));
+            }
+        }
+    }
+    files
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -609,81 +629,67 @@ mod tests {
         let capture =
             |(index, node): (u32, tree_sitter::Node)| (node.start_byte(), node.end_byte(), index);
 
-        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
-        let mut stack = vec![fixtures];
-        let mut files = 0;
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
+        let files = fixture_files();
+        assert!(files.len() > 20);
+        for (path, language, text) in files {
+            let queries = language.queries();
+            let grammar = language.grammar();
+            let source = language.spec().query_source();
+            let mut query = Query::new(&grammar, &source).unwrap();
+            for p in 0..query.pattern_count() {
+                let pattern =
+                    &source[query.start_byte_for_pattern(p)..query.end_byte_for_pattern(p)];
+                if single_node_pattern(pattern).is_some() {
+                    query.disable_pattern(p);
                 }
-                let Some(language) = path.to_str().and_then(Language::from_path) else {
-                    continue;
-                };
-                let text = std::fs::read_to_string(&path).unwrap();
-                let queries = language.queries();
-                let grammar = language.grammar();
-                let source = language.spec().query_source();
-                let mut query = Query::new(&grammar, &source).unwrap();
-                for p in 0..query.pattern_count() {
-                    let pattern =
-                        &source[query.start_byte_for_pattern(p)..query.end_byte_for_pattern(p)];
-                    if single_node_pattern(pattern).is_some() {
-                        query.disable_pattern(p);
-                    }
-                }
-                let tree = crate::extract::Extractor::new()
-                    .parse(language, &text)
-                    .unwrap();
-                let mut cursor = tree_sitter::QueryCursor::new();
-                let mut expected = BTreeSet::new();
-                let mut matches = cursor.matches(&query, tree.root_node(), text.as_bytes());
-                while let Some(m) = matches.next() {
-                    let captures = m.captures().iter().map(|c| capture((c.index, c.node)));
-                    expected.insert((m.pattern_index, captures.collect()));
-                }
-
-                let mut found = BTreeSet::new();
-                cursor.set_max_start_depth(Some(0));
-                let (mut walk, mut kid_cursor, mut kids) = (tree.walk(), tree.walk(), Vec::new());
-                let mut scratch = Scratch::new(tree.walk());
-                'walk: loop {
-                    let node = walk.node();
-                    let role = queries.kinds.get(usize::from(node.kind_id()));
-                    let role = role.cloned().unwrap_or_default();
-                    kids.clear();
-                    children_of(node, &mut kid_cursor, &mut kids);
-                    for &p in &role.patterns {
-                        let (index, pattern) = &queries.patterns[p];
-                        pattern.matches(node, &kids, &mut scratch, &mut |captures| {
-                            let captures = captures.iter().map(|&c| capture(c));
-                            found.insert((*index, captures.collect()));
-                        });
-                    }
-                    if role.query {
-                        let mut matches = cursor.matches(&queries.query, node, text.as_bytes());
-                        while let Some(m) = matches.next() {
-                            let captures = m.captures().iter().map(|c| capture((c.index, c.node)));
-                            found.insert((m.pattern_index, captures.collect()));
-                        }
-                    }
-                    if walk.goto_first_child() {
-                        continue;
-                    }
-                    while !walk.goto_next_sibling() {
-                        if !walk.goto_parent() {
-                            break 'walk;
-                        }
-                    }
-                }
-                assert!(!expected.is_empty(), "{path:?}");
-                assert_eq!(fullest(found), fullest(expected), "{path:?}");
-                files += 1;
             }
+            let tree = crate::extract::Extractor::new()
+                .parse(language, &text)
+                .unwrap();
+            let mut cursor = tree_sitter::QueryCursor::new();
+            let mut expected = BTreeSet::new();
+            let mut matches = cursor.matches(&query, tree.root_node(), text.as_bytes());
+            while let Some(m) = matches.next() {
+                let captures = m.captures().iter().map(|c| capture((c.index, c.node)));
+                expected.insert((m.pattern_index, captures.collect()));
+            }
+
+            let mut found = BTreeSet::new();
+            cursor.set_max_start_depth(Some(0));
+            let (mut walk, mut kid_cursor, mut kids) = (tree.walk(), tree.walk(), Vec::new());
+            let mut scratch = Scratch::new(tree.walk());
+            'walk: loop {
+                let node = walk.node();
+                let role = queries.kinds.get(usize::from(node.kind_id()));
+                let role = role.cloned().unwrap_or_default();
+                kids.clear();
+                children_of(node, &mut kid_cursor, &mut kids);
+                for &p in &role.patterns {
+                    let (index, pattern) = &queries.patterns[p];
+                    pattern.matches(node, &kids, &mut scratch, &mut |captures| {
+                        let captures = captures.iter().map(|&c| capture(c));
+                        found.insert((*index, captures.collect()));
+                    });
+                }
+                if role.query {
+                    let mut matches = cursor.matches(&queries.query, node, text.as_bytes());
+                    while let Some(m) = matches.next() {
+                        let captures = m.captures().iter().map(|c| capture((c.index, c.node)));
+                        found.insert((m.pattern_index, captures.collect()));
+                    }
+                }
+                if walk.goto_first_child() {
+                    continue;
+                }
+                while !walk.goto_next_sibling() {
+                    if !walk.goto_parent() {
+                        break 'walk;
+                    }
+                }
+            }
+            assert!(!expected.is_empty(), "{path:?}");
+            assert_eq!(fullest(found), fullest(expected), "{path:?}");
         }
-        assert!(files > 20);
     }
 
     /// No node inside an opaque kind is one the walk looks at, by the grammar's node types
