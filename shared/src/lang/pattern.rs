@@ -266,16 +266,7 @@ impl<'s> Parser<'s, '_> {
         let kinds = if kind == "_" {
             Vec::new()
         } else {
-            let ids: Vec<u16> = (0..self.grammar.node_kind_count() as u16)
-                .filter(|&id| {
-                    self.grammar.node_kind_is_named(id)
-                        && self.grammar.node_kind_for_id(id) == Some(kind)
-                })
-                .collect();
-            if ids.is_empty() {
-                return None;
-            }
-            ids
+            self.kind_ids(kind)?
         };
         let mut children = Vec::new();
         while !self.eat(')') {
@@ -290,10 +281,43 @@ impl<'s> Parser<'s, '_> {
         })
     }
 
-    /// `[field:] (kind …) [?] [@capture …]`.
+    /// Every named kind id of a kind name (grammars alias several symbols to one name).
+    fn kind_ids(&self, kind: &str) -> Option<Vec<u16>> {
+        let ids: Vec<u16> = (0..self.grammar.node_kind_count() as u16)
+            .filter(|&id| {
+                self.grammar.node_kind_is_named(id)
+                    && self.grammar.node_kind_for_id(id) == Some(kind)
+            })
+            .collect();
+        (!ids.is_empty()).then_some(ids)
+    }
+
+    /// `[(kind) (kind) …]`: one node of any of the kinds, none with children of its own.
+    fn alternatives(&mut self, field: Option<FieldId>) -> Option<Pattern> {
+        let mut kinds = Vec::new();
+        while !self.eat(']') {
+            if !self.eat('(') {
+                return None;
+            }
+            let kind = self.word().filter(|k| *k != "_")?;
+            kinds.extend(self.kind_ids(kind)?);
+            if !self.eat(')') {
+                return None;
+            }
+        }
+        Some(Pattern {
+            kinds,
+            field,
+            optional: false,
+            captures: Vec::new(),
+            children: Vec::new(),
+        })
+    }
+
+    /// `[field:] (kind …) [?] [@capture …]`, or an alternation of kinds in place of the node.
     fn child(&mut self) -> Option<Pattern> {
         self.skip_trivia();
-        let field = if self.rest.starts_with('(') {
+        let field = if self.rest.starts_with(['(', '[']) {
             None
         } else {
             let name = self.word()?;
@@ -302,7 +326,11 @@ impl<'s> Parser<'s, '_> {
             }
             Some(self.grammar.field_id_for_name(name)?)
         };
-        let mut child = self.node(field)?;
+        let mut child = if self.eat('[') {
+            self.alternatives(field)?
+        } else {
+            self.node(field)?
+        };
         child.optional = self.eat('?');
         child.captures = self.captures()?;
         Some(child)
@@ -340,7 +368,7 @@ mod tests {
         );
         for other in [
             "(block . (expression_statement) @x)",
-            "(call_expression function: [(identifier) (field_expression)] @x)",
+            "(call_expression function: [(identifier) (field_expression (identifier))] @x)",
             "(field_declaration !name type: (type_identifier) @x)",
             "((identifier) @x (#eq? @x \"self\"))",
             "(arguments (identifier)* @x)",
