@@ -533,7 +533,8 @@ impl<'a, 't> FileWalk<'a, 't> {
                     }
                     for &p in patterns {
                         let (index, pattern) = &queries.patterns[p];
-                        pattern.matches(node, &kids[start..], &mut scratch, &mut |captures| {
+                        let kids = &kids[start..];
+                        pattern.matches(node, kids, source, &mut scratch, &mut |captures| {
                             let captures = captures.iter().copied();
                             absorb(*index, captures, &queries.captures, &mut scan, &mut by_node);
                         });

@@ -666,10 +666,16 @@ mod tests {
                 children_of(node, &mut kid_cursor, &mut kids);
                 for &p in &role.patterns {
                     let (index, pattern) = &queries.patterns[p];
-                    pattern.matches(node, &kids, &mut scratch, &mut |captures| {
-                        let captures = captures.iter().map(|&c| capture(c));
-                        found.insert((*index, captures.collect()));
-                    });
+                    pattern.matches(
+                        node,
+                        &kids,
+                        text.as_bytes(),
+                        &mut scratch,
+                        &mut |captures| {
+                            let captures = captures.iter().map(|&c| capture(c));
+                            found.insert((*index, captures.collect()));
+                        },
+                    );
                 }
                 if role.query {
                     let mut matches = cursor.matches(&queries.query, node, text.as_bytes());

@@ -27,10 +27,14 @@ pub struct Pattern {
     field: Option<FieldId>,
     /// `?`: the pattern matches without this node where no child fits it.
     optional: bool,
+    /// `. (kind)`: only the parent's first named child may be this node.
+    first: bool,
     /// Capture indices of the query.
     captures: Vec<u32>,
     /// Steps for the node's children, matched in order.
     children: Vec<Pattern>,
+    /// `(#eq? @capture "text")` predicates (the root's only): the captured node's text.
+    equal: Vec<(u32, String)>,
 }
 
 /// A child of a node as a step sees it: the node, the field it sits in, and its kind id and
@@ -67,19 +71,22 @@ impl Pattern {
             rest: text,
             grammar,
             query,
+            equal: Vec::new(),
         };
         let mut pattern = parser.node(None)?;
         pattern.captures = parser.captures()?;
+        pattern.equal = std::mem::take(&mut parser.equal);
         parser.skip_trivia();
         parser.rest.is_empty().then_some(pattern)
     }
 
     /// Calls `found` with the captures of every match rooted at `node`, whose kind the caller
-    /// has checked. `kids` are `node`'s children ([`children_of`]).
+    /// has checked. `kids` are `node`'s children ([`children_of`]); `source` is the tree's text.
     pub fn matches<'t>(
         &self,
         node: Node<'t>,
         kids: &[Kid<'t>],
+        source: &[u8],
         scratch: &mut Scratch<'t>,
         found: &mut dyn FnMut(&[Captured<'t>]),
     ) {
@@ -87,7 +94,12 @@ impl Pattern {
         scratch
             .binding
             .extend(self.captures.iter().map(|&c| (c, node)));
-        let mut search = Search { scratch, found };
+        let mut search = Search {
+            scratch,
+            equal: &self.equal,
+            source,
+            found,
+        };
         search.steps(&self.children, kids, 0, &Then::Done);
     }
 
@@ -156,6 +168,8 @@ impl<'t> Scratch<'t> {
 /// One pattern's search below its root, and where complete matches go.
 struct Search<'c, 't> {
     scratch: &'c mut Scratch<'t>,
+    equal: &'c [(u32, String)],
+    source: &'c [u8],
     found: &'c mut dyn FnMut(&[Captured<'t>]),
 }
 
@@ -172,8 +186,15 @@ impl<'t> Search<'_, 't> {
         let Some((step, rest)) = steps.split_first() else {
             return match then {
                 Then::Done => {
-                    (self.found)(&self.scratch.binding);
-                    true
+                    let binding = &self.scratch.binding;
+                    let holds = self.equal.iter().all(|(capture, text)| {
+                        let mut nodes = binding.iter().filter(|(c, _)| c == capture);
+                        nodes.all(|(_, n)| self.source.get(n.byte_range()) == Some(text.as_bytes()))
+                    });
+                    if holds {
+                        (self.found)(binding);
+                    }
+                    holds
                 }
                 Then::Rest {
                     steps,
@@ -184,8 +205,9 @@ impl<'t> Search<'_, 't> {
             };
         };
         let mut any = false;
+        let first_named = kids.iter().position(|k| k.named);
         for (i, kid) in kids.iter().enumerate().skip(from) {
-            if !step.accepts(kid) {
+            if !step.accepts(kid) || (step.first && Some(i) != first_named) {
                 continue;
             }
             let binding = &mut self.scratch.binding;
@@ -221,6 +243,8 @@ struct Parser<'s, 'g> {
     rest: &'s str,
     grammar: &'g Language,
     query: &'g Query,
+    /// The `#eq?` predicates read so far.
+    equal: Vec<(u32, String)>,
 }
 
 impl<'s> Parser<'s, '_> {
@@ -269,15 +293,36 @@ impl<'s> Parser<'s, '_> {
             self.kind_ids(kind)?
         };
         let mut children = Vec::new();
+        let mut anchored = false;
         while !self.eat(')') {
-            children.push(self.child()?);
+            if self.rest.starts_with("(#") {
+                self.predicate()?;
+                continue;
+            }
+            // An anchor only before the first child: `(parent . (first))`.
+            if let Some(rest) = self.rest.strip_prefix('.') {
+                if anchored || !children.is_empty() {
+                    return None;
+                }
+                (self.rest, anchored) = (rest, true);
+                continue;
+            }
+            let mut child = self.child()?;
+            child.first = anchored;
+            anchored = false;
+            children.push(child);
+        }
+        if anchored {
+            return None;
         }
         Some(Pattern {
             kinds,
             field,
             optional: false,
+            first: false,
             captures: Vec::new(),
             children,
+            equal: Vec::new(),
         })
     }
 
@@ -309,8 +354,10 @@ impl<'s> Parser<'s, '_> {
             kinds,
             field,
             optional: false,
+            first: false,
             captures: Vec::new(),
             children: Vec::new(),
+            equal: Vec::new(),
         })
     }
 
@@ -334,6 +381,24 @@ impl<'s> Parser<'s, '_> {
         child.optional = self.eat('?');
         child.captures = self.captures()?;
         Some(child)
+    }
+
+    /// `(#eq? @capture "text")`, text without escapes.
+    fn predicate(&mut self) -> Option<()> {
+        self.eat('(');
+        self.rest = self.rest.strip_prefix("#eq?")?;
+        if !self.eat('@') {
+            return None;
+        }
+        let capture = self.query.capture_index_for_name(self.word()?)?;
+        self.skip_trivia();
+        let (text, rest) = self.rest.strip_prefix('"')?.split_once('"')?;
+        if text.contains('\\') {
+            return None;
+        }
+        self.rest = rest;
+        self.equal.push((capture, text.to_owned()));
+        self.eat(')').then_some(())
     }
 
     /// `@name …`, each name a capture of the query.
@@ -367,10 +432,11 @@ mod tests {
                 .is_some_and(|p| p.children[0].optional && !p.children[1].optional)
         );
         for other in [
-            "(block . (expression_statement) @x)",
             "(call_expression function: [(identifier) (field_expression (identifier))] @x)",
             "(field_declaration !name type: (type_identifier) @x)",
             "((identifier) @x (#eq? @x \"self\"))",
+            "(call_expression function: (identifier) @x (#match? @x \"^a\"))",
+            "(block (expression_statement) . (expression_statement) @x)",
             "(arguments (identifier)* @x)",
             "(binary_expression \"+\" @x)",
         ] {
@@ -389,9 +455,10 @@ mod tests {
         let source = "(function_item (visibility_modifier)? @v name: (identifier) @n) @f\n\
                       (call_expression function: (scoped_identifier path: (_) @q name: (identifier) @c))\n\
                       (tuple_expression (identifier) @a (identifier) @b)\n\
-                      (impl_item trait: (_) @t type: (_) @ty) @i\n";
+                      (impl_item trait: (_) @t type: (_) @ty) @i\n\
+                      (call_expression function: (identifier) @m arguments: (arguments . (identifier) @x) (#eq? @m \"m\"))\n";
         let query = Query::new(&grammar, source).expect("valid query");
-        let code = "pub fn a() { x::y::z(); (p, q, r); }\nfn b() {}\nimpl T for U { fn c() {} }";
+        let code = "pub fn a() { x::y::z(); (p, q, r); m(s, t); n(u); m(1, v); }\nfn b() {}\nimpl T for U { fn c() {} }";
         let mut parser = tree_sitter::Parser::new();
         parser.set_language(&grammar).expect("grammar");
         let tree = parser.parse(code, None).expect("tree");
@@ -428,12 +495,18 @@ mod tests {
                 }
                 kids.clear();
                 children_of(node, &mut cursor, &mut kids);
-                pattern.matches(node, &kids, &mut scratch, &mut |captures| {
-                    let mut captures: Vec<(u32, usize)> =
-                        captures.iter().map(|(c, n)| (*c, n.id())).collect();
-                    captures.sort();
-                    got.insert((*i, captures));
-                });
+                pattern.matches(
+                    node,
+                    &kids,
+                    code.as_bytes(),
+                    &mut scratch,
+                    &mut |captures| {
+                        let mut captures: Vec<(u32, usize)> =
+                            captures.iter().map(|(c, n)| (*c, n.id())).collect();
+                        captures.sort();
+                        got.insert((*i, captures));
+                    },
+                );
             }
             if walk.goto_first_child() {
                 continue;
@@ -452,7 +525,7 @@ mod tests {
                         .cloned()
                         .collect();
                     assert_eq!(got, fullest);
-                    assert_eq!(got.len(), 8, "{got:?}");
+                    assert_eq!(got.len(), 9, "{got:?}");
                     return;
                 }
             }
