@@ -469,9 +469,10 @@ impl<'a, 't> FileWalk<'a, 't> {
         let mut by_node: DefsByNode<'t> = HashMap::new();
         let mut scan = Scan::default();
         let source = self.source.as_bytes();
-        // Start the query only at nodes whose kind begins a pattern: a plain tree walk costs far
-        // less per node than a query cursor's. The same walk records single-node patterns'
-        // captures and the branch nodes.
+        // One walk over the tree: it records single-node patterns' captures and the branch
+        // nodes, matches the plain patterns against a node's children once it has visited
+        // them, and starts the query cursor only at nodes whose kind begins one of the other
+        // patterns (a plain walk costs far less per node than a query cursor's).
         if queries.query_everywhere {
             self.cursor.set_max_start_depth(None);
             let mut matches = self.cursor.matches(&queries.query, self.root, source);
