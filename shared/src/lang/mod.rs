@@ -269,6 +269,17 @@ impl LanguageSpec {
     }
 }
 
+/// Every id of a kind name (grammars alias several symbols to one name), named only or named
+/// and anonymous.
+fn kind_ids(grammar: &tree_sitter::Language, name: &str, named_only: bool) -> Vec<u16> {
+    (0..grammar.node_kind_count() as u16)
+        .filter(|&id| {
+            grammar.node_kind_for_id(id) == Some(name)
+                && (!named_only || grammar.node_kind_is_named(id))
+        })
+        .collect()
+}
+
 /// A pattern that is one named node and a capture, `(kind) @capture`: its kind and capture name.
 /// A pattern's text runs to the next pattern, so it may end with comments.
 fn single_node_pattern(pattern: &str) -> Option<(&str, &str)> {
@@ -320,13 +331,8 @@ impl Queries {
         // Every id of a kind name (grammars alias several symbols to one name), named only or
         // named and anonymous.
         let ids = |name: &str, named_only: bool| -> Vec<usize> {
-            (0..count)
-                .filter(|&id| {
-                    let id = id as u16;
-                    grammar.node_kind_for_id(id) == Some(name)
-                        && (!named_only || grammar.node_kind_is_named(id))
-                })
-                .collect()
+            let ids = kind_ids(&grammar, name, named_only);
+            ids.into_iter().map(usize::from).collect()
         };
         let mut query_everywhere = false;
         let mut walked = Vec::new();

@@ -5,9 +5,10 @@
 //! tree-sitter's query cursor at every such node costs more than the walk that finds the node
 //! (a cursor start is ~1.5 µs, and call expressions are among the most frequent nodes), so
 //! [`Queries`](super::Queries) compiles these patterns into [`Pattern`]s that the walk matches
-//! against the node's children directly. Patterns that use more of the language (anchors,
-//! alternations, negated fields, quantifiers other than `?`, predicates) stay with
-//! tree-sitter's query. Both yield the same captures for the same nodes: each way of matching
+//! against the node's children directly. The subset also has alternations of bare kinds, an
+//! anchor before the first child and `#eq?`; patterns that use more of the language (other
+//! anchors and alternations, negated fields, quantifiers other than `?`, other predicates)
+//! stay with tree-sitter's query. Both yield the same captures for the same nodes: each way of matching
 //! the steps to children in order is one match, as in tree-sitter.
 
 use std::num::NonZeroU16;
@@ -101,6 +102,20 @@ impl Pattern {
             found,
         };
         search.steps(&self.children, kids, 0, &Then::Done);
+    }
+
+    /// A step of `kinds` in `field` with `children`, before its quantifier, anchor and
+    /// captures are read.
+    fn node(kinds: Vec<u16>, field: Option<FieldId>, children: Vec<Pattern>) -> Pattern {
+        Pattern {
+            kinds,
+            field,
+            optional: false,
+            first: false,
+            captures: Vec::new(),
+            children,
+            equal: Vec::new(),
+        }
     }
 
     /// The kind ids a match can start at; empty for a pattern rooted at `(_)`.
@@ -205,9 +220,10 @@ impl<'t> Search<'_, 't> {
             };
         };
         let mut any = false;
-        let first_named = kids.iter().position(|k| k.named);
+        // An anchored step takes only the first named child.
+        let first_named = step.first.then(|| kids.iter().position(|k| k.named));
         for (i, kid) in kids.iter().enumerate().skip(from) {
-            if !step.accepts(kid) || (step.first && Some(i) != first_named) {
+            if !step.accepts(kid) || first_named.is_some_and(|first| first != Some(i)) {
                 continue;
             }
             let binding = &mut self.scratch.binding;
@@ -315,25 +331,12 @@ impl<'s> Parser<'s, '_> {
         if anchored {
             return None;
         }
-        Some(Pattern {
-            kinds,
-            field,
-            optional: false,
-            first: false,
-            captures: Vec::new(),
-            children,
-            equal: Vec::new(),
-        })
+        Some(Pattern::node(kinds, field, children))
     }
 
-    /// Every named kind id of a kind name (grammars alias several symbols to one name).
+    /// Every named kind id of a kind name; `None` if the grammar has no such kind.
     fn kind_ids(&self, kind: &str) -> Option<Vec<u16>> {
-        let ids: Vec<u16> = (0..self.grammar.node_kind_count() as u16)
-            .filter(|&id| {
-                self.grammar.node_kind_is_named(id)
-                    && self.grammar.node_kind_for_id(id) == Some(kind)
-            })
-            .collect();
+        let ids = super::kind_ids(self.grammar, kind, true);
         (!ids.is_empty()).then_some(ids)
     }
 
@@ -350,15 +353,7 @@ impl<'s> Parser<'s, '_> {
                 return None;
             }
         }
-        Some(Pattern {
-            kinds,
-            field,
-            optional: false,
-            first: false,
-            captures: Vec::new(),
-            children: Vec::new(),
-            equal: Vec::new(),
-        })
+        Some(Pattern::node(kinds, field, Vec::new()))
     }
 
     /// `[field:] (kind …) [?] [@capture …]`, or an alternation of kinds in place of the node.
