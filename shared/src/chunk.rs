@@ -28,16 +28,42 @@ pub fn estimate_tokens(text: &str) -> usize {
 /// [`estimate_tokens`] of `text` if it is at most `limit`; stops reading once past it, so a
 /// long text over the budget costs no more than the budget.
 fn tokens_within(text: &str, limit: usize) -> Option<usize> {
-    /// Bytes counted between checks against the limit.
-    const BLOCK: usize = 1024;
-    let (mut tokens, mut word) = (0, 0);
-    for block in text.as_bytes().chunks(BLOCK) {
-        tokens += count_tokens(block, &mut word);
-        if tokens > limit {
-            return None;
+    let mut within = Within::new(limit);
+    within.add(text);
+    within.tokens()
+}
+
+/// [`tokens_within`] of a text given in runs.
+struct Within {
+    tokens: usize,
+    /// Letters of the word that the last run ended in.
+    word: usize,
+    limit: usize,
+}
+
+impl Within {
+    fn new(limit: usize) -> Self {
+        Within {
+            tokens: 0,
+            word: 0,
+            limit,
         }
     }
-    Some(tokens)
+
+    fn add(&mut self, run: &str) {
+        /// Bytes counted between checks against the limit.
+        const BLOCK: usize = 1024;
+        for block in run.as_bytes().chunks(BLOCK) {
+            if self.tokens > self.limit {
+                return;
+            }
+            self.tokens += count_tokens(block, &mut self.word);
+        }
+    }
+
+    fn tokens(&self) -> Option<usize> {
+        (self.tokens <= self.limit).then_some(self.tokens)
+    }
 }
 
 /// The tokens of `bytes`, continuing a word of `word` letters that ended the bytes before.
@@ -132,24 +158,30 @@ impl std::fmt::Debug for ChunkInput<'_> {
 }
 
 /// A run of the symbol's text with the byte range it came from and its estimated tokens.
-#[derive(Clone)]
-struct Piece {
-    text: String,
+struct Piece<'a> {
+    text: &'a str,
     start: usize,
     end: usize,
     tokens: usize,
 }
 
-impl Piece {
-    fn new(text: String, start: usize, end: usize) -> Self {
-        let tokens = estimate_tokens(&text);
+impl<'a> Piece<'a> {
+    fn new(text: &'a str, start: usize, end: usize) -> Self {
         Piece {
             text,
             start,
             end,
-            tokens,
+            tokens: estimate_tokens(text),
         }
     }
+}
+
+/// One chunk's text, with the byte range it covers and its estimated tokens.
+struct Part {
+    text: String,
+    start: usize,
+    end: usize,
+    tokens: usize,
 }
 
 /// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
@@ -171,34 +203,31 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
     let (start, end) = (symbol.span.start_byte, symbol.span.end_byte);
 
     let first_line = symbol.signature.lines().next().unwrap_or("");
-    let continuation = Piece::new(
-        format!("{} …\n", truncate(first_line, CONTINUATION_BYTES)),
-        start,
-        start,
-    );
+    let continuation = format!("{} …\n", truncate(first_line, CONTINUATION_BYTES));
+    let continuation = Piece::new(&continuation, start, start);
     // Every piece fits in a part together with the continuation line.
     let budget = CHUNK_TOKEN_BUDGET.saturating_sub(continuation.tokens);
 
-    let header = Piece::new(chunk_header(input), start, start);
-    // Most symbols fit in one part: the pieces below would all be packed into it.
-    let whole = elided_text(input, start, end);
-    let fits = budget
-        .checked_sub(header.tokens)
-        .and_then(|left| tokens_within(&whole, left));
+    let header = chunk_header(input);
+    let header_tokens = estimate_tokens(&header);
+    // Most symbols fit in one part: counted first, their text is copied once.
+    let fits = budget.checked_sub(header_tokens).and_then(|left| {
+        let mut within = Within::new(left);
+        elided_runs(input, start, end, |run| within.add(run));
+        within.tokens()
+    });
     if let Some(tokens) = fits {
-        let mut text = header.text;
-        text.push_str(&whole);
-        let part = Piece {
+        let mut text = header;
+        elided_runs(input, start, end, |run| text.push_str(run));
+        let part = Part {
             text,
             start,
             end,
-            tokens: header.tokens + tokens,
+            tokens: header_tokens + tokens,
         };
         return into_chunks(input, vec![part]);
     }
 
-    let mut pieces = Vec::new();
-    split_oversized(header.text, start, start, budget, &mut pieces);
     let mut bounds: Vec<usize> = (input.split_points)()
         .into_iter()
         .filter(|&p| p > start && p < end)
@@ -206,18 +235,28 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
     bounds.insert(0, start);
     bounds.push(end);
     bounds.dedup();
+    // The text between each two bounds, end to end in one string: `cuts` are where each begins.
+    let mut body = String::new();
+    let mut cuts = Vec::with_capacity(bounds.len());
     for pair in bounds.windows(2) {
-        let text = elided_text(input, pair[0], pair[1]);
+        cuts.push(body.len());
+        elided_runs(input, pair[0], pair[1], |run| body.push_str(run));
+    }
+    cuts.push(body.len());
+    let mut pieces = Vec::new();
+    split_oversized(&header, start, start, budget, &mut pieces);
+    for (pair, cut) in bounds.windows(2).zip(cuts.windows(2)) {
+        let text = &body[cut[0]..cut[1]];
         split_oversized(text, pair[0], pair[1], budget, &mut pieces);
     }
 
     // Greedy packing of pieces into parts within the budget.
-    let mut parts: Vec<Piece> = Vec::new();
-    let mut current: Option<Piece> = None;
+    let mut parts: Vec<Part> = Vec::new();
+    let mut current: Option<Part> = None;
     for piece in pieces {
         match &mut current {
             Some(part) if part.tokens + piece.tokens <= CHUNK_TOKEN_BUDGET => {
-                part.text.push_str(&piece.text);
+                part.text.push_str(piece.text);
                 part.end = part.end.max(piece.end);
                 part.tokens += piece.tokens;
             }
@@ -229,15 +268,20 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
                     }
                     parts.push(part);
                 }
-                current = Some(if parts.is_empty() {
-                    piece
+                // Later parts open with the continuation line.
+                let lead = if parts.is_empty() {
+                    None
                 } else {
-                    Piece {
-                        text: format!("{}{}", continuation.text, piece.text),
-                        start: piece.start,
-                        end: piece.end,
-                        tokens: continuation.tokens + piece.tokens,
-                    }
+                    Some(&continuation)
+                };
+                let mut text = String::new();
+                text.push_str(lead.map_or("", |c| c.text));
+                text.push_str(piece.text);
+                current = Some(Part {
+                    text,
+                    start: piece.start,
+                    end: piece.end,
+                    tokens: lead.map_or(0, |c| c.tokens) + piece.tokens,
                 });
             }
         }
@@ -247,16 +291,17 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
 }
 
 /// The symbol's chunks from its parts (blank ones dropped; the signature if none is left).
-fn into_chunks(input: &ChunkInput, mut parts: Vec<Piece>) -> Vec<Chunk> {
+fn into_chunks(input: &ChunkInput, mut parts: Vec<Part>) -> Vec<Chunk> {
     let symbol = input.symbol;
     parts.retain(|p| !p.text.trim().is_empty());
     if parts.is_empty() {
         let span = &symbol.span;
-        parts.push(Piece::new(
-            symbol.signature.clone(),
-            span.start_byte,
-            span.end_byte,
-        ));
+        parts.push(Part {
+            text: symbol.signature.clone(),
+            start: span.start_byte,
+            end: span.end_byte,
+            tokens: estimate_tokens(&symbol.signature),
+        });
     }
 
     let total = parts.len();
@@ -303,9 +348,9 @@ fn chunk_header(input: &ChunkInput) -> String {
     header
 }
 
-/// The text of `[start, end)` with nested symbols replaced by their signatures.
-fn elided_text(input: &ChunkInput, start: usize, end: usize) -> String {
-    let mut text = String::new();
+/// The text of `[start, end)` with nested symbols replaced by their signatures, given to `run`
+/// in runs, in order.
+fn elided_runs<'a>(input: &ChunkInput<'a>, start: usize, end: usize, mut run: impl FnMut(&'a str)) {
     let mut at = start;
     // `elided` is sorted: begin at the first one that ends inside this range.
     let first = input.elided.partition_point(|&(_, e, _)| e <= start);
@@ -317,32 +362,37 @@ fn elided_text(input: &ChunkInput, start: usize, end: usize) -> String {
             continue;
         }
         if s > at {
-            text.push_str(&input.source[at..s]);
+            run(&input.source[at..s]);
         }
         if s >= at {
-            text.push_str(signature);
+            run(signature);
             // A declaration that is all signature (a constant, after its doc) loses nothing.
             if !input.source[s..e]
                 .trim()
                 .trim_end_matches(';')
                 .ends_with(signature)
             {
-                text.push_str(" …");
+                run(" …");
             }
         }
         at = e.min(end).max(at);
     }
     if at < end {
-        text.push_str(&input.source[at..end]);
+        run(&input.source[at..end]);
     }
-    text
 }
 
 /// The piece of `text` (from `[start, end)` of the source), split at line ends (a single long
 /// line at char boundaries) where it is over `budget` tokens.
-fn split_oversized(text: String, start: usize, end: usize, budget: usize, out: &mut Vec<Piece>) {
+fn split_oversized<'a>(
+    text: &'a str,
+    start: usize,
+    end: usize,
+    budget: usize,
+    out: &mut Vec<Piece<'a>>,
+) {
     let budget = budget.max(16);
-    if let Some(tokens) = tokens_within(&text, budget) {
+    if let Some(tokens) = tokens_within(text, budget) {
         if !text.is_empty() {
             out.push(Piece {
                 text,
@@ -353,33 +403,34 @@ fn split_oversized(text: String, start: usize, end: usize, budget: usize, out: &
         }
         return;
     }
-    let mut current = String::new();
-    let mut used = 0;
+    // The piece being gathered is `text[from..at]`, of `used` tokens.
+    let (mut from, mut at, mut used) = (0, 0, 0);
     for line in text.split_inclusive('\n') {
         let tokens = estimate_tokens(line);
-        if used + tokens > budget && !current.is_empty() {
+        if used + tokens > budget && at > from {
             out.push(Piece {
-                text: std::mem::take(&mut current),
+                text: &text[from..at],
                 start,
                 end,
                 tokens: used,
             });
-            used = 0;
+            (from, used) = (at, 0);
         }
+        at += line.len();
         if tokens > budget {
             out.extend(
                 split_line(line, budget)
                     .into_iter()
-                    .map(|part| Piece::new(part.to_owned(), start, end)),
+                    .map(|part| Piece::new(part, start, end)),
             );
+            from = at;
             continue;
         }
-        current.push_str(line);
         used += tokens;
     }
-    if !current.is_empty() {
+    if at > from {
         out.push(Piece {
-            text: current,
+            text: &text[from..at],
             start,
             end,
             tokens: used,

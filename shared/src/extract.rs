@@ -3,7 +3,7 @@
 //! Everything language-specific comes from [`crate::lang`] (the queries and the spec table); this
 //! module only walks what the queries captured.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde::{Deserialize, Serialize};
 use streaming_iterator::StreamingIterator;
@@ -301,7 +301,7 @@ impl<'a, 't> FileWalk<'a, 't> {
         // Lexical nesting: the innermost enclosing def of each def.
         let mut enclosing: Vec<Option<usize>> = Vec::with_capacity(defs.len());
         let mut stack: Vec<usize> = Vec::new();
-        let mut seen_ids: HashMap<String, usize> = HashMap::new();
+        let mut seen_ids: HashMap<String, usize> = HashMap::default();
         let mut owned: Vec<(usize, String)> = Vec::new();
 
         for (i, def) in defs.iter().enumerate() {
@@ -466,7 +466,7 @@ impl<'a, 't> FileWalk<'a, 't> {
         let queries = self.spec.language.queries();
         // Keyed by node and name: one node can declare several names (`var a, b int`), and a
         // pattern without a name (a docstring's) adds to the named definition of its node.
-        let mut by_node: DefsByNode<'t> = HashMap::new();
+        let mut by_node: DefsByNode<'t> = HashMap::default();
         let mut scan = Scan::default();
         let source = self.source.as_bytes();
         // One walk over the tree: it records single-node patterns' captures and the branch
@@ -515,7 +515,10 @@ impl<'a, 't> FileWalk<'a, 't> {
                     }
                 }
                 // A syntax error inside a comment or string may hold recovered code.
-                if role.opaque && !node.has_error() {
+                if (role.opaque
+                    || role.tokens && !queries.holds_branch_token(&self.source[node.byte_range()]))
+                    && !node.has_error()
+                {
                     skip_children = true;
                 }
             }
@@ -555,7 +558,7 @@ impl<'a, 't> FileWalk<'a, 't> {
         let (named, unnamed): (Vec<_>, Vec<_>) =
             by_node.into_values().partition(|(_, d)| d.name.is_some());
         let mut defs: Vec<(usize, Def<'t>)> = named;
-        let mut by_id: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut by_id: HashMap<usize, Vec<usize>> = HashMap::default();
         for (i, (_, d)) in defs.iter().enumerate() {
             by_id.entry(d.node.id()).or_default().push(i);
         }
@@ -803,7 +806,8 @@ impl<'a, 't> FileWalk<'a, 't> {
         // A node captured twice keeps its most specific kind (a trait in `impl Trait for T` is
         // an implements, not also a type); a capture inside another capture of the same kind
         // (`Handler` in `http.Handler`), or a type inside any capture, is part of that one.
-        let mut kinds: HashMap<usize, ReferenceKind> = HashMap::with_capacity(found.len());
+        let mut kinds: HashMap<usize, ReferenceKind> =
+            HashMap::with_capacity_and_hasher(found.len(), Default::default());
         for (node, kind, _) in &found {
             let entry = kinds.entry(node.id()).or_insert(*kind);
             if *entry == ReferenceKind::Type {

@@ -138,9 +138,13 @@ pub(crate) fn string(text: &str, out: &mut Vec<u8>) {
     while at < bytes.len() {
         if let Some(word) = bytes.get(at..at + 8) {
             let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-            if !needs_escape(word) {
-                at += 8;
-                continue;
+            match escapes(word) {
+                0 => {
+                    at += 8;
+                    continue;
+                }
+                // The lowest flagged byte is exact (a borrow only runs upwards from it).
+                found => at += found.trailing_zeros() as usize / 8,
             }
         }
         let byte = bytes[at];
@@ -174,17 +178,18 @@ pub(crate) fn string(text: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// Whether any of the eight bytes of `word` is a control character, `"` or `\`: the usual
-/// test for a byte below a bound (`x - n` borrows into its top bit), and for a zero byte after
-/// an XOR with the byte sought.
-fn needs_escape(word: u64) -> bool {
+/// The top bit of each of the eight bytes of `word` (little-endian) that is a control
+/// character, `"` or `\`, and maybe of bytes above the lowest one flagged: the usual test for
+/// a byte below a bound (`x - n` borrows into its top bit), and for a zero byte after an XOR
+/// with the byte sought. Zero when no byte needs escaping.
+fn escapes(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
     let control = below(word, 0x20);
     let quote = below(word ^ (ONES * u64::from(b'"')), 1);
     let backslash = below(word ^ (ONES * u64::from(b'\\')), 1);
-    control | quote | backslash != 0
+    control | quote | backslash
 }
 
 #[cfg(test)]

@@ -75,3 +75,13 @@ fn huge_flat_files_stay_linear() {
     let outline = extract("big.js", &source);
     assert_eq!(outline.symbols.len(), 20_001);
 }
+
+#[test]
+fn branches_inside_macro_arguments_count_and_their_comments_are_no_docs() {
+    let source = "fn f(a: bool, b: bool) {\n    assert!(a && (b || a), \"{}\", vec![1].len());\n}\n\nfn g() {\n    println!(\"a && b || c\");\n}\n\nm! {\n    /// not f's doc\n    x\n}\nfn h() {}\n";
+    let outline = extract("m.rs", source);
+    // `&&` and `||` in a macro's tokens are branches; inside a string they are text.
+    assert_eq!(symbol(&outline, "f").complexity, 3);
+    assert_eq!(symbol(&outline, "g").complexity, 1);
+    assert_eq!(symbol(&outline, "h").doc, None);
+}

@@ -93,6 +93,12 @@ pub struct LanguageSpec {
     /// types). Rust's doc comments alone are a seventh of a Rust tree's nodes. Not Python's
     /// strings: f-strings hold expressions.
     pub opaque_kinds: &'static [&'static str],
+    /// Node kinds that hold unparsed tokens (Rust's macro arguments and `macro_rules!` bodies):
+    /// nothing inside is a definition or reference (a test checks this against the grammar's
+    /// node types), only anonymous branch tokens (`&&`) may be, so the walk enters one only when
+    /// its text holds such a token. A comment inside never documents an item: the closing
+    /// delimiter stands between it and anything after. They are a sixth of a Rust tree's nodes.
+    pub token_kinds: &'static [&'static str],
     /// Query sources, concatenated: a family's shared file (`queries/ecma/`) then the language's.
     symbols_query: &'static [&'static str],
     references_query: &'static [&'static str],
@@ -242,6 +248,16 @@ pub struct Queries {
     /// Whether some pattern can start at any node (a wildcard or alternation at its root), so
     /// the query must run over the whole tree rather than only at [`KindRole::query`] nodes.
     pub query_everywhere: bool,
+    /// The branch kinds that are operator tokens (`&&`, `||`): what a [`KindRole::tokens`]
+    /// node may hold that the walk counts.
+    pub branch_tokens: Vec<&'static str>,
+}
+
+impl Queries {
+    /// Whether text may hold one of the branch tokens (it may also be inside a string there).
+    pub fn holds_branch_token(&self, text: &str) -> bool {
+        self.branch_tokens.iter().any(|token| text.contains(token))
+    }
 }
 
 /// What a node of one kind means to the extractor's walk over the tree.
@@ -259,6 +275,9 @@ pub struct KindRole {
     pub branch: bool,
     /// The kind is one of the spec's `opaque_kinds`: the walk skips its children.
     pub opaque: bool,
+    /// The kind is one of the spec's `token_kinds`: the walk skips its children unless its
+    /// text holds one of [`Queries::branch_tokens`].
+    pub tokens: bool,
 }
 
 impl LanguageSpec {
@@ -379,17 +398,28 @@ impl Queries {
                 spec.branch_kinds.contains(&kind)
                     && grammar.id_for_node_kind(kind, grammar.node_kind_is_named(id)) == id
             });
-            role.opaque = grammar.node_kind_is_named(id)
-                && grammar
-                    .node_kind_for_id(id)
-                    .is_some_and(|kind| spec.opaque_kinds.contains(&kind));
+            let named_in = |kinds: &[&str]| {
+                grammar.node_kind_is_named(id)
+                    && grammar
+                        .node_kind_for_id(id)
+                        .is_some_and(|kind| kinds.contains(&kind))
+            };
+            role.opaque = named_in(spec.opaque_kinds);
+            role.tokens = named_in(spec.token_kinds);
         }
+        let branch_tokens = spec
+            .branch_kinds
+            .iter()
+            .copied()
+            .filter(|kind| !kind.starts_with(|c: char| c.is_ascii_alphabetic()))
+            .collect();
         Queries {
             query,
             patterns,
             captures,
             kinds,
             query_everywhere,
+            branch_tokens,
         }
     }
 }
@@ -418,6 +448,7 @@ static RUST: LanguageSpec = LanguageSpec {
         "string_literal",
         "raw_string_literal",
     ],
+    token_kinds: &["token_tree", "token_tree_pattern"],
     symbols_query: &[include_str!("queries/rust/symbols.scm")],
     references_query: &[include_str!("queries/rust/references.scm")],
 };
@@ -445,6 +476,7 @@ static PYTHON: LanguageSpec = LanguageSpec {
         "or",
     ],
     opaque_kinds: &[],
+    token_kinds: &[],
     symbols_query: &[include_str!("queries/python/symbols.scm")],
     references_query: &[include_str!("queries/python/references.scm")],
 };
@@ -468,6 +500,7 @@ static GO: LanguageSpec = LanguageSpec {
         "||",
     ],
     opaque_kinds: &["interpreted_string_literal", "raw_string_literal"],
+    token_kinds: &[],
     symbols_query: &[include_str!("queries/go/symbols.scm")],
     references_query: &[include_str!("queries/go/references.scm")],
 };
@@ -502,6 +535,7 @@ static JAVASCRIPT: LanguageSpec = LanguageSpec {
         "??",
     ],
     opaque_kinds: &["string", "regex"],
+    token_kinds: &[],
     symbols_query: &[
         include_str!("queries/ecma/symbols.scm"),
         include_str!("queries/javascript/symbols.scm"),
@@ -704,10 +738,10 @@ mod tests {
         }
     }
 
-    /// No node inside an opaque kind is one the walk looks at, by the grammar's node types
-    /// (children, fields and supertypes, transitively).
+    /// No named node inside an opaque kind or a token kind is one the walk looks at, by the
+    /// grammar's node types (children, fields and supertypes, transitively).
     #[test]
-    fn opaque_kinds_hold_nothing_the_walk_needs() {
+    fn opaque_and_token_kinds_hold_nothing_the_walk_needs() {
         use std::collections::{BTreeMap, BTreeSet};
 
         for lang in Language::ALL {
@@ -751,7 +785,8 @@ mod tests {
                             || !role.patterns.is_empty()
                     })
             };
-            for &opaque in lang.spec().opaque_kinds {
+            let spec = lang.spec();
+            for &opaque in spec.opaque_kinds.iter().chain(spec.token_kinds) {
                 assert!(inside.contains_key(opaque), "{lang:?}: no kind {opaque}");
                 let mut seen = BTreeSet::new();
                 let mut stack = vec![opaque];
@@ -765,7 +800,13 @@ mod tests {
                 }
             }
             let opaque = queries.kinds.iter().filter(|k| k.opaque).count();
-            assert!(opaque >= lang.spec().opaque_kinds.len(), "{lang:?}");
+            assert!(opaque >= spec.opaque_kinds.len(), "{lang:?}");
+            let tokens = queries.kinds.iter().filter(|k| k.tokens).count();
+            assert!(tokens >= spec.token_kinds.len(), "{lang:?}");
+            // What a token kind may hold that the walk counts, it finds in the text.
+            if !spec.token_kinds.is_empty() {
+                assert!(!queries.branch_tokens.is_empty(), "{lang:?}");
+            }
         }
     }
 
