@@ -6,8 +6,8 @@
 //! (a cursor start is ~1.5 µs, and call expressions are among the most frequent nodes), so
 //! [`Queries`](super::Queries) compiles these patterns into [`Pattern`]s that the walk matches
 //! against the node's children directly. The subset also has alternations of bare kinds, an
-//! anchor before the first child and `#eq?`; patterns that use more of the language (other
-//! anchors and alternations, negated fields, quantifiers other than `?`, other predicates)
+//! anchor before the first child, `#eq?` and `#match?`; patterns that use more of the language
+//! (other anchors and alternations, negated fields, quantifiers other than `?`, other predicates)
 //! stay with tree-sitter's query. Both yield the same captures for the same nodes: each way of matching
 //! the steps to children in order is one match, as in tree-sitter.
 
@@ -34,8 +34,25 @@ pub struct Pattern {
     captures: Vec<u32>,
     /// Steps for the node's children, matched in order.
     children: Vec<Pattern>,
-    /// `(#eq? @capture "text")` predicates (the root's only): the captured node's text.
-    equal: Vec<(u32, String)>,
+    /// `(#eq? @capture "text")` and `(#match? @capture "regex")` predicates (the root's only)
+    /// on a capture's text.
+    texts: Vec<(u32, TextTest)>,
+}
+
+/// What a predicate asks of every node of its capture: as tree-sitter's binding tests it.
+#[derive(Debug)]
+enum TextTest {
+    Equal(String),
+    Matches(regex::bytes::Regex),
+}
+
+impl TextTest {
+    fn holds(&self, text: &[u8]) -> bool {
+        match self {
+            TextTest::Equal(equal) => text == equal.as_bytes(),
+            TextTest::Matches(regex) => regex.is_match(text),
+        }
+    }
 }
 
 /// A child of a node as a step sees it: the node, the field it sits in, and its kind id and
@@ -72,11 +89,11 @@ impl Pattern {
             rest: text,
             grammar,
             query,
-            equal: Vec::new(),
+            texts: Vec::new(),
         };
         let mut pattern = parser.node(None)?;
         pattern.captures = parser.captures()?;
-        pattern.equal = std::mem::take(&mut parser.equal);
+        pattern.texts = std::mem::take(&mut parser.texts);
         parser.skip_trivia();
         parser.rest.is_empty().then_some(pattern)
     }
@@ -97,7 +114,7 @@ impl Pattern {
             .extend(self.captures.iter().map(|&c| (c, node)));
         let mut search = Search {
             scratch,
-            equal: &self.equal,
+            texts: &self.texts,
             source,
             found,
         };
@@ -114,7 +131,7 @@ impl Pattern {
             first: false,
             captures: Vec::new(),
             children,
-            equal: Vec::new(),
+            texts: Vec::new(),
         }
     }
 
@@ -183,7 +200,7 @@ impl<'t> Scratch<'t> {
 /// One pattern's search below its root, and where complete matches go.
 struct Search<'c, 't> {
     scratch: &'c mut Scratch<'t>,
-    equal: &'c [(u32, String)],
+    texts: &'c [(u32, TextTest)],
     source: &'c [u8],
     found: &'c mut dyn FnMut(&[Captured<'t>]),
 }
@@ -202,9 +219,9 @@ impl<'t> Search<'_, 't> {
             return match then {
                 Then::Done => {
                     let binding = &self.scratch.binding;
-                    let holds = self.equal.iter().all(|(capture, text)| {
+                    let holds = self.texts.iter().all(|(capture, test)| {
                         let mut nodes = binding.iter().filter(|(c, _)| c == capture);
-                        nodes.all(|(_, n)| self.source.get(n.byte_range()) == Some(text.as_bytes()))
+                        nodes.all(|(_, n)| test.holds(&self.source[n.byte_range()]))
                     });
                     if holds {
                         (self.found)(binding);
@@ -259,8 +276,8 @@ struct Parser<'s, 'g> {
     rest: &'s str,
     grammar: &'g Language,
     query: &'g Query,
-    /// The `#eq?` predicates read so far.
-    equal: Vec<(u32, String)>,
+    /// The text predicates read so far.
+    texts: Vec<(u32, TextTest)>,
 }
 
 impl<'s> Parser<'s, '_> {
@@ -378,10 +395,14 @@ impl<'s> Parser<'s, '_> {
         Some(child)
     }
 
-    /// `(#eq? @capture "text")`, text without escapes.
+    /// `(#eq? @capture "text")` or `(#match? @capture "regex")`, text without escapes.
     fn predicate(&mut self) -> Option<()> {
         self.eat('(');
-        self.rest = self.rest.strip_prefix("#eq?")?;
+        let (rest, regex) = match self.rest.strip_prefix("#eq?") {
+            Some(rest) => (rest, false),
+            None => (self.rest.strip_prefix("#match?")?, true),
+        };
+        self.rest = rest;
         if !self.eat('@') {
             return None;
         }
@@ -392,7 +413,12 @@ impl<'s> Parser<'s, '_> {
             return None;
         }
         self.rest = rest;
-        self.equal.push((capture, text.to_owned()));
+        let test = if regex {
+            TextTest::Matches(regex::bytes::Regex::new(text).ok()?)
+        } else {
+            TextTest::Equal(text.to_owned())
+        };
+        self.texts.push((capture, test));
         self.eat(')').then_some(())
     }
 
@@ -430,7 +456,7 @@ mod tests {
             "(call_expression function: [(identifier) (field_expression (identifier))] @x)",
             "(field_declaration !name type: (type_identifier) @x)",
             "((identifier) @x (#eq? @x \"self\"))",
-            "(call_expression function: (identifier) @x (#match? @x \"^a\"))",
+            "(call_expression function: (identifier) @x (#not-match? @x \"^a\"))",
             "(block (expression_statement) . (expression_statement) @x)",
             "(arguments (identifier)* @x)",
             "(binary_expression \"+\" @x)",
@@ -451,7 +477,8 @@ mod tests {
                       (call_expression function: (scoped_identifier path: (_) @q name: (identifier) @c))\n\
                       (tuple_expression (identifier) @a (identifier) @b)\n\
                       (impl_item trait: (_) @t type: (_) @ty) @i\n\
-                      (call_expression function: (identifier) @m arguments: (arguments . (identifier) @x) (#eq? @m \"m\"))\n";
+                      (call_expression function: (identifier) @m arguments: (arguments . (identifier) @x) (#eq? @m \"m\"))\n\
+                      (call_expression function: (identifier) @k (#match? @k \"^[mn]$\"))\n";
         let query = Query::new(&grammar, source).expect("valid query");
         let code = "pub fn a() { x::y::z(); (p, q, r); m(s, t); n(u); m(1, v); }\nfn b() {}\nimpl T for U { fn c() {} }";
         let mut parser = tree_sitter::Parser::new();
@@ -520,7 +547,7 @@ mod tests {
                         .cloned()
                         .collect();
                     assert_eq!(got, fullest);
-                    assert_eq!(got.len(), 9, "{got:?}");
+                    assert_eq!(got.len(), 12, "{got:?}");
                     return;
                 }
             }
