@@ -491,11 +491,18 @@ impl<'a, 't> FileWalk<'a, 't> {
         let mut scratch = Scratch::new(self.root.walk());
         'walk: loop {
             let node = walk.node();
+            let kind = node.kind_id();
+            let role = queries.kinds.get(usize::from(kind));
             if pending.last().is_some_and(|p| p.2 + 1 == depth) {
-                kids.push(Kid::new(node, walk.field_id()));
+                let kid = match role {
+                    Some(role) => Kid::of_kind(node, walk.field_id(), kind, role.named),
+                    // An error node's id is past the grammar's kinds.
+                    None => Kid::new(node, walk.field_id()),
+                };
+                kids.push(kid);
             }
             let mut skip_children = false;
-            if let Some(role) = queries.kinds.get(usize::from(node.kind_id())) {
+            if let Some(role) = role {
                 if role.branch {
                     scan.branches.push(node.start_byte());
                 }

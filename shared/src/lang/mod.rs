@@ -278,6 +278,8 @@ pub struct KindRole {
     /// The kind is one of the spec's `token_kinds`: the walk skips its children unless its
     /// text holds one of [`Queries::branch_tokens`].
     pub tokens: bool,
+    /// Nodes of this kind are named (`Node::is_named`, without a call into tree-sitter).
+    pub named: bool,
 }
 
 impl LanguageSpec {
@@ -404,6 +406,7 @@ impl Queries {
                         .node_kind_for_id(id)
                         .is_some_and(|kind| kinds.contains(&kind))
             };
+            role.named = grammar.node_kind_is_named(id);
             role.opaque = named_in(spec.opaque_kinds);
             role.tokens = named_in(spec.token_kinds);
         }

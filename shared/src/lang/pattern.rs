@@ -150,11 +150,16 @@ impl Pattern {
 impl<'t> Kid<'t> {
     /// A child, and the field it sits in within its parent.
     pub fn new(node: Node<'t>, field: Option<FieldId>) -> Self {
+        Self::of_kind(node, field, node.kind_id(), node.is_named())
+    }
+
+    /// [`Kid::new`] for a walk that has read the node's kind and whether it is named.
+    pub fn of_kind(node: Node<'t>, field: Option<FieldId>, kind: u16, named: bool) -> Self {
         Kid {
             node,
             field,
-            kind: node.kind_id(),
-            named: node.is_named(),
+            kind,
+            named,
         }
     }
 }
