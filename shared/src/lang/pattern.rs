@@ -248,6 +248,14 @@ impl<'t> Search<'_, 't> {
             if !step.accepts(kid) || first_named.is_some_and(|first| first != Some(i)) {
                 continue;
             }
+            // A predicate on one of the step's captures fails here, before any search below.
+            let fails = |test: &(u32, TextTest)| {
+                step.captures.contains(&test.0)
+                    && !test.1.holds(&self.source[kid.node.byte_range()])
+            };
+            if self.texts.iter().any(fails) {
+                continue;
+            }
             let binding = &mut self.scratch.binding;
             let mark = binding.len();
             binding.extend(step.captures.iter().map(|&c| (c, kid.node)));
