@@ -269,11 +269,7 @@ pub fn chunk_symbol(input: &ChunkInput) -> Vec<Chunk> {
                     parts.push(part);
                 }
                 // Later parts open with the continuation line.
-                let lead = if parts.is_empty() {
-                    None
-                } else {
-                    Some(&continuation)
-                };
+                let lead = (!parts.is_empty()).then_some(&continuation);
                 let mut text = String::new();
                 text.push_str(lead.map_or("", |c| c.text));
                 text.push_str(piece.text);
