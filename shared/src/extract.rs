@@ -3,6 +3,8 @@
 //! Everything language-specific comes from [`crate::lang`] (the queries and the spec table); this
 //! module only walks what the queries captured.
 
+use std::cell::RefCell;
+
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde::{Deserialize, Serialize};
@@ -206,6 +208,9 @@ struct FileWalk<'a, 't> {
     source: &'a str,
     root: Node<'t>,
     lines: LineIndex,
+    /// Parents looked up so far, by node id: tree-sitter finds a node's parent by descending
+    /// from the root, and a definition's parent is asked for by its wrapper, doc and visibility.
+    parents: RefCell<HashMap<usize, Option<Node<'t>>>>,
 }
 
 impl<'a, 't> FileWalk<'a, 't> {
@@ -223,7 +228,16 @@ impl<'a, 't> FileWalk<'a, 't> {
             source,
             root: tree.root_node(),
             lines: LineIndex::new(source),
+            parents: RefCell::default(),
         }
+    }
+
+    fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {
+        *self
+            .parents
+            .borrow_mut()
+            .entry(node.id())
+            .or_insert_with(|| node.parent())
     }
 
     fn text(&self, node: Node) -> &'a str {
@@ -250,7 +264,7 @@ impl<'a, 't> FileWalk<'a, 't> {
         } = self.scan();
         let package = defs
             .iter()
-            .find(|d| d.kind == Some(SymbolKind::Module) && d.node.parent() == Some(self.root))
+            .find(|d| d.kind == Some(SymbolKind::Module) && self.parent(d.node) == Some(self.root))
             .and_then(|d| d.name)
             .map(|n| self.text(n));
         let prefix = module_prefix(self.path, self.spec, package);
@@ -636,7 +650,7 @@ impl<'a, 't> FileWalk<'a, 't> {
         if self.spec.wrapper_kinds.is_empty() {
             return outer;
         }
-        while let Some(parent) = outer.parent() {
+        while let Some(parent) = self.parent(outer) {
             let opens_with = parent.named_child(0).is_some_and(|first| first == outer)
                 && parent.start_position().row == outer.start_position().row;
             if !self.spec.wrapper_kinds.contains(&parent.kind()) || !opens_with {
@@ -691,7 +705,7 @@ impl<'a, 't> FileWalk<'a, 't> {
             if self.spec.wrapper_kinds.is_empty() {
                 return (None, None);
             }
-            match anchor.parent() {
+            match self.parent(anchor) {
                 Some(parent)
                     if self.spec.wrapper_kinds.contains(&parent.kind())
                         && sole_declaration(parent, trivia) =>
@@ -742,7 +756,7 @@ impl<'a, 't> FileWalk<'a, 't> {
         Some((doc, start?)).filter(|(d, _)| !d.is_empty())
     }
 
-    fn visibility(&self, def: &Def, kind: SymbolKind, name: &str) -> Option<Visibility> {
+    fn visibility(&self, def: &Def<'t>, kind: SymbolKind, name: &str) -> Option<Visibility> {
         let modifier = def.visibility.map(|n| self.text(n));
         match self.spec.visibility {
             // A Go package name is lower-case by convention and says nothing of visibility.
@@ -776,7 +790,7 @@ impl<'a, 't> FileWalk<'a, 't> {
                     _ => {}
                 }
                 let mut node = def.node;
-                while let Some(parent) = node.parent() {
+                while let Some(parent) = self.parent(node) {
                     if parent.kind() == export_node {
                         return Some(Visibility::Public);
                     }
@@ -786,9 +800,8 @@ impl<'a, 't> FileWalk<'a, 't> {
                     node = parent;
                 }
                 // Class members are public unless marked; top-level declarations are module-private.
-                let in_class = def
-                    .node
-                    .parent()
+                let in_class = self
+                    .parent(def.node)
                     .is_some_and(|p| member_containers.contains(&p.kind()));
                 Some(if in_class {
                     Visibility::Public
