@@ -834,40 +834,36 @@ impl<'a, 't> FileWalk<'a, 't> {
                 *entry = *kind;
             }
         }
+        // Each node's range is read from its tree once (a call into tree-sitter per read).
         let mut found: Vec<_> = found
             .into_iter()
             .filter(|(node, kind, _)| {
                 kinds.get(&node.id()) == Some(kind) && !name_nodes.contains(&node.id())
             })
+            .map(|(node, kind, qualifier)| (node.byte_range(), node, kind, qualifier))
             .collect();
-        // Cached: a node's end is computed from its tree (a call into tree-sitter per use).
-        found.sort_by_cached_key(|(node, kind, _)| {
-            (node.start_byte(), std::cmp::Reverse(node.end_byte()), *kind)
-        });
-        found.dedup_by_key(|(node, kind, _)| (node.id(), *kind));
+        found.sort_by_key(|(range, _, kind, _)| (range.start, std::cmp::Reverse(range.end), *kind));
+        found.dedup_by_key(|(_, node, kind, _)| (node.id(), *kind));
         let mut open: Vec<(usize, ReferenceKind)> = Vec::new();
         let mut kept = Vec::with_capacity(found.len());
-        for (node, kind, qualifier) in found {
-            while open
-                .last()
-                .is_some_and(|&(end, _)| end <= node.start_byte())
-            {
+        for (range, node, kind, qualifier) in found {
+            while open.last().is_some_and(|&(end, _)| end <= range.start) {
                 open.pop();
             }
             let inside = open
                 .iter()
                 .any(|&(_, outer)| outer == kind || kind == ReferenceKind::Type);
-            open.push((node.end_byte(), kind));
+            open.push((range.end, kind));
             if !inside {
-                kept.push((node, kind, qualifier));
+                kept.push((range, node, kind, qualifier));
             }
         }
-        for (node, kind, qualifier) in kept {
-            let target = reference_text(text(node), kind);
+        for (range, node, kind, qualifier) in kept {
+            let target = reference_text(&source[range.clone()], kind);
             if target.is_empty() {
                 continue;
             }
-            let owner = owners.at(node.start_byte());
+            let owner = owners.at(range.start);
             symbols[owner].references.push(RawReference {
                 kind,
                 target,
