@@ -842,7 +842,10 @@ impl<'a, 't> FileWalk<'a, 't> {
             })
             .map(|(node, kind, qualifier)| (node.byte_range(), node, kind, qualifier))
             .collect();
-        found.sort_by_key(|(range, _, kind, _)| (range.start, std::cmp::Reverse(range.end), *kind));
+        // By key and index (the entries are large to move while sorting).
+        found.sort_by_cached_key(|(range, _, kind, _)| {
+            (range.start, std::cmp::Reverse(range.end), *kind)
+        });
         found.dedup_by_key(|(_, node, kind, _)| (node.id(), *kind));
         let mut open: Vec<(usize, ReferenceKind)> = Vec::new();
         let mut kept = Vec::with_capacity(found.len());
