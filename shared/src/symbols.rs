@@ -131,13 +131,9 @@ impl ReferenceKind {
 
     /// Parses the suffix of a `@reference.<kind>` query capture.
     pub fn from_capture(name: &str) -> Option<Self> {
-        Some(match name {
-            "call" => Self::Call,
-            "import" => Self::Import,
-            "type" => Self::Type,
-            "implements" => Self::Implements,
-            _ => return None,
-        })
+        [Self::Call, Self::Import, Self::Type, Self::Implements]
+            .into_iter()
+            .find(|kind| kind.name() == name)
     }
 }
 

@@ -400,15 +400,14 @@ impl Queries {
                 spec.branch_kinds.contains(&kind)
                     && grammar.id_for_node_kind(kind, grammar.node_kind_is_named(id)) == id
             });
+            role.named = grammar.node_kind_is_named(id);
             let named_in = |kinds: &[&str]| {
-                grammar.node_kind_is_named(id)
+                role.named
                     && grammar
                         .node_kind_for_id(id)
                         .is_some_and(|kind| kinds.contains(&kind))
             };
-            role.named = grammar.node_kind_is_named(id);
-            role.opaque = named_in(spec.opaque_kinds);
-            role.tokens = named_in(spec.token_kinds);
+            (role.opaque, role.tokens) = (named_in(spec.opaque_kinds), named_in(spec.token_kinds));
         }
         let branch_tokens = spec
             .branch_kinds

@@ -7,9 +7,10 @@
 //! [`Queries`](super::Queries) compiles these patterns into [`Pattern`]s that the walk matches
 //! against the node's children directly. The subset also has alternations of bare kinds, an
 //! anchor before the first child, `#eq?` and `#match?`; patterns that use more of the language
-//! (other anchors and alternations, negated fields, quantifiers other than `?`, other predicates)
-//! stay with tree-sitter's query. Both yield the same captures for the same nodes: each way of matching
-//! the steps to children in order is one match, as in tree-sitter.
+//! (other anchors and alternations, negated fields, quantifiers other than `?`, other
+//! predicates) stay with tree-sitter's query. Both yield the same captures for the same nodes:
+//! each way of matching the steps to children in order is one match, as in tree-sitter. A
+//! predicate is tested where its capture is bound, so a failing one cuts the search short.
 
 use std::num::NonZeroU16;
 
@@ -44,6 +45,13 @@ pub struct Pattern {
 enum TextTest {
     Equal(String),
     Matches(regex::bytes::Regex),
+}
+
+/// Whether `node`, bound to `captures`, passes every predicate on one of them.
+fn passes(texts: &[(u32, TextTest)], captures: &[u32], node: Node, source: &[u8]) -> bool {
+    texts.iter().all(|(capture, test)| {
+        !captures.contains(capture) || test.holds(&source[node.byte_range()])
+    })
 }
 
 impl TextTest {
@@ -108,6 +116,9 @@ impl Pattern {
         scratch: &mut Scratch<'t>,
         found: &mut dyn FnMut(&[Captured<'t>]),
     ) {
+        if !passes(&self.texts, &self.captures, node, source) {
+            return;
+        }
         scratch.binding.clear();
         scratch
             .binding
@@ -223,15 +234,8 @@ impl<'t> Search<'_, 't> {
         let Some((step, rest)) = steps.split_first() else {
             return match then {
                 Then::Done => {
-                    let binding = &self.scratch.binding;
-                    let holds = self.texts.iter().all(|(capture, test)| {
-                        let mut nodes = binding.iter().filter(|(c, _)| c == capture);
-                        nodes.all(|(_, n)| test.holds(&self.source[n.byte_range()]))
-                    });
-                    if holds {
-                        (self.found)(binding);
-                    }
-                    holds
+                    (self.found)(&self.scratch.binding);
+                    true
                 }
                 Then::Rest {
                     steps,
@@ -248,12 +252,7 @@ impl<'t> Search<'_, 't> {
             if !step.accepts(kid) || first_named.is_some_and(|first| first != Some(i)) {
                 continue;
             }
-            // A predicate on one of the step's captures fails here, before any search below.
-            let fails = |test: &(u32, TextTest)| {
-                step.captures.contains(&test.0)
-                    && !test.1.holds(&self.source[kid.node.byte_range()])
-            };
-            if self.texts.iter().any(fails) {
+            if !passes(self.texts, &step.captures, kid.node, self.source) {
                 continue;
             }
             let binding = &mut self.scratch.binding;
