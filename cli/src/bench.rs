@@ -7,7 +7,7 @@ use clap::Subcommand;
 use doctown_core::events::{json_line, Clock, Emitter, Event, EventSink};
 use doctown_core::extract::Extractor;
 use doctown_core::ingest::ingest;
-use doctown_core::lang::Language;
+use doctown_core::lang::{Language, Visit, Walk};
 use doctown_core::policy::{classify_content, classify_path};
 use doctown_core::source::Entry;
 
@@ -185,22 +185,12 @@ async fn bench_ingest(source: &str, rounds: usize) -> Result<()> {
     );
     Ok(())
 }
-/// Visits every node of a tree with a cursor: the floor under any extraction that looks at the
-/// whole tree, as Doctown's does before starting its queries at pattern roots.
+/// Enters every node of a tree with the walk Doctown's extraction uses: the floor under any
+/// extraction that looks at the whole tree.
 fn walk_tree(tree: &tree_sitter::Tree) -> usize {
-    let mut cursor = tree.walk();
-    let mut nodes = 0;
-    loop {
-        nodes += 1;
-        if cursor.goto_first_child() {
-            continue;
-        }
-        while !cursor.goto_next_sibling() {
-            if !cursor.goto_parent() {
-                return nodes;
-            }
-        }
-    }
+    Walk::new(tree.root_node())
+        .filter(|visit| matches!(visit, Visit::Enter(_)))
+        .count()
 }
 
 fn median(times: &mut [Duration]) -> Duration {

@@ -15,7 +15,7 @@ use crate::chunk::{chunk_symbol, truncate, ChunkInput, LineIndex};
 use crate::hash::stable_id;
 use crate::lang::{
     children_of, Capture, DocComments, Kid, Language, LanguageSpec, ModulePath, Scratch,
-    VisibilityRule,
+    VisibilityRule, Visit, Walk,
 };
 use crate::symbols::{Chunk, RawReference, ReferenceKind, Span, Symbol, SymbolKind, Visibility};
 
@@ -495,85 +495,78 @@ impl<'a, 't> FileWalk<'a, 't> {
             }
         }
         self.cursor.set_max_start_depth(Some(0));
-        let mut walk = self.root.walk();
-        let mut depth = 0usize;
-        // Nodes whose plain patterns wait for their children, innermost last: the node, its
-        // patterns, its depth, and where its children start in `kids`, which the walk fills
-        // as it visits them. A second cursor serves patterns that look deeper.
-        let mut pending: Vec<(Node<'t>, &[usize], usize, usize)> = Vec::new();
+        // For each node entered and not yet left, innermost last: its plain patterns and where
+        // its children start in `kids`, which the walk fills as it enters them. A second
+        // cursor serves patterns that look deeper.
+        let mut entered: Vec<Option<(&[usize], usize)>> = Vec::new();
         let mut kids: Vec<Kid<'t>> = Vec::new();
+        let mut cursor = self.root.walk();
         let mut scratch = Scratch::new(self.root.walk());
-        'walk: loop {
-            let node = walk.node();
+        let mut walk = Walk::new(self.root);
+        while let Some(visit) = walk.next() {
+            let node = match visit {
+                Visit::Enter(node) => node,
+                Visit::Leave(node) => {
+                    if let Some(Some((patterns, start))) = entered.pop() {
+                        for &p in patterns {
+                            let (index, pattern) = &queries.patterns[p];
+                            let kids = &kids[start..];
+                            pattern.matches(node, kids, source, &mut scratch, &mut |captures| {
+                                let captures = captures.iter().copied();
+                                absorb(
+                                    *index,
+                                    captures,
+                                    &queries.captures,
+                                    &mut scan,
+                                    &mut by_node,
+                                );
+                            });
+                        }
+                        kids.truncate(start);
+                    }
+                    continue;
+                }
+            };
             let kind = node.kind_id();
             let role = queries.kinds.get(usize::from(kind));
-            if pending.last().is_some_and(|p| p.2 + 1 == depth) {
-                let kid = match role {
-                    Some(role) => Kid::of_kind(node, walk.field_id(), kind, role.named),
+            if entered.last().is_some_and(Option::is_some) {
+                kids.push(match role {
+                    Some(role) => Kid::of_kind(node, walk.field(), kind, role.named),
                     // An error node's id is past the grammar's kinds.
-                    None => Kid::new(node, walk.field_id()),
-                };
-                kids.push(kid);
+                    None => Kid::new(node, walk.field()),
+                });
             }
-            let mut skip_children = false;
-            if let Some(role) = role {
-                if role.branch {
-                    scan.branches.push(node.start_byte());
-                }
-                match role.single {
-                    Some(Capture::Reference(kind)) => scan.references.push((node, kind, None)),
-                    Some(Capture::Comment) => scan.trivia.push((node, true)),
-                    Some(Capture::Attribute) => scan.trivia.push((node, false)),
-                    _ => {}
-                }
-                if !role.patterns.is_empty() {
-                    pending.push((node, &role.patterns, depth, kids.len()));
-                }
-                if role.query && !queries.query_everywhere {
-                    let mut matches = self.cursor.matches(&queries.query, node, source);
-                    while let Some(m) = matches.next() {
-                        absorb_match(m, &queries.captures, &mut scan, &mut by_node);
-                    }
-                }
-                // A syntax error inside a comment or string may hold recovered code.
-                if (role.opaque
-                    || role.tokens && !queries.holds_branch_token(&self.source[node.byte_range()]))
-                    && !node.has_error()
-                {
-                    skip_children = true;
-                }
-            }
-            if !skip_children && walk.goto_first_child() {
-                depth += 1;
+            let Some(role) = role else {
+                entered.push(None);
                 continue;
+            };
+            if role.branch {
+                scan.branches.push(node.start_byte());
             }
-            loop {
-                // Leaving the cursor's node: its children are all in `kids` now.
-                if pending.last().is_some_and(|p| p.2 == depth) {
-                    let Some((node, patterns, _, start)) = pending.pop() else {
-                        break;
-                    };
-                    if skip_children {
-                        children_of(node, &mut node.walk(), &mut kids);
-                    }
-                    for &p in patterns {
-                        let (index, pattern) = &queries.patterns[p];
-                        let kids = &kids[start..];
-                        pattern.matches(node, kids, source, &mut scratch, &mut |captures| {
-                            let captures = captures.iter().copied();
-                            absorb(*index, captures, &queries.captures, &mut scan, &mut by_node);
-                        });
-                    }
-                    kids.truncate(start);
+            match role.single {
+                Some(Capture::Reference(kind)) => scan.references.push((node, kind, None)),
+                Some(Capture::Comment) => scan.trivia.push((node, true)),
+                Some(Capture::Attribute) => scan.trivia.push((node, false)),
+                _ => {}
+            }
+            let patterns =
+                (!role.patterns.is_empty()).then_some((role.patterns.as_slice(), kids.len()));
+            entered.push(patterns);
+            if role.query && !queries.query_everywhere {
+                let mut matches = self.cursor.matches(&queries.query, node, source);
+                while let Some(m) = matches.next() {
+                    absorb_match(m, &queries.captures, &mut scan, &mut by_node);
                 }
-                skip_children = false;
-                if walk.goto_next_sibling() {
-                    continue 'walk;
+            }
+            // A syntax error inside a comment or string may hold recovered code.
+            if (role.opaque
+                || role.tokens && !queries.holds_branch_token(&self.source[node.byte_range()]))
+                && !node.has_error()
+            {
+                walk.skip_children();
+                if patterns.is_some() {
+                    children_of(node, &mut cursor, &mut kids);
                 }
-                if !walk.goto_parent() {
-                    break 'walk;
-                }
-                depth -= 1;
             }
         }
         let (named, unnamed): (Vec<_>, Vec<_>) =

@@ -4,6 +4,7 @@
 //! query files; the extraction code is shared.
 
 mod pattern;
+mod walk;
 
 use std::sync::OnceLock;
 
@@ -13,6 +14,7 @@ use tree_sitter::Query;
 use crate::symbols::{ReferenceKind, SymbolKind};
 
 pub use pattern::{children_of, Kid, Pattern, Scratch};
+pub use walk::{Visit, Walk, MAX_INDEXED_CHILDREN};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -12,12 +12,9 @@
 //! each way of matching the steps to children in order is one match, as in tree-sitter. A
 //! predicate is tested where its capture is bound, so a failing one cuts the search short.
 
-use std::num::NonZeroU16;
-
 use tree_sitter::{Language, Node, Query, TreeCursor};
 
-/// A field id of a grammar (`tree_sitter::FieldId`, which the crate does not export).
-type FieldId = NonZeroU16;
+use super::walk::MAX_INDEXED_CHILDREN;
 
 /// One node of a pattern and what it captures.
 #[derive(Debug)]
@@ -26,7 +23,7 @@ pub struct Pattern {
     /// node.
     kinds: Vec<u16>,
     /// The field the node must sit in within its parent.
-    field: Option<FieldId>,
+    field: Option<Box<str>>,
     /// `?`: the pattern matches without this node where no child fits it.
     optional: bool,
     /// `. (kind)`: only the parent's first named child may be this node.
@@ -68,7 +65,7 @@ impl TextTest {
 #[derive(Debug, Clone, Copy)]
 pub struct Kid<'t> {
     node: Node<'t>,
-    field: Option<FieldId>,
+    field: Option<&'t str>,
     kind: u16,
     named: bool,
 }
@@ -134,7 +131,7 @@ impl Pattern {
 
     /// A step of `kinds` in `field` with `children`, before its quantifier, anchor and
     /// captures are read.
-    fn node(kinds: Vec<u16>, field: Option<FieldId>, children: Vec<Pattern>) -> Pattern {
+    fn node(kinds: Vec<u16>, field: Option<Box<str>>, children: Vec<Pattern>) -> Pattern {
         Pattern {
             kinds,
             field,
@@ -153,19 +150,19 @@ impl Pattern {
 
     fn accepts(&self, kid: &Kid) -> bool {
         kid.named
-            && (self.field.is_none() || self.field == kid.field)
+            && (self.field.is_none() || self.field.as_deref() == kid.field)
             && (self.kinds.is_empty() || self.kinds.contains(&kid.kind))
     }
 }
 
 impl<'t> Kid<'t> {
     /// A child, and the field it sits in within its parent.
-    pub fn new(node: Node<'t>, field: Option<FieldId>) -> Self {
+    pub fn new(node: Node<'t>, field: Option<&'t str>) -> Self {
         Self::of_kind(node, field, node.kind_id(), node.is_named())
     }
 
     /// [`Kid::new`] for a walk that has read the node's kind and whether it is named.
-    pub fn of_kind(node: Node<'t>, field: Option<FieldId>, kind: u16, named: bool) -> Self {
+    pub fn of_kind(node: Node<'t>, field: Option<&'t str>, kind: u16, named: bool) -> Self {
         Kid {
             node,
             field,
@@ -175,12 +172,20 @@ impl<'t> Kid<'t> {
     }
 }
 
-/// The children of `node`, with their fields, appended to `out`.
+/// The children of `node`, with their fields, appended to `out`; `cursor` (any cursor of the
+/// tree) reads them if there are more than [`MAX_INDEXED_CHILDREN`].
 pub fn children_of<'t>(node: Node<'t>, cursor: &mut TreeCursor<'t>, out: &mut Vec<Kid<'t>>) {
+    let count = node.child_count();
+    if count <= MAX_INDEXED_CHILDREN {
+        let kids =
+            (0..count).map_while(|i| Some(Kid::new(node.child(i)?, node.field_name_for_child(i))));
+        out.extend(kids);
+        return;
+    }
     cursor.reset(node);
     if cursor.goto_first_child() {
         loop {
-            out.push(Kid::new(cursor.node(), cursor.field_id()));
+            out.push(Kid::new(cursor.node(), cursor.field_name()));
             if !cursor.goto_next_sibling() {
                 break;
             }
@@ -327,7 +332,7 @@ impl<'s> Parser<'s, '_> {
     }
 
     /// `(kind child…)`, after an optional `field:` the caller read.
-    fn node(&mut self, field: Option<FieldId>) -> Option<Pattern> {
+    fn node(&mut self, field: Option<Box<str>>) -> Option<Pattern> {
         if !self.eat('(') {
             return None;
         }
@@ -370,7 +375,7 @@ impl<'s> Parser<'s, '_> {
     }
 
     /// `[(kind) (kind) …]`: one node of any of the kinds, none with children of its own.
-    fn alternatives(&mut self, field: Option<FieldId>) -> Option<Pattern> {
+    fn alternatives(&mut self, field: Option<Box<str>>) -> Option<Pattern> {
         let mut kinds = Vec::new();
         while !self.eat(']') {
             if !self.eat('(') {
@@ -395,7 +400,8 @@ impl<'s> Parser<'s, '_> {
             if !self.eat(':') {
                 return None;
             }
-            Some(self.grammar.field_id_for_name(name)?)
+            self.grammar.field_id_for_name(name)?;
+            Some(name.into())
         };
         let mut child = if self.eat('[') {
             self.alternatives(field)?
