@@ -502,7 +502,8 @@ impl<'a, 't> FileWalk<'a, 't> {
         let mut kids: Vec<Kid<'t>> = Vec::new();
         let mut cursor = self.root.walk();
         let mut scratch = Scratch::new(self.root.walk());
-        let mut walk = Walk::new(self.root);
+        let tokens_at = token_positions(self.source, &queries.anonymous_roles);
+        let mut walk = Walk::new(self.root, &tokens_at);
         while let Some(visit) = walk.next() {
             let node = match visit {
                 Visit::Enter(node) => node,
@@ -970,6 +971,34 @@ impl<'a, 't> FileWalk<'a, 't> {
             ),
         }]
     }
+}
+
+/// Where each of `tokens` begins in `source`, ascending, overlapping ones included: the
+/// anonymous nodes the scan's walk enters. A keyword (`and`) counts only as a whole word: a
+/// lexer never splits an identifier.
+fn token_positions(source: &str, tokens: &[String]) -> Vec<usize> {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut at = Vec::new();
+    for token in tokens {
+        let keyword = token.starts_with(word) || token.ends_with(word);
+        let step = token.chars().next().map_or(1, char::len_utf8);
+        let mut from = 0;
+        while let Some(found) = source
+            .get(from..)
+            .and_then(|rest| rest.find(token.as_str()))
+        {
+            let i = from + found;
+            from = i + step;
+            let whole =
+                !source[..i].ends_with(word) && !source[i + token.len()..].starts_with(word);
+            if !keyword || whole {
+                at.push(i);
+            }
+        }
+    }
+    at.sort_unstable();
+    at.dedup();
+    at
 }
 
 /// The comments directly above `anchor` (attributes between them skipped), in source order:

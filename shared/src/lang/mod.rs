@@ -253,6 +253,9 @@ pub struct Queries {
     /// The branch kinds that are operator tokens (`&&`, `||`): what a [`KindRole::tokens`]
     /// node may hold that the walk counts.
     pub branch_tokens: Vec<&'static str>,
+    /// The anonymous kinds with a role (`&&`, Python's `and`), by name, which is their text:
+    /// the walk enters named nodes, and anonymous ones only where their text is one of these.
+    pub anonymous_roles: Vec<String>,
 }
 
 impl Queries {
@@ -411,6 +414,13 @@ impl Queries {
             };
             (role.opaque, role.tokens) = (named_in(spec.opaque_kinds), named_in(spec.token_kinds));
         }
+        let mut anonymous_roles: Vec<String> = (0..count as u16)
+            .zip(&kinds)
+            .filter(|(_, role)| !role.named && **role != KindRole::default())
+            .filter_map(|(id, _)| grammar.node_kind_for_id(id).map(str::to_owned))
+            .collect();
+        anonymous_roles.sort_unstable();
+        anonymous_roles.dedup();
         let branch_tokens = spec
             .branch_kinds
             .iter()
@@ -424,6 +434,7 @@ impl Queries {
             kinds,
             query_everywhere,
             branch_tokens,
+            anonymous_roles,
         }
     }
 }

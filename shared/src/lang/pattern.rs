@@ -172,20 +172,31 @@ impl<'t> Kid<'t> {
     }
 }
 
-/// The children of `node`, with their fields, appended to `out`; `cursor` (any cursor of the
-/// tree) reads them if there are more than [`MAX_INDEXED_CHILDREN`].
+/// The named children of `node`, with their fields, appended to `out` (a step only takes a
+/// named node); `cursor` (any cursor of the tree) reads them if there are more than
+/// [`MAX_INDEXED_CHILDREN`].
 pub fn children_of<'t>(node: Node<'t>, cursor: &mut TreeCursor<'t>, out: &mut Vec<Kid<'t>>) {
-    let count = node.child_count();
+    let count = node.named_child_count() as u32;
     if count <= MAX_INDEXED_CHILDREN {
-        let kids =
-            (0..count).map_while(|i| Some(Kid::new(node.child(i)?, node.field_name_for_child(i))));
+        let kids = (0..count).map_while(|i| {
+            let kid = node.named_child(i)?;
+            Some(Kid::of_kind(
+                kid,
+                node.field_name_for_named_child(i),
+                kid.kind_id(),
+                true,
+            ))
+        });
         out.extend(kids);
         return;
     }
     cursor.reset(node);
     if cursor.goto_first_child() {
         loop {
-            out.push(Kid::new(cursor.node(), cursor.field_name()));
+            let kid = cursor.node();
+            if kid.is_named() {
+                out.push(Kid::of_kind(kid, cursor.field_name(), kid.kind_id(), true));
+            }
             if !cursor.goto_next_sibling() {
                 break;
             }

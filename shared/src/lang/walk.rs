@@ -1,11 +1,17 @@
-//! A pre-order walk over every node of a tree, cheaper per node than tree-sitter's cursor.
+//! A pre-order walk over a tree's named nodes, cheaper per node than tree-sitter's cursor.
 //!
 //! A cursor's sibling step re-derives the cursor's position from its stack and costs as much as
 //! a dozen steps of a node's child iterator (callgrind: ~600 instructions against ~40), so the
-//! walk reads a node's children by index (`Node::child`) instead. That counts from the first
-//! child on each call, k²/2 steps for k children, so a node with more than
+//! walk reads a node's children by index (`Node::named_child`) instead. That counts from the
+//! first child on each call, k²/2 steps for k children, so a node with more than
 //! [`MAX_INDEXED_CHILDREN`] (a file's items, a long array literal) has its children read by one
 //! cursor pass instead, in linear time.
+//!
+//! Anonymous nodes (punctuation, keywords: two fifths of a tree) are entered only where the
+//! caller asks: at the byte positions it lists, where the text of a token it cares about
+//! (`&&`) begins. The walk looks for them only in the gaps between a node's named children,
+//! where a node's anonymous children lie, so a position inside a string or a comment is passed
+//! over.
 
 use tree_sitter::{Node, TreeCursor};
 
@@ -23,40 +29,58 @@ pub enum Visit<'t> {
 /// A node the walk has entered and not left.
 struct Frame<'t> {
     node: Node<'t>,
-    /// The index of the child to enter next, and how many the walk enters.
+    /// The index of the named child to enter next, and how many the walk enters.
     next: u32,
     count: u32,
-    /// Where its children start in [`Walk::wide`], once read by the cursor.
+    /// Where its named children start in [`Walk::wide`], once read by the cursor.
     wide: Option<usize>,
+    /// Where the next gap between its children starts (its start, then the end of the last
+    /// child left), if an anonymous position lies inside the node, so that its gaps are
+    /// searched.
+    gap: Option<usize>,
+    /// The named child to enter after the anonymous nodes of the gap before it.
+    held: Option<Node<'t>>,
 }
 
-/// Every node under a root, each entered and then left, in tree order. Between steps,
-/// [`Walk::skip_children`] and [`Walk::field`] act on the node just entered.
-pub struct Walk<'t> {
+/// A tree's named nodes and the anonymous nodes that begin at given positions, each entered
+/// and then left, in tree order. Between steps, [`Walk::skip_children`] and [`Walk::field`] act
+/// on the node just entered.
+pub struct Walk<'t, 'p> {
     cursor: TreeCursor<'t>,
     frames: Vec<Frame<'t>>,
-    /// Children of the wide nodes on the path, with the field each sits in.
+    /// Named children of the wide nodes on the path, with the field each sits in.
     wide: Vec<(Node<'t>, Option<&'t str>)>,
     root: Option<Node<'t>>,
     /// A node without children just entered, to leave next: half of a tree's nodes are such
     /// leaves, and they need no frame.
     leaf: Option<Node<'t>>,
+    /// Where anonymous nodes to enter may begin, ascending, and how many are behind the walk.
+    anonymous: &'p [usize],
+    passed: usize,
+    /// The node just entered is an anonymous one from a gap.
+    in_gap: bool,
 }
 
-impl std::fmt::Debug for Walk<'_> {
+impl std::fmt::Debug for Walk<'_, '_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Walk").finish_non_exhaustive()
     }
 }
 
-impl<'t> Walk<'t> {
-    pub fn new(root: Node<'t>) -> Self {
+impl<'t, 'p> Walk<'t, 'p> {
+    /// A walk from `root` (entered whatever its kind) that also enters the anonymous nodes
+    /// beginning at the byte positions `anonymous`, which must ascend.
+    pub fn new(root: Node<'t>, anonymous: &'p [usize]) -> Self {
+        debug_assert!(anonymous.is_sorted());
         Walk {
             cursor: root.walk(),
             frames: Vec::new(),
             wide: Vec::new(),
             root: Some(root),
             leaf: None,
+            anonymous,
+            passed: 0,
+            in_gap: false,
         }
     }
 
@@ -66,25 +90,57 @@ impl<'t> Walk<'t> {
             return;
         }
         if let Some(frame) = self.frames.last_mut() {
-            frame.count = frame.next;
+            (frame.count, frame.gap) = (frame.next, None);
         }
     }
 
-    /// The field the node just entered sits in within its parent.
+    /// The field the named node just entered sits in within its parent; `None` for an
+    /// anonymous one.
     pub fn field(&self) -> Option<&'t str> {
         let parent = match (self.leaf, self.frames.as_slice()) {
+            _ if self.in_gap => return None,
             (Some(_), [.., parent]) | (None, [.., parent, _]) => parent,
             _ => return None,
         };
         let index = parent.next - 1;
         match parent.wide {
             Some(start) => self.wide.get(start + index as usize)?.1,
-            None => parent.node.field_name_for_child(index),
+            None => parent.node.field_name_for_named_child(index),
         }
     }
 
-    /// The next child of the innermost node entered, if any is left.
-    fn next_child(&mut self) -> Option<Node<'t>> {
+    /// The next child of the innermost node entered, if any is left: an anonymous one asked
+    /// for in the gap before the next named child, or that named child.
+    fn next_child(&mut self) -> Option<(Node<'t>, bool)> {
+        let frame = self.frames.last_mut()?;
+        let named = match frame.held.take() {
+            Some(held) => Some(held),
+            None => self.next_named(),
+        };
+        let frame = self.frames.last_mut()?;
+        let Some(gap_start) = frame.gap else {
+            return named.map(|node| (node, false));
+        };
+        let gap_end = named.map_or_else(|| frame.node.end_byte(), |node| node.start_byte());
+        while let Some(&at) = self.anonymous.get(self.passed) {
+            if at >= gap_end {
+                break;
+            }
+            self.passed += 1;
+            if at < gap_start {
+                continue;
+            }
+            let found = frame.node.first_child_for_byte(at);
+            if let Some(token) = found.filter(|t| t.start_byte() == at && !t.is_named()) {
+                frame.held = named;
+                return Some((token, true));
+            }
+        }
+        named.map(|node| (node, false))
+    }
+
+    /// The innermost node's next named child.
+    fn next_named(&mut self) -> Option<Node<'t>> {
         let frame = self.frames.last_mut()?;
         if frame.next == frame.count {
             return None;
@@ -92,25 +148,26 @@ impl<'t> Walk<'t> {
         let index = frame.next;
         frame.next += 1;
         if frame.count <= MAX_INDEXED_CHILDREN {
-            return frame.node.child(index);
+            return frame.node.named_child(index);
         }
         let start = *frame.wide.get_or_insert(self.wide.len());
         if index == 0 {
-            read_children(frame.node, &mut self.cursor, &mut self.wide);
+            read_named_children(frame.node, &mut self.cursor, &mut self.wide);
         }
         self.wide.get(start + index as usize).map(|(node, _)| *node)
     }
 }
 
-impl<'t> Iterator for Walk<'t> {
+impl<'t> Iterator for Walk<'t, '_> {
     type Item = Visit<'t>;
 
     fn next(&mut self) -> Option<Visit<'t>> {
         if let Some(leaf) = self.leaf.take() {
+            self.left(leaf);
             return Some(Visit::Leave(leaf));
         }
-        let entered = match self.root.take() {
-            Some(root) => root,
+        let (entered, in_gap) = match self.root.take() {
+            Some(root) => (root, false),
             None => match self.next_child() {
                 Some(child) => child,
                 None => {
@@ -118,25 +175,54 @@ impl<'t> Iterator for Walk<'t> {
                     if let Some(start) = frame.wide {
                         self.wide.truncate(start);
                     }
+                    self.left(frame.node);
                     return Some(Visit::Leave(frame.node));
                 }
             },
         };
-        match entered.child_count() {
-            0 => self.leaf = Some(entered),
+        self.in_gap = in_gap;
+        let mut gap = None;
+        if self.passed < self.anonymous.len() {
+            // Positions before the node are behind the walk.
+            let start = entered.start_byte();
+            while self
+                .anonymous
+                .get(self.passed)
+                .is_some_and(|&at| at < start)
+            {
+                self.passed += 1;
+            }
+            let inside = self.anonymous.get(self.passed);
+            gap = inside
+                .is_some_and(|&at| at < entered.end_byte())
+                .then_some(start);
+        }
+        match entered.named_child_count() as u32 {
+            0 if gap.is_none() => self.leaf = Some(entered),
             count => self.frames.push(Frame {
                 node: entered,
                 next: 0,
                 count,
                 wide: None,
+                gap,
+                held: None,
             }),
         }
         Some(Visit::Enter(entered))
     }
 }
 
-/// `node`'s children with their fields, by one cursor pass.
-fn read_children<'t>(
+impl<'t> Walk<'t, '_> {
+    /// Notes that `node` is left: the gap after it starts at its end.
+    fn left(&mut self, node: Node<'t>) {
+        if let Some(gap) = self.frames.last_mut().and_then(|f| f.gap.as_mut()) {
+            *gap = node.end_byte();
+        }
+    }
+}
+
+/// `node`'s named children with their fields, by one cursor pass.
+fn read_named_children<'t>(
     node: Node<'t>,
     cursor: &mut TreeCursor<'t>,
     out: &mut Vec<(Node<'t>, Option<&'t str>)>,
@@ -144,7 +230,10 @@ fn read_children<'t>(
     cursor.reset(node);
     if cursor.goto_first_child() {
         loop {
-            out.push((cursor.node(), cursor.field_name()));
+            let child = cursor.node();
+            if child.is_named() {
+                out.push((child, cursor.field_name()));
+            }
             if !cursor.goto_next_sibling() {
                 break;
             }
@@ -157,11 +246,20 @@ mod tests {
     use super::*;
     use crate::lang::Language;
 
-    /// Every node with its field and depth, in tree order, as tree-sitter's cursor walks them.
-    fn cursor_walk<'t>(root: Node<'t>) -> Vec<(usize, Option<&'t str>, usize)> {
+    /// Every node the walk should enter, with its field and depth, in tree order: tree-sitter's
+    /// cursor walk, keeping the named nodes and the anonymous ones that start at `anonymous`.
+    fn cursor_walk<'t>(
+        root: Node<'t>,
+        anonymous: &[usize],
+    ) -> Vec<(usize, Option<&'t str>, usize)> {
         let (mut cursor, mut depth, mut out) = (root.walk(), 0, Vec::new());
         loop {
-            out.push((cursor.node().id(), cursor.field_name(), depth));
+            let node = cursor.node();
+            if node.is_named() {
+                out.push((node.id(), cursor.field_name(), depth));
+            } else if anonymous.contains(&node.start_byte()) {
+                out.push((node.id(), None, depth));
+            }
             if cursor.goto_first_child() {
                 depth += 1;
                 continue;
@@ -175,8 +273,8 @@ mod tests {
         }
     }
 
-    fn walk<'t>(root: Node<'t>) -> Vec<(usize, Option<&'t str>, usize)> {
-        let (mut walk, mut depth, mut out) = (Walk::new(root), 0, Vec::new());
+    fn walk<'t>(root: Node<'t>, anonymous: &[usize]) -> Vec<(usize, Option<&'t str>, usize)> {
+        let (mut walk, mut depth, mut out) = (Walk::new(root, anonymous), 0, Vec::new());
         while let Some(visit) = walk.next() {
             match visit {
                 Visit::Enter(node) => {
@@ -190,37 +288,60 @@ mod tests {
         out
     }
 
+    fn parse(language: Language, source: &str) -> tree_sitter::Tree {
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&language.grammar()).unwrap();
+        parser.parse(source, None).unwrap()
+    }
+
     #[test]
-    fn visits_every_node_with_its_field_as_the_cursor_does() {
+    fn enters_named_nodes_and_the_anonymous_ones_asked_for_as_the_cursor_sees_them() {
         // Narrow and wide nodes (more than MAX_INDEXED_CHILDREN children), hidden wrapper
-        // nodes with fields, comments as extras, and a syntax error.
+        // nodes with fields, comments as extras, a syntax error, and the tokens asked for in
+        // operators, macro arguments, closures, strings, comments, identifiers and longer
+        // tokens (`&&=`).
         let items: String = (0..40)
-            .map(|i| format!("fn f{i}(a: u8) -> u8 {{ a }}\n"))
+            .map(|i| format!("fn f{i}(a: bool) -> bool {{ a && !a || a }}\n"))
             .collect();
-        let array: String = (0..60).map(|i| format!("{i}, ")).collect();
+        let array: String = (0..60).map(|i| format!("{i} && x, ")).collect();
         let cases = [
-            (Language::Rust, format!("{items}const A: [u8; 60] = [{array}]; // end\n")),
-            (Language::JavaScript, format!("let a = [{array}];\nfoo.bar(a, /* c */ b?.c);\n")),
-            (Language::Python, "def f(x):\n    return x if x else (yield)\nclass C(B, metaclass=M): pass\n".to_owned()),
-            (Language::Go, "package p\nfunc f(a, b int) (int, error) {\n\tif x := g(; x { return a, nil }\n\treturn b, err\n}\n".to_owned()),
+            (
+                Language::Rust,
+                format!("{items}const A: [u8; 2] = [1, 2]; // a && b\nfn g() {{ assert!(a && b || \"||\"); let f = || x; }}\n"),
+            ),
+            (
+                Language::JavaScript,
+                format!("let a = [{array}];\nfoo.bar(a ?? b, /* c && d */ b?.c);\nx &&= y || \"&&\";\n"),
+            ),
+            (
+                Language::Python,
+                "def f(band, order):\n    \"\"\"this and that\"\"\"\n    return band and order or (yield)\nclass C(B, metaclass=M): pass\n".to_owned(),
+            ),
+            (
+                Language::Go,
+                "package p\nfunc f(a, b bool) (int, error) {\n\tif x := g(; x && a { return 1, nil }\n\treturn 2, err || b\n}\n".to_owned(),
+            ),
         ];
         for (language, source) in cases {
-            let mut parser = tree_sitter::Parser::new();
-            parser.set_language(&language.grammar()).unwrap();
-            let tree = parser.parse(&source, None).unwrap();
-            let expected = cursor_walk(tree.root_node());
-            assert!(expected.len() > 30, "{language:?}: a tree of some size");
-            assert_eq!(walk(tree.root_node()), expected, "{language:?}");
+            let tree = parse(language, &source);
+            let tokens = ["&&", "||", "??", "and", "or"];
+            let anonymous: Vec<usize> = (0..source.len())
+                .filter(|&i| tokens.iter().any(|t| source[i..].starts_with(t)))
+                .collect();
+            for anonymous in [&anonymous[..], &[]] {
+                let expected = cursor_walk(tree.root_node(), anonymous);
+                assert!(expected.len() > 20, "{language:?}: a tree of some size");
+                assert_eq!(walk(tree.root_node(), anonymous), expected, "{language:?}");
+            }
         }
     }
 
     #[test]
     fn skipped_children_are_not_entered() {
-        let source = "fn a() { b(); }\nfn c() { d(); }\n";
-        let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&Language::Rust.grammar()).unwrap();
-        let tree = parser.parse(source, None).unwrap();
-        let mut walk = Walk::new(tree.root_node());
+        let source = "fn a() { b() && c(); }\nfn d() { e(); }\n";
+        let tree = parse(Language::Rust, source);
+        let anonymous = [source.find("&&").unwrap()];
+        let mut walk = Walk::new(tree.root_node(), &anonymous);
         let mut kinds = Vec::new();
         while let Some(visit) = walk.next() {
             if let Visit::Enter(node) = visit {
@@ -232,6 +353,7 @@ mod tests {
         }
         assert_eq!(kinds.iter().filter(|k| **k == "block").count(), 2);
         assert!(!kinds.contains(&"call_expression"), "{kinds:?}");
+        assert!(!kinds.contains(&"&&"), "{kinds:?}");
         assert_eq!(kinds.iter().filter(|k| **k == "function_item").count(), 2);
     }
 }
