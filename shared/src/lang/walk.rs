@@ -181,23 +181,19 @@ impl<'t> Iterator for Walk<'t, '_> {
             },
         };
         self.in_gap = in_gap;
-        let mut gap = None;
-        if self.passed < self.anonymous.len() {
-            // Positions before the node are behind the walk.
-            let start = entered.start_byte();
-            while self
-                .anonymous
-                .get(self.passed)
-                .is_some_and(|&at| at < start)
-            {
-                self.passed += 1;
-            }
-            let inside = self.anonymous.get(self.passed);
-            gap = inside
-                .is_some_and(|&at| at < entered.end_byte())
-                .then_some(start);
+        let count = entered.named_child_count() as u32;
+        if count == 0 && entered.child_count() == 0 {
+            self.leaf = Some(entered);
+            return Some(Visit::Enter(entered));
         }
-        match entered.named_child_count() as u32 {
+        // The next position not behind the walk is at or after the node's start (the gaps
+        // before it were searched): inside the node if before its end.
+        let gap = self
+            .anonymous
+            .get(self.passed)
+            .is_some_and(|&at| at < entered.end_byte())
+            .then(|| entered.start_byte());
+        match count {
             0 if gap.is_none() => self.leaf = Some(entered),
             count => self.frames.push(Frame {
                 node: entered,
