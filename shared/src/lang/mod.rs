@@ -14,7 +14,7 @@ use tree_sitter::Query;
 use crate::symbols::{ReferenceKind, SymbolKind};
 
 pub use pattern::{children_of, Kid, Pattern, Scratch};
-pub use walk::{Visit, Walk, MAX_INDEXED_CHILDREN};
+pub use walk::{Visit, Walk};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -22,7 +22,7 @@ pub struct Pattern {
     /// Kind ids the node may have (a kind name can have several); empty for `(_)`, any named
     /// node.
     kinds: Vec<u16>,
-    /// The field the node must sit in within its parent.
+    /// The field (by name) the node must sit in within its parent.
     field: Option<Box<str>>,
     /// `?`: the pattern matches without this node where no child fits it.
     optional: bool,

@@ -51,8 +51,8 @@ pub struct Walk<'t, 'p> {
     /// Named children of the wide nodes on the path, with the field each sits in.
     wide: Vec<(Node<'t>, Option<&'t str>)>,
     root: Option<Node<'t>>,
-    /// A node without children just entered, to leave next: half of a tree's nodes are such
-    /// leaves, and they need no frame.
+    /// A node without children to enter, just entered, to leave next: half of the nodes the
+    /// walk enters are such leaves, and they need no frame.
     leaf: Option<Node<'t>>,
     /// Where anonymous nodes to enter may begin, ascending, and how many are behind the walk.
     anonymous: &'p [usize],
@@ -97,8 +97,10 @@ impl<'t, 'p> Walk<'t, 'p> {
     /// The field the named node just entered sits in within its parent; `None` for an
     /// anonymous one.
     pub fn field(&self) -> Option<&'t str> {
+        if self.in_gap {
+            return None;
+        }
         let parent = match (self.leaf, self.frames.as_slice()) {
-            _ if self.in_gap => return None,
             (Some(_), [.., parent]) | (None, [.., parent, _]) => parent,
             _ => return None,
         };
@@ -137,6 +139,13 @@ impl<'t, 'p> Walk<'t, 'p> {
             }
         }
         named.map(|node| (node, false))
+    }
+
+    /// Notes that `node` is left: the gap after it starts at its end.
+    fn left(&mut self, node: Node<'t>) {
+        if let Some(gap) = self.frames.last_mut().and_then(|f| f.gap.as_mut()) {
+            *gap = node.end_byte();
+        }
     }
 
     /// The innermost node's next named child.
@@ -205,15 +214,6 @@ impl<'t> Iterator for Walk<'t, '_> {
             }),
         }
         Some(Visit::Enter(entered))
-    }
-}
-
-impl<'t> Walk<'t, '_> {
-    /// Notes that `node` is left: the gap after it starts at its end.
-    fn left(&mut self, node: Node<'t>) {
-        if let Some(gap) = self.frames.last_mut().and_then(|f| f.gap.as_mut()) {
-            *gap = node.end_byte();
-        }
     }
 }
 
