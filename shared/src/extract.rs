@@ -496,8 +496,8 @@ impl<'a, 't> FileWalk<'a, 't> {
         }
         self.cursor.set_max_start_depth(Some(0));
         // For each node entered and not yet left, innermost last: its plain patterns and where
-        // its children start in `kids`, which the walk fills as it enters them. A second
-        // cursor serves patterns that look deeper.
+        // its children start in `kids`, which the walk fills as it enters them. `cursor` reads
+        // the children of a node not entered; `scratch` serves patterns that look deeper.
         let mut entered: Vec<Option<(&[usize], usize)>> = Vec::new();
         let mut kids: Vec<Kid<'t>> = Vec::new();
         let mut cursor = self.root.walk();
