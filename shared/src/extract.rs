@@ -561,7 +561,7 @@ impl<'a, 't> FileWalk<'a, 't> {
             }
             // A syntax error inside a comment or string may hold recovered code.
             if (role.opaque
-                || role.tokens && !queries.holds_branch_token(&self.source[node.byte_range()]))
+                || role.tokens && !queries.holds_anonymous_role(&self.source[node.byte_range()]))
                 && !node.has_error()
             {
                 walk.skip_children();

@@ -250,18 +250,19 @@ pub struct Queries {
     /// Whether some pattern can start at any node (a wildcard or alternation at its root), so
     /// the query must run over the whole tree rather than only at [`KindRole::query`] nodes.
     pub query_everywhere: bool,
-    /// The branch kinds that are operator tokens (`&&`, `||`): what a [`KindRole::tokens`]
-    /// node may hold that the walk counts.
-    pub branch_tokens: Vec<&'static str>,
     /// The anonymous kinds with a role (`&&`, Python's `and`), by name, which is their text:
-    /// the walk enters named nodes, and anonymous ones only where their text is one of these.
+    /// the walk enters named nodes, and anonymous ones only where their text is one of these;
+    /// all a [`KindRole::tokens`] node may hold that the walk counts.
     pub anonymous_roles: Vec<String>,
 }
 
 impl Queries {
-    /// Whether text may hold one of the branch tokens (it may also be inside a string there).
-    pub fn holds_branch_token(&self, text: &str) -> bool {
-        self.branch_tokens.iter().any(|token| text.contains(token))
+    /// Whether text may hold one of the anonymous kinds with a role (it may also be inside a
+    /// string there).
+    pub fn holds_anonymous_role(&self, text: &str) -> bool {
+        self.anonymous_roles
+            .iter()
+            .any(|token| text.contains(token.as_str()))
     }
 }
 
@@ -281,7 +282,7 @@ pub struct KindRole {
     /// The kind is one of the spec's `opaque_kinds`: the walk skips its children.
     pub opaque: bool,
     /// The kind is one of the spec's `token_kinds`: the walk skips its children unless its
-    /// text holds one of [`Queries::branch_tokens`].
+    /// text holds one of [`Queries::anonymous_roles`].
     pub tokens: bool,
     /// Nodes of this kind are named (`Node::is_named`, without a call into tree-sitter).
     pub named: bool,
@@ -421,19 +422,12 @@ impl Queries {
             .collect();
         anonymous_roles.sort_unstable();
         anonymous_roles.dedup();
-        let branch_tokens = spec
-            .branch_kinds
-            .iter()
-            .copied()
-            .filter(|kind| !kind.starts_with(|c: char| c.is_ascii_alphabetic()))
-            .collect();
         Queries {
             query,
             patterns,
             captures,
             kinds,
             query_everywhere,
-            branch_tokens,
             anonymous_roles,
         }
     }
@@ -820,7 +814,7 @@ mod tests {
             assert!(tokens >= spec.token_kinds.len(), "{lang:?}");
             // What a token kind may hold that the walk counts, it finds in the text.
             if !spec.token_kinds.is_empty() {
-                assert!(!queries.branch_tokens.is_empty(), "{lang:?}");
+                assert!(!queries.anonymous_roles.is_empty(), "{lang:?}");
             }
         }
     }

@@ -64,8 +64,8 @@ impl TextTest {
 /// whether it is named (read once per child rather than once per step).
 #[derive(Debug, Clone, Copy)]
 pub struct Kid<'t> {
-    node: Node<'t>,
-    field: Option<&'t str>,
+    pub(super) node: Node<'t>,
+    pub(super) field: Option<&'t str>,
     kind: u16,
     named: bool,
 }

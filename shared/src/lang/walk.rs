@@ -15,6 +15,8 @@
 
 use tree_sitter::{Node, TreeCursor};
 
+use super::pattern::{children_of, Kid};
+
 /// The most children a node may have to be read by index; wider nodes are read by a cursor.
 /// Near where the two costs cross (k²/2 index steps against k cursor steps).
 pub const MAX_INDEXED_CHILDREN: u32 = 16;
@@ -49,7 +51,7 @@ pub struct Walk<'t, 'p> {
     cursor: TreeCursor<'t>,
     frames: Vec<Frame<'t>>,
     /// Named children of the wide nodes on the path, with the field each sits in.
-    wide: Vec<(Node<'t>, Option<&'t str>)>,
+    wide: Vec<Kid<'t>>,
     root: Option<Node<'t>>,
     /// A node without children to enter, just entered, to leave next: half of the nodes the
     /// walk enters are such leaves, and they need no frame.
@@ -106,7 +108,7 @@ impl<'t, 'p> Walk<'t, 'p> {
         };
         let index = parent.next - 1;
         match parent.wide {
-            Some(start) => self.wide.get(start + index as usize)?.1,
+            Some(start) => self.wide.get(start + index as usize)?.field,
             None => parent.node.field_name_for_named_child(index),
         }
     }
@@ -161,9 +163,9 @@ impl<'t, 'p> Walk<'t, 'p> {
         }
         let start = *frame.wide.get_or_insert(self.wide.len());
         if index == 0 {
-            read_named_children(frame.node, &mut self.cursor, &mut self.wide);
+            children_of(frame.node, &mut self.cursor, &mut self.wide);
         }
-        self.wide.get(start + index as usize).map(|(node, _)| *node)
+        self.wide.get(start + index as usize).map(|kid| kid.node)
     }
 }
 
@@ -214,26 +216,6 @@ impl<'t> Iterator for Walk<'t, '_> {
             }),
         }
         Some(Visit::Enter(entered))
-    }
-}
-
-/// `node`'s named children with their fields, by one cursor pass.
-fn read_named_children<'t>(
-    node: Node<'t>,
-    cursor: &mut TreeCursor<'t>,
-    out: &mut Vec<(Node<'t>, Option<&'t str>)>,
-) {
-    cursor.reset(node);
-    if cursor.goto_first_child() {
-        loop {
-            let child = cursor.node();
-            if child.is_named() {
-                out.push((child, cursor.field_name()));
-            }
-            if !cursor.goto_next_sibling() {
-                break;
-            }
-        }
     }
 }
 
