@@ -48,14 +48,19 @@ fn exp(x: f32) -> f32 {
     const LN2_HIGH: f32 = 0.693_359_4;
     const LN2_LOW: f32 = -2.121_944_4e-4;
     let x = x.max(-87.0);
-    let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    // `rounded` holds n in the low bits of its mantissa: its bits less ROUND's are n.
+    let rounded = x * std::f32::consts::LOG2_E + ROUND;
+    let n = rounded - ROUND;
     let r = x - n * LN2_HIGH - n * LN2_LOW;
     let p = 1.0
         + r * (1.0
             + r * (1.0 / 2.0
                 + r * (1.0 / 6.0
                     + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r / 5040.0))))));
-    f32::from_bits(((n as i32 + 127) << 23) as u32) * p
+    // 2ⁿ by its exponent bits, in integer operations that vectorise (`n as i32` is a
+    // saturating conversion, a branchy scalar one per value).
+    let n_bits = rounded.to_bits().wrapping_sub(ROUND.to_bits());
+    f32::from_bits(n_bits.wrapping_add(127) << 23) * p
 }
 
 /// `dst = GELU(src)`.
@@ -66,41 +71,83 @@ fn gelu(dst: &mut [f32], src: &[f32]) {
     }
 }
 
-/// `row = softmax(row + bias)`, in passes that each vectorise but the max and the sum.
+/// Partial maxima and sums kept side by side in a softmax's reductions: one running value is
+/// a chain of dependent operations (~4 cycles each, 1,000 per row of 256), eight are a vector.
+const LANES: usize = 8;
+
+/// Each row of `scores` (rows as long as `bias`) as [`softmax`].
+#[inline(always)]
+fn softmax_rows(scores: &mut [f32], bias: &[f32]) {
+    for row in scores.chunks_mut(bias.len()) {
+        softmax(row, bias);
+    }
+}
+
+/// `row = softmax(row + bias)`, in two passes that each vectorise: bias and maximum, then
+/// `exp` and sum; then the division. Value `i` goes to lane `i % LANES` of the reductions.
 #[inline(always)]
 fn softmax(row: &mut [f32], bias: &[f32]) {
-    for (s, &b) in row.iter_mut().zip(bias) {
+    let whole = row.len() - row.len() % LANES;
+    let mut maxima = [f32::NEG_INFINITY; LANES];
+    for (scores, bias) in row[..whole]
+        .chunks_exact_mut(LANES)
+        .zip(bias.chunks_exact(LANES))
+    {
+        for ((m, s), &b) in maxima.iter_mut().zip(scores).zip(bias) {
+            *s += b;
+            *m = m.max(*s);
+        }
+    }
+    for ((m, s), &b) in maxima.iter_mut().zip(&mut row[whole..]).zip(&bias[whole..]) {
         *s += b;
+        *m = m.max(*s);
     }
-    let max = row.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
-    for s in row.iter_mut() {
+    let max = maxima.into_iter().fold(f32::NEG_INFINITY, f32::max);
+    let mut sums = [0f32; LANES];
+    for scores in row[..whole].chunks_exact_mut(LANES) {
+        for (sum, s) in sums.iter_mut().zip(scores) {
+            *s = exp(*s - max);
+            *sum += *s;
+        }
+    }
+    for (sum, s) in sums.iter_mut().zip(&mut row[whole..]) {
         *s = exp(*s - max);
+        *sum += *s;
     }
-    let sum: f32 = row.iter().sum();
+    let sum: f32 = sums.into_iter().sum();
     for s in row.iter_mut() {
         *s /= sum;
     }
 }
 
-/// Runs `work` compiled for AVX2 where the CPU has it (8 lanes instead of SSE2's 4). Rust never
-/// fuses a multiply and an add on its own, so both builds compute the same bits.
-#[inline(always)]
-fn with_wide_vectors(work: impl FnOnce()) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        #[target_feature(enable = "avx2")]
-        fn wide(work: impl FnOnce()) {
-            work()
+/// Defines `$name`, which runs the `#[inline(always)]` kernel `$kernel` compiled for AVX2 where
+/// the CPU has it (8 lanes instead of SSE2's 4). The kernel is inlined into each build whatever
+/// its size, where a closure handed to a dispatcher is left a call to SSE2 code once it is
+/// large. Rust never fuses a multiply and an add on its own, so both builds compute the same
+/// bits.
+macro_rules! with_wide_vectors {
+    (fn $name:ident($($arg:ident: $ty:ty),*) = $kernel:ident) => {
+        fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                #[target_feature(enable = "avx2")]
+                fn wide($($arg: $ty),*) {
+                    $kernel($($arg),*)
+                }
+                // SAFETY: the CPU has AVX2, the only feature `wide` is compiled for.
+                #[allow(unsafe_code)]
+                unsafe {
+                    wide($($arg),*)
+                };
+                return;
+            }
+            $kernel($($arg),*)
         }
-        // SAFETY: the CPU has AVX2, the only feature `wide` is compiled for.
-        #[allow(unsafe_code)]
-        unsafe {
-            wide(work)
-        };
-        return;
-    }
-    work()
+    };
 }
+
+with_wide_vectors!(fn gelu_wide(dst: &mut [f32], src: &[f32]) = gelu);
+with_wide_vectors!(fn softmax_rows_wide(scores: &mut [f32], bias: &[f32]) = softmax_rows);
 
 /// BERT's GELU, `x · (1 + erf(x / √2)) / 2`, over an f32 tensor.
 #[derive(Debug, Clone, Copy)]
@@ -116,7 +163,7 @@ impl CustomOp1 for GeluErf {
         let mut dst = vec![0f32; src.len()];
         dst.par_chunks_mut(GELU_CHUNK)
             .zip(src.par_chunks(GELU_CHUNK))
-            .for_each(|(dst, src)| with_wide_vectors(|| gelu(dst, src)));
+            .for_each(|(dst, src)| gelu_wide(dst, src));
         Ok((CpuStorage::F32(dst), layout.shape().clone()))
     }
 }
@@ -169,11 +216,7 @@ impl CustomOp1 for Attention<'_> {
                     // scores (seq × seq) = Q (seq × d) · Kᵀ (d × seq)
                     product(scores, seq, seq, d, (q, 1, width_i), (k, width_i, 1));
                     let bias = &self.bias[text * seq..(text + 1) * seq];
-                    with_wide_vectors(|| {
-                        for row in scores.chunks_mut(seq) {
-                            softmax(row, bias);
-                        }
-                    });
+                    softmax_rows_wide(scores, bias);
                     // context (seq × d) = P (seq × seq) · V (seq × d)
                     let mut context = vec![0f32; seq * d];
                     product(
@@ -284,22 +327,26 @@ mod tests {
             );
         }
 
-        // Two texts of 6 tokens (the first with 2 of padding), 3 heads of 4 dimensions.
-        let (batch, seq, heads, d) = (2, 6, 3, 4);
-        let qkv = Tensor::randn(0f32, 1.0, (batch, seq, 3 * heads * d), &device)?;
-        let mask = Tensor::new(
-            &[[1f32, 1., 1., 1., 0., 0.], [1., 1., 1., 1., 1., 1.]],
-            &device,
-        )?;
-        let bias = ((mask - 1.0)? * 1e9)?;
-        let bias_values = bias.flatten_all()?.to_vec1::<f32>()?;
-        let fused = qkv.apply_op1_no_bwd(&Attention {
-            heads,
-            bias: &bias_values,
-        })?;
-        let plain = crate::bert::attention_by_ops(&qkv, &bias.reshape((batch, 1, 1, seq))?, heads)?;
-        let diff = (fused - plain)?.abs()?.max_all()?.to_scalar::<f32>()?;
-        assert!(diff < 1e-5, "{diff}");
+        // Texts of 6 tokens (the first with 2 of padding: all in the softmax's tail lanes) and
+        // of 19 (the first with 5: in whole lanes and the tail), 3 heads of 4 dimensions.
+        for (seq, real) in [(6, 4), (19, 14)] {
+            let (batch, heads, d) = (2, 3, 4);
+            let qkv = Tensor::randn(0f32, 1.0, (batch, seq, 3 * heads * d), &device)?;
+            let mask: Vec<f32> = (0..batch * seq)
+                .map(|i| if i < real || i >= seq { 1.0 } else { 0.0 })
+                .collect();
+            let mask = Tensor::from_vec(mask, (batch, seq), &device)?;
+            let bias = ((mask - 1.0)? * 1e9)?;
+            let bias_values = bias.flatten_all()?.to_vec1::<f32>()?;
+            let fused = qkv.apply_op1_no_bwd(&Attention {
+                heads,
+                bias: &bias_values,
+            })?;
+            let plain =
+                crate::bert::attention_by_ops(&qkv, &bias.reshape((batch, 1, 1, seq))?, heads)?;
+            let diff = (fused - plain)?.abs()?.max_all()?.to_scalar::<f32>()?;
+            assert!(diff < 1e-5, "{diff}");
+        }
         Ok(())
     }
 }
