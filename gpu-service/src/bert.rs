@@ -2,14 +2,15 @@
 //! `BertModel`. It computes what candle-transformers' BERT computes, with less work per layer:
 //! one fused matmul for query, key and value; the 1/√d scale folded into the query weights
 //! instead of a pass over the s×s scores; the padding mask built once per batch; on the CPU,
-//! attention and the GELU as fused multi-threaded kernels (see `cpu_ops.rs`). No dropout, no token types beyond the first (sentence embeddings use
-//! one segment).
+//! the linear layers, attention and the GELU as fused multi-threaded kernels (see
+//! `cpu_ops.rs`). No dropout, no token types beyond the first (sentence embeddings use one
+//! segment).
 
 use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, Linear, VarBuilder};
 use serde::Deserialize;
 
-use crate::cpu_ops::{Attention, GeluErf};
+use crate::cpu_ops::{Affine, Attention, GeluErf};
 
 /// The fields of config.json this encoder reads.
 #[derive(Debug, Clone, Deserialize)]
@@ -136,7 +137,8 @@ impl Bert {
         bias: &Tensor,
         cpu_bias: Option<&[f32]>,
     ) -> Result<Tensor> {
-        let qkv = layer.qkv.forward(x)?;
+        let on_cpu = cpu_bias.is_some();
+        let qkv = project(&layer.qkv, x, on_cpu)?;
         let context = match cpu_bias {
             Some(bias) => qkv.apply_op1_no_bwd(&Attention {
                 heads: self.heads,
@@ -146,15 +148,25 @@ impl Bert {
         };
         let attended = layer
             .attention_norm
-            .forward(&(layer.attention_out.forward(&context)? + x)?)?;
-        let inner = layer.intermediate.forward(&attended)?;
+            .forward(&(project(&layer.attention_out, &context, on_cpu)? + x)?)?;
+        let inner = project(&layer.intermediate, &attended, on_cpu)?;
         let inner = match cpu_bias {
             Some(_) => inner.apply_op1_no_bwd(&GeluErf)?,
             None => inner.gelu_erf()?,
         };
         layer
             .output_norm
-            .forward(&(layer.output.forward(&inner)? + &attended)?)
+            .forward(&(project(&layer.output, &inner, on_cpu)? + &attended)?)
+    }
+}
+
+/// `layer(x)`: on the CPU as one fused [`Affine`] op (a contiguous `x`; every layer has a bias).
+fn project(layer: &Linear, x: &Tensor, on_cpu: bool) -> Result<Tensor> {
+    match (on_cpu, layer.bias()) {
+        (true, Some(bias)) => x
+            .contiguous()?
+            .apply_op3_no_bwd(layer.weight(), bias, &Affine),
+        _ => layer.forward(x),
     }
 }
 
