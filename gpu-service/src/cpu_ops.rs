@@ -2,9 +2,10 @@
 //! runs unary and broadcast binary ops on one thread and materialises every op's output: on a
 //! 2-core machine the erf GELU over the `(batch, seq, 1536)` activations, and the attention
 //! scores written, biased, soft-maxed and read back, cost as much as the matmuls. The
-//! arithmetic is candle's (bias, then max, `exp`, sum, divide; `gemm` for products; erf within
-//! 3·10⁻⁷), and every value depends only on its own text, so a text's vector does not depend on
-//! its batch. The CUDA path keeps candle's ops (see `bert.rs`).
+//! arithmetic is candle's up to rounding (bias, then max, `exp`, sum; the division by the sum
+//! after the product with V instead of before; `gemm` for products; erf within 3·10⁻⁷), and
+//! every value depends only on its own text, so a text's vector does not depend on its batch.
+//! The CUDA path keeps candle's ops (see `bert.rs`).
 
 use candle_core::backend::BackendStorage;
 use candle_core::{bail, CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape};
@@ -47,7 +48,7 @@ fn exp(x: f32) -> f32 {
     const ROUND: f32 = 12_582_912.0;
     const LN2_HIGH: f32 = 0.693_359_4;
     const LN2_LOW: f32 = -2.121_944_4e-4;
-    let x = x.max(-87.0);
+    let x = larger(x, -87.0);
     // `rounded` holds n in the low bits of its mantissa: its bits less ROUND's are n.
     let rounded = x * std::f32::consts::LOG2_E + ROUND;
     let n = rounded - ROUND;
@@ -56,7 +57,8 @@ fn exp(x: f32) -> f32 {
         + r * (1.0
             + r * (1.0 / 2.0
                 + r * (1.0 / 6.0
-                    + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r / 5040.0))))));
+                    + r * (1.0 / 24.0
+                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
     // 2ⁿ by its exponent bits, in integer operations that vectorise (`n as i32` is a
     // saturating conversion, a branchy scalar one per value).
     let n_bits = rounded.to_bits().wrapping_sub(ROUND.to_bits());
@@ -75,49 +77,56 @@ fn gelu(dst: &mut [f32], src: &[f32]) {
 /// a chain of dependent operations (~4 cycles each, 1,000 per row of 256), eight are a vector.
 const LANES: usize = 8;
 
-/// Each row of `scores` (rows as long as `bias`) as [`softmax`].
+/// `a` or `b`, whichever is larger: one vector instruction, where `f32::max` adds two to honour
+/// NaN (which scores never are).
 #[inline(always)]
-fn softmax_rows(scores: &mut [f32], bias: &[f32]) {
-    for row in scores.chunks_mut(bias.len()) {
-        softmax(row, bias);
+fn larger(a: f32, b: f32) -> f32 {
+    if a > b {
+        a
+    } else {
+        b
     }
 }
 
-/// `row = softmax(row + bias)`, in two passes that each vectorise: bias and maximum, then
-/// `exp` and sum; then the division. Value `i` goes to lane `i % LANES` of the reductions.
+/// Each row of `scores` (rows as long as `bias`) as the numerators of its softmax (see
+/// [`exponentiate`]), and the row's sum in `sums`.
 #[inline(always)]
-fn softmax(row: &mut [f32], bias: &[f32]) {
-    let whole = row.len() - row.len() % LANES;
-    let mut maxima = [f32::NEG_INFINITY; LANES];
-    for (scores, bias) in row[..whole]
-        .chunks_exact_mut(LANES)
-        .zip(bias.chunks_exact(LANES))
-    {
-        for ((m, s), &b) in maxima.iter_mut().zip(scores).zip(bias) {
-            *s += b;
-            *m = m.max(*s);
-        }
+fn exponentiate_rows(scores: &mut [f32], bias: &[f32], sums: &mut [f32]) {
+    for (row, sum) in scores.chunks_mut(bias.len()).zip(sums) {
+        *sum = exponentiate(row, bias);
     }
-    for ((m, s), &b) in maxima.iter_mut().zip(&mut row[whole..]).zip(&bias[whole..]) {
+}
+
+/// `row = exp(row + bias − max)`, the numerators of `softmax(row + bias)`, and their sum. The
+/// division by the sum is left to the caller, who divides the `d` values of a context row
+/// instead of the `seq` probabilities. Each pass is a plain loop over the row, which the
+/// compiler vectorises; one loop doing it all is vectorised piecemeal and runs 3× slower.
+#[inline(always)]
+fn exponentiate(row: &mut [f32], bias: &[f32]) -> f32 {
+    for (s, &b) in row.iter_mut().zip(bias) {
         *s += b;
-        *m = m.max(*s);
     }
-    let max = maxima.into_iter().fold(f32::NEG_INFINITY, f32::max);
-    let mut sums = [0f32; LANES];
-    for scores in row[..whole].chunks_exact_mut(LANES) {
-        for (sum, s) in sums.iter_mut().zip(scores) {
-            *s = exp(*s - max);
-            *sum += *s;
+    let max = in_lanes(row, f32::NEG_INFINITY, larger);
+    for s in row.iter_mut() {
+        *s = exp(*s - max);
+    }
+    in_lanes(row, 0.0, |sum, s| sum + s)
+}
+
+/// `values` folded with `f`, value `i` into lane `i % LANES`, then the lanes in order.
+#[inline(always)]
+fn in_lanes(values: &[f32], start: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut lanes = [start; LANES];
+    let mut chunks = values.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (lane, &value) in lanes.iter_mut().zip(chunk) {
+            *lane = f(*lane, value);
         }
     }
-    for (sum, s) in sums.iter_mut().zip(&mut row[whole..]) {
-        *s = exp(*s - max);
-        *sum += *s;
+    for (lane, &value) in lanes.iter_mut().zip(chunks.remainder()) {
+        *lane = f(*lane, value);
     }
-    let sum: f32 = sums.into_iter().sum();
-    for s in row.iter_mut() {
-        *s /= sum;
-    }
+    lanes.into_iter().fold(start, f)
 }
 
 /// Defines `$name`, which runs the `#[inline(always)]` kernel `$kernel` compiled for AVX2 where
@@ -147,7 +156,7 @@ macro_rules! with_wide_vectors {
 }
 
 with_wide_vectors!(fn gelu_wide(dst: &mut [f32], src: &[f32]) = gelu);
-with_wide_vectors!(fn softmax_rows_wide(scores: &mut [f32], bias: &[f32]) = softmax_rows);
+with_wide_vectors!(fn exponentiate_rows_wide(scores: &mut [f32], bias: &[f32], sums: &mut [f32]) = exponentiate_rows);
 
 /// BERT's GELU, `x · (1 + erf(x / √2)) / 2`, over an f32 tensor.
 #[derive(Debug, Clone, Copy)]
@@ -275,8 +284,8 @@ impl CustomOp1 for Attention<'_> {
         let contexts: Vec<Vec<f32>> = (0..batch * heads)
             .into_par_iter()
             .map_init(
-                || vec![0f32; seq * seq],
-                |scores, task| {
+                || (vec![0f32; seq * seq], vec![0f32; seq]),
+                |(scores, sums), task| {
                     let (text, head) = (task / heads, task % heads);
                     let rows = &qkv[text * seq * width..(text + 1) * seq * width];
                     let (q, k, v) = (
@@ -287,8 +296,9 @@ impl CustomOp1 for Attention<'_> {
                     // scores (seq × seq) = Q (seq × d) · Kᵀ (d × seq)
                     product(scores, seq, seq, d, (q, 1, width_i), (k, width_i, 1));
                     let bias = &self.bias[text * seq..(text + 1) * seq];
-                    softmax_rows_wide(scores, bias);
-                    // context (seq × d) = P (seq × seq) · V (seq × d)
+                    exponentiate_rows_wide(scores, bias, sums);
+                    // context (seq × d) = softmax · V: the numerators' product, each row divided
+                    // by its sum.
                     let mut context = vec![0f32; seq * d];
                     product(
                         &mut context,
@@ -298,6 +308,11 @@ impl CustomOp1 for Attention<'_> {
                         (scores, 1, seq_i),
                         (v, 1, width_i),
                     );
+                    for (values, sum) in context.chunks_mut(d).zip(sums.iter()) {
+                        for value in values {
+                            *value /= sum;
+                        }
+                    }
                     context
                 },
             )
