@@ -1,10 +1,10 @@
 //! BERT's encoder for inference, on candle's tensors, reading the weights of Hugging Face's
 //! `BertModel`. It computes what candle-transformers' BERT computes, with less work per layer:
 //! one fused matmul for query, key and value; the 1/√d scale folded into the query weights
-//! instead of a pass over the s×s scores; the padding mask built once per batch; on the CPU,
-//! the linear layers, attention and the GELU as fused multi-threaded kernels (see
-//! `cpu_ops.rs`). No dropout, no token types beyond the first (sentence embeddings use one
-//! segment).
+//! instead of a pass over the s×s scores; on a GPU, a padded batch with its mask built once; on
+//! the CPU, the texts end to end with no padding at all, and the linear layers, attention and
+//! the GELU as fused multi-threaded kernels (see `cpu_ops.rs`). No dropout, no token types
+//! beyond the first (sentence embeddings use one segment).
 
 use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, Linear, VarBuilder};
@@ -107,62 +107,82 @@ impl Bert {
     }
 
     /// The last hidden states `(batch, seq, hidden)` of `ids` `(batch, seq)`, where `mask`
-    /// `(batch, seq)` is 1 for real tokens and 0 for padding.
+    /// `(batch, seq)` is 1 for real tokens and 0 for padding: candle's ops (the CUDA path).
     pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let (batch, seq) = ids.dims2()?;
         let x = self
             .words
             .forward(ids)?
-            .broadcast_add(&self.positions.narrow(0, 0, seq)?)?
-            .broadcast_add(&self.segment)?;
-        let mut x = self.embedding_norm.forward(&x)?;
+            .broadcast_add(&self.positions.narrow(0, 0, seq)?)?;
         // Padding gets a large negative score before the softmax: (batch, 1, 1, seq).
-        let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?;
-        let cpu_bias = if ids.device().is_cpu() {
-            Some(bias.flatten_all()?.to_vec1::<f32>()?)
-        } else {
-            None
-        };
-        let bias = bias.reshape((batch, 1, 1, seq))?;
+        let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?.reshape((batch, 1, 1, seq))?;
+        self.encode(&x, Rows::Padded(&bias))
+    }
+
+    /// The last hidden states `(tokens, hidden)` of texts laid end to end: `ids` `(tokens)`,
+    /// each text's length in `lengths`. Each text attends to its own tokens only, so no padding
+    /// is computed and every row depends on its own text alone, bit for bit, whatever else is in
+    /// the batch. On the CPU, with the fused kernels of `cpu_ops.rs`.
+    pub fn forward_ragged(&self, ids: &Tensor, lengths: &[usize]) -> Result<Tensor> {
+        let tokens = ids.dims1()?;
+        if lengths.contains(&0) || lengths.iter().sum::<usize>() != tokens {
+            candle_core::bail!("{tokens} token ids are not texts of lengths {lengths:?}");
+        }
+        let positions: Vec<u32> = lengths.iter().flat_map(|&n| 0..n as u32).collect();
+        let positions = Tensor::from_vec(positions, tokens, ids.device())?;
+        let x = (self.words.forward(ids)? + self.positions.index_select(&positions, 0)?)?;
+        self.encode(&x, Rows::Ragged(lengths))
+    }
+
+    /// The encoder from the word and position embeddings `x`.
+    fn encode(&self, x: &Tensor, rows: Rows) -> Result<Tensor> {
+        let mut x = self
+            .embedding_norm
+            .forward(&x.broadcast_add(&self.segment)?)?;
         for layer in &self.layers {
-            x = self.layer(layer, &x, &bias, cpu_bias.as_deref())?;
+            x = self.layer(layer, &x, &rows)?;
         }
         Ok(x)
     }
 
-    fn layer(
-        &self,
-        layer: &Layer,
-        x: &Tensor,
-        bias: &Tensor,
-        cpu_bias: Option<&[f32]>,
-    ) -> Result<Tensor> {
-        let on_cpu = cpu_bias.is_some();
-        let qkv = project(&layer.qkv, x, on_cpu)?;
-        let context = match cpu_bias {
-            Some(bias) => qkv.apply_op1_no_bwd(&Attention {
+    fn layer(&self, layer: &Layer, x: &Tensor, rows: &Rows) -> Result<Tensor> {
+        let fused = matches!(rows, Rows::Ragged(_));
+        let qkv = project(&layer.qkv, x, fused)?;
+        let context = match *rows {
+            Rows::Ragged(lengths) => qkv.apply_op1_no_bwd(&Attention {
                 heads: self.heads,
-                bias,
+                lengths,
             })?,
-            None => attention_by_ops(&qkv, bias, self.heads)?,
+            Rows::Padded(bias) => attention_by_ops(&qkv, bias, self.heads)?,
         };
         let attended = layer
             .attention_norm
-            .forward(&(project(&layer.attention_out, &context, on_cpu)? + x)?)?;
-        let inner = project(&layer.intermediate, &attended, on_cpu)?;
-        let inner = match cpu_bias {
-            Some(_) => inner.apply_op1_no_bwd(&GeluErf)?,
-            None => inner.gelu_erf()?,
+            .forward(&(project(&layer.attention_out, &context, fused)? + x)?)?;
+        let inner = project(&layer.intermediate, &attended, fused)?;
+        let inner = if fused {
+            inner.apply_op1_no_bwd(&GeluErf)?
+        } else {
+            inner.gelu_erf()?
         };
         layer
             .output_norm
-            .forward(&(project(&layer.output, &inner, on_cpu)? + &attended)?)
+            .forward(&(project(&layer.output, &inner, fused)? + &attended)?)
     }
 }
 
-/// `layer(x)`: on the CPU as one fused [`Affine`] op (a contiguous `x`; every layer has a bias).
-fn project(layer: &Linear, x: &Tensor, on_cpu: bool) -> Result<Tensor> {
-    match (on_cpu, layer.bias()) {
+/// How a batch's texts lie in the hidden states.
+enum Rows<'a> {
+    /// `(batch, seq, hidden)`, each text followed by padding, which this bias
+    /// `(batch, 1, 1, seq)` masks in the softmax.
+    Padded(&'a Tensor),
+    /// `(tokens, hidden)`: the texts end to end, of these lengths.
+    Ragged(&'a [usize]),
+}
+
+/// `layer(x)`, `fused` as one [`Affine`] op on the CPU (a contiguous `x`; every layer has a
+/// bias).
+fn project(layer: &Linear, x: &Tensor, fused: bool) -> Result<Tensor> {
+    match (fused, layer.bias()) {
         (true, Some(bias)) => x
             .contiguous()?
             .apply_op3_no_bwd(layer.weight(), bias, &Affine),

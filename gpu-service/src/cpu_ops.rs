@@ -88,24 +88,21 @@ fn larger(a: f32, b: f32) -> f32 {
     }
 }
 
-/// Each row of `scores` (rows as long as `bias`) as the numerators of its softmax (see
+/// Each row of `scores` (rows as long as `sums`) as the numerators of its softmax (see
 /// [`exponentiate`]), and the row's sum in `sums`.
 #[inline(always)]
-fn exponentiate_rows(scores: &mut [f32], bias: &[f32], sums: &mut [f32]) {
-    for (row, sum) in scores.chunks_mut(bias.len()).zip(sums) {
-        *sum = exponentiate(row, bias);
+fn exponentiate_rows(scores: &mut [f32], sums: &mut [f32]) {
+    for (row, sum) in scores.chunks_mut(sums.len()).zip(sums) {
+        *sum = exponentiate(row);
     }
 }
 
-/// `row = exp(row + bias − max)`, the numerators of `softmax(row + bias)`, and their sum. The
-/// division by the sum is left to the caller, who divides the `d` values of a context row
-/// instead of the `seq` probabilities. Each pass is a plain loop over the row, which the
-/// compiler vectorises; one loop doing it all is vectorised piecemeal and runs 3× slower.
+/// `row = exp(row − max)`, the numerators of `softmax(row)`, and their sum. The division by the
+/// sum is left to the caller, who divides the `d` values of a context row instead of the `seq`
+/// probabilities. Each pass is a plain loop over the row, which the compiler vectorises; one
+/// loop doing it all is vectorised piecemeal and runs 3× slower.
 #[inline(always)]
-fn exponentiate(row: &mut [f32], bias: &[f32]) -> f32 {
-    for (s, &b) in row.iter_mut().zip(bias) {
-        *s += b;
-    }
+fn exponentiate(row: &mut [f32]) -> f32 {
     let max = in_lanes(row, f32::NEG_INFINITY, larger);
     for s in row.iter_mut() {
         *s = exp(*s - max);
@@ -156,7 +153,7 @@ macro_rules! with_wide_vectors {
 }
 
 with_wide_vectors!(fn gelu_wide(dst: &mut [f32], src: &[f32]) = gelu);
-with_wide_vectors!(fn exponentiate_rows_wide(scores: &mut [f32], bias: &[f32], sums: &mut [f32]) = exponentiate_rows);
+with_wide_vectors!(fn exponentiate_rows_wide(scores: &mut [f32], sums: &mut [f32]) = exponentiate_rows);
 
 /// BERT's GELU, `x · (1 + erf(x / √2)) / 2`, over an f32 tensor.
 #[derive(Debug, Clone, Copy)]
@@ -248,17 +245,17 @@ impl CustomOp3 for Affine {
     }
 }
 
-/// Multi-head self-attention straight from the fused query/key/value projection `(batch, seq,
-/// 3 · heads · d)`: for each text and head, `softmax(Q·Kᵀ + bias)·V` in one task, its `seq × seq`
-/// scores in a buffer that stays in cache, written as `(batch, seq, heads · d)`. candle's ops
-/// would copy Q, K and V out, write all the scores to memory (150 MB a layer for 48 texts of
-/// 256 tokens), add the bias on one thread and copy the context back. The query weights carry
-/// the 1/√d scale already.
+/// Multi-head self-attention straight from the fused query/key/value projection `(tokens, 3 ·
+/// heads · d)` of texts laid end to end: for each text and head, `softmax(Q·Kᵀ)·V` over the
+/// text's own tokens in one task, its `seq × seq` scores in a buffer that stays in cache,
+/// written as `(tokens, heads · d)`. candle's ops would copy Q, K and V out, write all the
+/// scores to memory (150 MB a layer for 48 texts of 256 tokens), mask padding on one thread
+/// and copy the context back. The query weights carry the 1/√d scale already.
 #[derive(Debug)]
 pub struct Attention<'a> {
     pub heads: usize,
-    /// `(batch, seq)`: 0 for a real token, a large negative for padding.
-    pub bias: &'a [f32],
+    /// The texts' lengths, in the order of the rows.
+    pub lengths: &'a [usize],
 }
 
 impl CustomOp1 for Attention<'_> {
@@ -267,27 +264,38 @@ impl CustomOp1 for Attention<'_> {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (batch, seq, width) = layout.shape().dims3()?;
+        let (tokens, width) = layout.shape().dims2()?;
         let heads = self.heads;
         let d = width / (3 * heads);
-        if width != 3 * heads * d || self.bias.len() != batch * seq {
+        if width != 3 * heads * d || self.lengths.iter().sum::<usize>() != tokens {
             bail!(
-                "attention: {:?} is not (batch, seq, 3 × {heads} heads × d) for a bias of {}",
+                "attention: {:?} is not (tokens, 3 × {heads} heads × d) for texts of {:?}",
                 layout.shape(),
-                self.bias.len()
+                self.lengths
             );
         }
         let qkv = f32_contiguous(storage, layout)?;
         let hidden = heads * d;
-        let (width_i, seq_i) = (width as isize, seq as isize);
+        let starts: Vec<usize> = self
+            .lengths
+            .iter()
+            .scan(0, |at, &n| {
+                *at += n;
+                Some(*at - n)
+            })
+            .collect();
+        let longest = self.lengths.iter().copied().max().unwrap_or(0);
+        let width_i = width as isize;
         // Per text and head, its context (seq × d).
-        let contexts: Vec<Vec<f32>> = (0..batch * heads)
+        let contexts: Vec<Vec<f32>> = (0..self.lengths.len() * heads)
             .into_par_iter()
             .map_init(
-                || (vec![0f32; seq * seq], vec![0f32; seq]),
+                || (vec![0f32; longest * longest], vec![0f32; longest]),
                 |(scores, sums), task| {
                     let (text, head) = (task / heads, task % heads);
-                    let rows = &qkv[text * seq * width..(text + 1) * seq * width];
+                    let (start, seq) = (starts[text], self.lengths[text]);
+                    let (scores, sums) = (&mut scores[..seq * seq], &mut sums[..seq]);
+                    let rows = &qkv[start * width..(start + seq) * width];
                     let (q, k, v) = (
                         &rows[head * d..],
                         &rows[hidden + head * d..],
@@ -295,8 +303,7 @@ impl CustomOp1 for Attention<'_> {
                     );
                     // scores (seq × seq) = Q (seq × d) · Kᵀ (d × seq)
                     product(scores, seq, seq, d, (q, 1, width_i), (k, width_i, 1));
-                    let bias = &self.bias[text * seq..(text + 1) * seq];
-                    exponentiate_rows_wide(scores, bias, sums);
+                    exponentiate_rows_wide(scores, sums);
                     // context (seq × d) = softmax · V: the numerators' product, each row divided
                     // by its sum.
                     let mut context = vec![0f32; seq * d];
@@ -305,7 +312,7 @@ impl CustomOp1 for Attention<'_> {
                         seq,
                         d,
                         seq,
-                        (scores, 1, seq_i),
+                        (scores, 1, seq as isize),
                         (v, 1, width_i),
                     );
                     for (values, sum) in context.chunks_mut(d).zip(sums.iter()) {
@@ -317,16 +324,16 @@ impl CustomOp1 for Attention<'_> {
                 },
             )
             .collect();
-        // (text, head, t, i) → (text, t, head · d + i)
-        let mut out = vec![0f32; batch * seq * hidden];
+        // (text, head, t, i) → (start of text + t, head · d + i)
+        let mut out = vec![0f32; tokens * hidden];
         for (task, context) in contexts.iter().enumerate() {
             let (text, head) = (task / heads, task % heads);
             for (t, values) in context.chunks(d).enumerate() {
-                let at = (text * seq + t) * hidden + head * d;
+                let at = (starts[text] + t) * hidden + head * d;
                 out[at..at + d].copy_from_slice(values);
             }
         }
-        Ok((CpuStorage::F32(out), Shape::from((batch, seq, hidden))))
+        Ok((CpuStorage::F32(out), Shape::from((tokens, hidden))))
     }
 }
 
@@ -388,7 +395,7 @@ fn f32_contiguous<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::{Device, Module, Tensor};
+    use candle_core::{DType, Device, Module, Tensor};
 
     #[test]
     fn fused_ops_compute_what_candle_computes() -> Result<()> {
@@ -430,26 +437,33 @@ mod tests {
             .apply_op3_no_bwd(&weight.t()?.contiguous()?, &bias, &Affine)
             .is_err());
 
-        // Texts of 6 tokens (the first with 2 of padding: all in the softmax's tail lanes) and
-        // of 19 (the first with 5: in whole lanes and the tail), 3 heads of 4 dimensions.
-        for (seq, real) in [(6, 4), (19, 14)] {
-            let (batch, heads, d) = (2, 3, 4);
-            let qkv = Tensor::randn(0f32, 1.0, (batch, seq, 3 * heads * d), &device)?;
-            let mask: Vec<f32> = (0..batch * seq)
-                .map(|i| if i < real || i >= seq { 1.0 } else { 0.0 })
-                .collect();
-            let mask = Tensor::from_vec(mask, (batch, seq), &device)?;
-            let bias = ((mask - 1.0)? * 1e9)?;
-            let bias_values = bias.flatten_all()?.to_vec1::<f32>()?;
-            let fused = qkv.apply_op1_no_bwd(&Attention {
-                heads,
-                bias: &bias_values,
-            })?;
-            let plain =
-                crate::bert::attention_by_ops(&qkv, &bias.reshape((batch, 1, 1, seq))?, heads)?;
-            let diff = (fused - plain)?.abs()?.max_all()?.to_scalar::<f32>()?;
-            assert!(diff < 1e-5, "{diff}");
+        // Texts of 4 tokens (all in the softmax's tail lanes), 19 (whole lanes and a tail) and
+        // 8 (whole lanes) end to end, 3 heads of 4 dimensions: each text's rows as candle's ops
+        // compute them for the text alone.
+        let (lengths, heads, d) = ([4, 19, 8], 3, 4);
+        let qkv = Tensor::randn(0f32, 1.0, (31, 3 * heads * d), &device)?;
+        let fused = qkv.apply_op1_no_bwd(&Attention {
+            heads,
+            lengths: &lengths,
+        })?;
+        let mut start = 0;
+        for seq in lengths {
+            let alone = qkv.narrow(0, start, seq)?.unsqueeze(0)?;
+            let no_mask = Tensor::zeros((1, 1, 1, seq), DType::F32, &device)?;
+            let plain = crate::bert::attention_by_ops(&alone, &no_mask, heads)?.squeeze(0)?;
+            let diff = (fused.narrow(0, start, seq)? - plain)?
+                .abs()?
+                .max_all()?
+                .to_scalar::<f32>()?;
+            assert!(diff < 1e-5, "a text of {seq} tokens: {diff}");
+            start += seq;
         }
+        assert!(qkv
+            .apply_op1_no_bwd(&Attention {
+                heads,
+                lengths: &[4, 19],
+            })
+            .is_err());
         Ok(())
     }
 }

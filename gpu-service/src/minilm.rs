@@ -95,41 +95,43 @@ impl MiniLm {
         Ok(MiniLm { model, device })
     }
 
-    /// The mean of each text's token states over its real tokens (token ids per text, each
-    /// at most [`MAX_TOKENS`]), in order. Callers normalise (TEI's endpoint may ask for the raw
-    /// mean).
+    /// The mean of each text's token states over its tokens (token ids per text, each at most
+    /// [`MAX_TOKENS`]), in order. Callers normalise (TEI's endpoint may ask for the raw mean).
     ///
-    /// On the CPU a text's vector is a function of the text alone, bit for bit, whatever batch
-    /// it rides in, so docpacks are reproducible: the sums over a sequence (softmax, attention,
-    /// pooling) change in their last bits with the padded length, so each text is padded to its
-    /// own [`PAD_MULTIPLE`] and batched only with texts of the same padded length (the matrix
-    /// products give each row the same bits whatever the number of rows). On a GPU the batch is
-    /// padded to its longest text, for throughput.
+    /// On the CPU the texts run end to end with no padding ([`Bert::forward_ragged`]), so a
+    /// text's vector is a function of the text alone, bit for bit, whatever batch it rides in,
+    /// and docpacks are reproducible. On a GPU the batch is padded to its longest text.
     pub fn embed_tokens(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
-        if !self.device.is_cpu() {
-            let longest = batch.iter().map(|t| t.len()).max().unwrap_or(0).max(1);
-            return self.forward_padded(batch, longest);
-        }
-        let padded = |len: usize| len.div_ceil(PAD_MULTIPLE).max(1) * PAD_MULTIPLE;
-        let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
-        for (i, tokens) in batch.iter().enumerate() {
-            groups.entry(padded(tokens.len())).or_default().push(i);
-        }
-        let mut out = vec![Vec::new(); batch.len()];
-        for (length, members) in groups {
-            let texts: Vec<&[u32]> = members.iter().map(|&i| batch[i]).collect();
-            for (&i, vector) in members.iter().zip(self.forward_padded(&texts, length)?) {
-                out[i] = vector;
-            }
-        }
-        Ok(out)
-    }
-
-    /// One forward pass over `batch`, every text padded to `length` tokens.
-    fn forward_padded(&self, batch: &[&[u32]], length: usize) -> Result<Vec<Vec<f32>>> {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
+        if !self.device.is_cpu() {
+            return self.forward_padded(batch);
+        }
+        let lengths: Vec<usize> = batch.iter().map(|t| t.len()).collect();
+        let ids = Tensor::from_vec(batch.concat(), lengths.iter().sum::<usize>(), &self.device)?;
+        let hidden = self.model.forward_ragged(&ids, &lengths)?;
+        let width = hidden.dim(1)?;
+        let hidden = hidden.flatten_all()?.to_vec1::<f32>()?;
+        let mut rows = hidden.chunks_exact(width);
+        Ok(lengths
+            .iter()
+            .map(|&n| {
+                let mut mean = vec![0f32; width];
+                for row in rows.by_ref().take(n) {
+                    for (m, v) in mean.iter_mut().zip(row) {
+                        *m += v;
+                    }
+                }
+                mean.iter_mut().for_each(|m| *m /= n as f32);
+                mean
+            })
+            .collect())
+    }
+
+    /// One forward pass over `batch`, every text padded to the longest.
+    fn forward_padded(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        let length = batch.iter().map(|t| t.len()).max().unwrap_or(0).max(1);
         let mut ids = Vec::with_capacity(batch.len() * length);
         let mut mask = Vec::with_capacity(batch.len() * length);
         for tokens in batch {
@@ -148,10 +150,6 @@ impl MiniLm {
         Ok(summed.broadcast_div(&counts)?.to_vec2::<f32>()?)
     }
 }
-
-/// Texts on the CPU are padded to a multiple of this many tokens: batches of similar lengths
-/// share a padded length (and so run together) at a cost of at most 15 padding tokens each.
-pub const PAD_MULTIPLE: usize = 16;
 
 /// The device to run on: CUDA when built with it and a GPU answers, else the CPU (same results).
 pub fn pick_device(prefer_gpu: bool) -> Device {
