@@ -2,15 +2,15 @@
 //! `BertModel`. It computes what candle-transformers' BERT computes, with less work per layer:
 //! one fused matmul for query, key and value; the 1/√d scale folded into the query weights
 //! instead of a pass over the s×s scores; on a GPU, a padded batch with its mask built once; on
-//! the CPU, the texts end to end with no padding at all, and the linear layers, attention and
-//! the GELU as fused multi-threaded kernels (see `cpu_ops.rs`). No dropout, no token types
-//! beyond the first (sentence embeddings use one segment).
+//! the CPU, the texts end to end with no padding at all, and the linear layers, attention, the
+//! residual layer norms and the GELU as fused multi-threaded kernels (see `cpu_ops.rs`). No
+//! dropout, no token types beyond the first (sentence embeddings use one segment).
 
 use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, Linear, VarBuilder};
 use serde::Deserialize;
 
-use crate::cpu_ops::{Affine, Attention, GeluErf};
+use crate::cpu_ops::{Affine, Attention, GeluErf, ResidualNorm};
 
 /// The fields of config.json this encoder reads.
 #[derive(Debug, Clone, Deserialize)]
@@ -155,18 +155,24 @@ impl Bert {
             })?,
             Rows::Padded(bias) => attention_by_ops(&qkv, bias, self.heads)?,
         };
-        let attended = layer
-            .attention_norm
-            .forward(&(project(&layer.attention_out, &context, fused)? + x)?)?;
+        let attended = residual_norm(
+            &layer.attention_norm,
+            &project(&layer.attention_out, &context, fused)?,
+            x,
+            fused,
+        )?;
         let inner = project(&layer.intermediate, &attended, fused)?;
         let inner = if fused {
             inner.apply_op1_no_bwd(&GeluErf)?
         } else {
             inner.gelu_erf()?
         };
-        layer
-            .output_norm
-            .forward(&(project(&layer.output, &inner, fused)? + &attended)?)
+        residual_norm(
+            &layer.output_norm,
+            &project(&layer.output, &inner, fused)?,
+            &attended,
+            fused,
+        )
     }
 }
 
@@ -187,6 +193,15 @@ fn project(layer: &Linear, x: &Tensor, fused: bool) -> Result<Tensor> {
             .contiguous()?
             .apply_op3_no_bwd(layer.weight(), bias, &Affine),
         _ => layer.forward(x),
+    }
+}
+
+/// `norm(x + residual)`, `fused` as one [`ResidualNorm`] op on the CPU.
+fn residual_norm(norm: &LayerNorm, x: &Tensor, residual: &Tensor, fused: bool) -> Result<Tensor> {
+    if fused {
+        x.apply_op2_no_bwd(residual, &ResidualNorm(norm))
+    } else {
+        norm.forward(&(x + residual)?)
     }
 }
 

@@ -1,18 +1,19 @@
-//! The encoder's linear layers, attention and GELU as fused, multi-threaded CPU kernels. candle
-//! runs unary and broadcast binary ops on one thread and materialises every op's output: on a
-//! 2-core machine the erf GELU over the `(batch, seq, 1536)` activations, and the attention
-//! scores written, biased, soft-maxed and read back, cost as much as the matmuls. The
-//! arithmetic is candle's up to rounding (bias, then max, `exp`, sum; the division by the sum
-//! after the product with V instead of before; `gemm` for products; erf within 3·10⁻⁷), and
-//! every value depends only on its own text, so a text's vector does not depend on its batch.
-//! The CUDA path keeps candle's ops (see `bert.rs`).
+//! The encoder's linear layers, attention, residual layer norms and GELU as fused,
+//! multi-threaded CPU kernels. candle runs unary and broadcast binary ops on one thread and
+//! materialises every op's output: on a 2-core machine the erf GELU over the `(tokens, 1536)`
+//! activations, and the attention scores written, soft-maxed and read back, cost as much as the
+//! matmuls. The arithmetic is candle's up to rounding (max, `exp`, sum, the division by the sum
+//! after the product with V instead of before; `gemm` for products; erf within 3·10⁻⁷; the
+//! variance from centred values), and every value depends only on its own text, so a text's
+//! vector does not depend on its batch. The CUDA path keeps candle's ops (see `bert.rs`).
 
 use candle_core::backend::BackendStorage;
-use candle_core::{bail, CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape};
+use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape};
+use candle_nn::LayerNorm;
 use rayon::prelude::*;
 
-/// Elements per task of the GELU: enough to amortise rayon's scheduling.
-const GELU_CHUNK: usize = 16 * 1024;
+/// Elements per task of the GELU and the layer norm: enough to amortise rayon's scheduling.
+const TASK_ELEMENTS: usize = 16 * 1024;
 
 /// erf by Abramowitz and Stegun's 7.1.28: `1 − (1 + a₁x + … + a₆x⁶)⁻¹⁶`, odd; within 3·10⁻⁷ of
 /// erf everywhere (a few f32 ulps of GELU's output), with no branch and no call, so a loop of
@@ -103,27 +104,63 @@ fn exponentiate_rows(scores: &mut [f32], sums: &mut [f32]) {
 /// loop doing it all is vectorised piecemeal and runs 3× slower.
 #[inline(always)]
 fn exponentiate(row: &mut [f32]) -> f32 {
-    let max = in_lanes(row, f32::NEG_INFINITY, larger);
+    let max = in_lanes(row, f32::NEG_INFINITY, larger, larger);
     for s in row.iter_mut() {
         *s = exp(*s - max);
     }
-    in_lanes(row, 0.0, |sum, s| sum + s)
+    in_lanes(row, 0.0, add, add)
 }
 
-/// `values` folded with `f`, value `i` into lane `i % LANES`, then the lanes in order.
+/// `values` folded with `step`, value `i` into lane `i % LANES`, then the lanes with `merge`.
 #[inline(always)]
-fn in_lanes(values: &[f32], start: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+fn in_lanes(
+    values: &[f32],
+    start: f32,
+    step: impl Fn(f32, f32) -> f32,
+    merge: impl Fn(f32, f32) -> f32,
+) -> f32 {
     let mut lanes = [start; LANES];
     let mut chunks = values.chunks_exact(LANES);
     for chunk in &mut chunks {
         for (lane, &value) in lanes.iter_mut().zip(chunk) {
-            *lane = f(*lane, value);
+            *lane = step(*lane, value);
         }
     }
     for (lane, &value) in lanes.iter_mut().zip(chunks.remainder()) {
-        *lane = f(*lane, value);
+        *lane = step(*lane, value);
     }
-    lanes.into_iter().fold(start, f)
+    lanes.into_iter().fold(start, merge)
+}
+
+#[inline(always)]
+fn add(a: f32, b: f32) -> f32 {
+    a + b
+}
+
+/// `out = LayerNorm(a + b)` row by row (rows as long as `scale`): the sum, its mean, the
+/// variance of the centred values (two passes, as torch computes it, rather than candle's
+/// `E[x²] − mean²`), then scale and shift.
+#[inline(always)]
+fn residual_norm(out: &mut [f32], a: &[f32], b: &[f32], scale: &[f32], shift: &[f32], eps: f32) {
+    let width = scale.len();
+    for ((out, a), b) in out
+        .chunks_mut(width)
+        .zip(a.chunks(width))
+        .zip(b.chunks(width))
+    {
+        for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+            *o = a + b;
+        }
+        let mean = in_lanes(out, 0.0, add, add) / width as f32;
+        for o in out.iter_mut() {
+            *o -= mean;
+        }
+        let variance = in_lanes(out, 0.0, |sum, v| sum + v * v, add) / width as f32;
+        let inverse = 1.0 / (variance + eps).sqrt();
+        for ((o, &scale), &shift) in out.iter_mut().zip(scale).zip(shift) {
+            *o = *o * inverse * scale + shift;
+        }
+    }
 }
 
 /// Defines `$name`, which runs the `#[inline(always)]` kernel `$kernel` compiled for AVX2 where
@@ -153,6 +190,9 @@ macro_rules! with_wide_vectors {
 }
 
 with_wide_vectors!(fn gelu_wide(dst: &mut [f32], src: &[f32]) = gelu);
+with_wide_vectors!(fn residual_norm_wide(
+    out: &mut [f32], a: &[f32], b: &[f32], scale: &[f32], shift: &[f32], eps: f32
+) = residual_norm);
 with_wide_vectors!(fn exponentiate_rows_wide(scores: &mut [f32], sums: &mut [f32]) = exponentiate_rows);
 
 /// BERT's GELU, `x · (1 + erf(x / √2)) / 2`, over an f32 tensor.
@@ -167,10 +207,51 @@ impl CustomOp1 for GeluErf {
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let src = f32_contiguous(storage, layout)?;
         let mut dst = vec![0f32; src.len()];
-        dst.par_chunks_mut(GELU_CHUNK)
-            .zip(src.par_chunks(GELU_CHUNK))
+        dst.par_chunks_mut(TASK_ELEMENTS)
+            .zip(src.par_chunks(TASK_ELEMENTS))
             .for_each(|(dst, src)| gelu_wide(dst, src));
         Ok((CpuStorage::F32(dst), layout.shape().clone()))
+    }
+}
+
+/// BERT's residual add and layer norm, `LayerNorm(a + b)` over the last dimension, as one
+/// multi-threaded pass: candle adds on one thread into a third tensor, then normalises it.
+#[derive(Debug, Clone, Copy)]
+pub struct ResidualNorm<'a>(pub &'a LayerNorm);
+
+impl CustomOp2 for ResidualNorm<'_> {
+    fn name(&self) -> &'static str {
+        "fused-residual-layer-norm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        a: &CpuStorage,
+        a_layout: &Layout,
+        b: &CpuStorage,
+        b_layout: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (a, b) = (f32_contiguous(a, a_layout)?, f32_contiguous(b, b_layout)?);
+        let scale = self.0.weight().to_vec1::<f32>()?;
+        let Some(shift) = self.0.bias() else {
+            bail!("residual norm: a layer norm without a bias");
+        };
+        let shift = shift.to_vec1::<f32>()?;
+        let width = scale.len();
+        if a_layout.shape() != b_layout.shape() || a_layout.shape().dims().last() != Some(&width) {
+            bail!(
+                "residual norm: {:?} + {:?} over rows of {width}",
+                a_layout.shape(),
+                b_layout.shape()
+            );
+        }
+        let eps = self.0.eps() as f32;
+        let task = (TASK_ELEMENTS / width).max(1) * width;
+        let mut out = vec![0f32; a.len()];
+        out.par_chunks_mut(task)
+            .zip(a.par_chunks(task).zip(b.par_chunks(task)))
+            .for_each(|(out, (a, b))| residual_norm_wide(out, a, b, &scale, &shift, eps));
+        Ok((CpuStorage::F32(out), a_layout.shape().clone()))
     }
 }
 
@@ -419,6 +500,22 @@ mod tests {
                 erf(x)
             );
         }
+
+        // The residual add and layer norm, against candle's, and shapes that do not fit.
+        let residual = Tensor::randn(0f32, 3.0, (3, 5, 40), &device)?;
+        let norm = LayerNorm::new(
+            Tensor::randn(1f32, 0.2, 40, &device)?,
+            Tensor::randn(0f32, 0.2, 40, &device)?,
+            1e-12,
+        );
+        let fused = x.apply_op2_no_bwd(&residual, &ResidualNorm(&norm))?;
+        let plain = norm.forward(&(&x + &residual)?)?;
+        let diff = (fused - plain)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(diff < 1e-5, "{diff}");
+        let other = Tensor::randn(0f32, 1.0, (3, 5, 41), &device)?;
+        assert!(other
+            .apply_op2_no_bwd(&other, &ResidualNorm(&norm))
+            .is_err());
 
         // A linear layer on (batch, seq, k) and on (rows, k), and a weight that does not fit.
         let (weight, bias) = (
