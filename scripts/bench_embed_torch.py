@@ -1,8 +1,8 @@
 """The reference side of `doctown bench embed`: sentence-transformers on the CPU.
 
-Reads {model_dir, threads, batch_size, rounds, sets: [{tokens, texts}]} as JSON on stdin,
-embeds each set (best of `rounds`, after a warm-up) with the same thread count, and prints
-{lengths: [{tokens, seconds}], peak_rss_kib} as JSON.
+Reads JSON lines on stdin: first {model_dir, threads, batch_size}, then one {texts} per round,
+each answered at once with {seconds} on stdout, so the caller can alternate its own rounds with
+these; at the end of input it prints {peak_rss_kib}.
 """
 
 import json
@@ -14,22 +14,23 @@ import torch
 from sentence_transformers import SentenceTransformer
 
 
+def reply(value):
+    print(json.dumps(value), flush=True)
+
+
 def main():
-    job = json.load(sys.stdin)
+    job = json.loads(sys.stdin.readline())
     torch.set_num_threads(job["threads"])
     model = SentenceTransformer(job["model_dir"], device="cpu")
     model.max_seq_length = 256
     model.encode(["def warm_up(): pass"], batch_size=1)
-    out = []
-    for s in job["sets"]:
-        best = float("inf")
-        for _ in range(job["rounds"]):
-            started = time.perf_counter()
-            model.encode(s["texts"], batch_size=job["batch_size"], normalize_embeddings=True)
-            best = min(best, time.perf_counter() - started)
-        out.append({"tokens": s["tokens"], "seconds": best})
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"lengths": out, "peak_rss_kib": peak}))
+    reply({"ready": True})
+    for line in sys.stdin:
+        texts = json.loads(line)["texts"]
+        started = time.perf_counter()
+        model.encode(texts, batch_size=job["batch_size"], normalize_embeddings=True)
+        reply({"seconds": time.perf_counter() - started})
+    reply({"peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss})
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 //! `doctown bench embed`: candle's all-MiniLM-L6-v2 beside sentence-transformers, in one run.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -62,24 +63,6 @@ pub async fn run(args: EmbedBench) -> Result<()> {
         .map(|&n| (n, texts_of(&embedder, &lines, n, args.texts)))
         .collect();
 
-    let rounds = args.rounds.max(1);
-    let mut candle = Vec::new();
-    for (n, texts) in &sets {
-        let mut best = Duration::MAX;
-        for _ in 0..rounds {
-            let started = Instant::now();
-            for batch in texts.chunks(CLIENT_BATCH) {
-                embedder
-                    .embed(batch)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-            }
-            best = best.min(started.elapsed());
-        }
-        candle.push((*n, tokens_of(&embedder, texts), best));
-    }
-    let candle_rss = peak_rss_kib();
-
     let python = args
         .python
         .or_else(|| {
@@ -87,13 +70,40 @@ pub async fn run(args: EmbedBench) -> Result<()> {
                 .map(|h| PathBuf::from(h).join(".cache/doctown/torch-venv/bin/python"))
         })
         .filter(|p| p.exists());
-    let torch = match &python {
-        Some(python) => Some(run_torch(python, &dir, &sets, threads, rounds)?),
+    let mut torch = match &python {
+        Some(python) => Some(Torch::start(python, &dir, threads)?),
         None => {
             eprintln!("no sentence-transformers Python (run scripts/bench-embed.sh, or pass --python): reference skipped");
             None
         }
     };
+    // Rounds alternate between the two sides, length by length, so a change in the machine's
+    // speed during the run (other tenants of a shared host) reaches both alike.
+    let rounds = args.rounds.max(1);
+    let mut candle_best = vec![Duration::MAX; sets.len()];
+    let mut torch_best = vec![Duration::MAX; sets.len()];
+    for _ in 0..rounds {
+        for (i, (_, texts)) in sets.iter().enumerate() {
+            let started = Instant::now();
+            for batch in texts.chunks(CLIENT_BATCH) {
+                embedder
+                    .embed(batch)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            candle_best[i] = candle_best[i].min(started.elapsed());
+            if let Some(torch) = torch.as_mut() {
+                torch_best[i] = torch_best[i].min(torch.round(texts)?);
+            }
+        }
+    }
+    let candle: Vec<(usize, usize, Duration)> = sets
+        .iter()
+        .zip(&candle_best)
+        .map(|((n, texts), &best)| (*n, tokens_of(&embedder, texts), best))
+        .collect();
+    let candle_rss = peak_rss_kib();
+    let torch_rss = torch.map(Torch::finish).transpose()?;
 
     println!("doctown bench embed: all-MiniLM-L6-v2 on the CPU, {threads} threads, {} texts per length, best of {rounds}", args.texts);
     println!(
@@ -104,10 +114,7 @@ pub async fn run(args: EmbedBench) -> Result<()> {
         let texts = args.texts as f64;
         let rate = texts / time.as_secs_f64();
         let tok_rate = *tokens as f64 / time.as_secs_f64();
-        let reference = torch
-            .as_ref()
-            .map(|t| t["lengths"][i]["seconds"].as_f64().unwrap_or(f64::NAN));
-        match reference {
+        match torch_rss.map(|_| torch_best[i].as_secs_f64()) {
             Some(seconds) => println!(
                 "  {n:>7}  {rate:>9.1} {tok_rate:>12.0}  {:>9.1} {:>12.0}  {:>5.2}x",
                 texts / seconds,
@@ -131,7 +138,6 @@ pub async fn run(args: EmbedBench) -> Result<()> {
         served as f64 / wall.as_secs_f64(),
         (served as f64 / wall.as_secs_f64()) / (args.texts as f64 / in_process.as_secs_f64())
     );
-    let torch_rss = torch.as_ref().and_then(|t| t["peak_rss_kib"].as_u64());
     println!(
         "  peak RSS: candle {} MiB (model, tokenizer, runtime){}",
         candle_rss / 1024,
@@ -211,38 +217,72 @@ fn tokens_of(embedder: &LocalEmbedder, texts: &[String]) -> usize {
         .map_or(0, |e| e.iter().map(|t| t.ids.len()).sum())
 }
 
-/// Runs scripts/bench_embed_torch.py on the same texts and threads; its JSON reply.
-fn run_torch(
-    python: &PathBuf,
-    model: &std::path::Path,
-    sets: &[(usize, Vec<String>)],
-    threads: usize,
-    rounds: usize,
-) -> Result<Value> {
-    let script = concat!(
+/// scripts/bench_embed_torch.py running beside this process, on the same model and threads: one
+/// round of texts at a time.
+struct Torch {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Torch {
+    const SCRIPT: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../scripts/bench_embed_torch.py"
     );
-    let input = json!({
-        "model_dir": model,
-        "threads": threads,
-        "batch_size": CLIENT_BATCH,
-        "rounds": rounds,
-        "sets": sets.iter().map(|(n, t)| json!({ "tokens": n, "texts": t })).collect::<Vec<_>>(),
-    });
-    let mut child = Command::new(python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("starting {}", python.display()))?;
-    serde_json::to_writer(child.stdin.take().context("stdin")?, &input)?;
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        bail!("{script} failed ({})", out.status);
+
+    fn start(python: &Path, model: &Path, threads: usize) -> Result<Self> {
+        let mut child = Command::new(python)
+            .arg(Self::SCRIPT)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting {}", python.display()))?;
+        let mut torch = Torch {
+            stdin: child.stdin.take(),
+            stdout: BufReader::new(child.stdout.take().context("stdout")?),
+            child,
+        };
+        torch
+            .send(&json!({ "model_dir": model, "threads": threads, "batch_size": CLIENT_BATCH }))?;
+        torch.reply()?;
+        Ok(torch)
     }
-    serde_json::from_slice(&out.stdout).context("reading the torch side's figures")
+
+    /// The time sentence-transformers takes to embed `texts`.
+    fn round(&mut self, texts: &[String]) -> Result<Duration> {
+        self.send(&json!({ "texts": texts }))?;
+        let seconds = self.reply()?["seconds"]
+            .as_f64()
+            .context("the torch side's reply has no seconds")?;
+        Ok(Duration::from_secs_f64(seconds))
+    }
+
+    /// Ends the script; its peak resident memory in KiB.
+    fn finish(mut self) -> Result<u64> {
+        drop(self.stdin.take());
+        let peak = self.reply()?["peak_rss_kib"].as_u64().unwrap_or(0);
+        self.child.wait()?;
+        Ok(peak)
+    }
+
+    fn send(&mut self, message: &Value) -> Result<()> {
+        let stdin = self
+            .stdin
+            .as_mut()
+            .context("the torch side's input is closed")?;
+        writeln!(stdin, "{message}")?;
+        Ok(stdin.flush()?)
+    }
+
+    fn reply(&mut self) -> Result<Value> {
+        let mut line = String::new();
+        if self.stdout.read_line(&mut line)? == 0 {
+            bail!("{} ended early ({})", Self::SCRIPT, self.child.wait()?);
+        }
+        serde_json::from_str(&line).context("reading the torch side's figures")
+    }
 }
 
 /// Serves `embedder` on a local port (or uses `service`) and sends `texts` from [`CLIENTS`]
