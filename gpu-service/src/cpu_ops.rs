@@ -74,8 +74,9 @@ fn gelu(dst: &mut [f32], src: &[f32]) {
     }
 }
 
-/// Partial maxima and sums kept side by side in a softmax's reductions: one running value is
-/// a chain of dependent operations (~4 cycles each, 1,000 per row of 256), eight are a vector.
+/// Partial results kept side by side in the reductions (a softmax's maximum and sum, a layer
+/// norm's mean and variance): one running value is a chain of dependent operations (~4 cycles
+/// each, 1,000 per row of 256), eight are a vector.
 const LANES: usize = 8;
 
 /// `a` or `b`, whichever is larger: one vector instruction, where `f32::max` adds two to honour
@@ -329,9 +330,10 @@ impl CustomOp3 for Affine {
 /// Multi-head self-attention straight from the fused query/key/value projection `(tokens, 3 ·
 /// heads · d)` of texts laid end to end: for each text and head, `softmax(Q·Kᵀ)·V` over the
 /// text's own tokens in one task, its `seq × seq` scores in a buffer that stays in cache,
-/// written as `(tokens, heads · d)`. candle's ops would copy Q, K and V out, write all the
-/// scores to memory (150 MB a layer for 48 texts of 256 tokens), mask padding on one thread
-/// and copy the context back. The query weights carry the 1/√d scale already.
+/// written as `(tokens, heads · d)`. candle's ops (the CUDA path's `attention_by_ops`) copy Q,
+/// K and V out of a padded batch, write all the scores to memory (150 MB a layer for 48 texts
+/// of 256 tokens), mask the padding on one thread and copy the context back. The query weights
+/// carry the 1/√d scale already.
 #[derive(Debug)]
 pub struct Attention<'a> {
     pub heads: usize,
