@@ -10,7 +10,7 @@ use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, Linear, VarBuilder};
 use serde::Deserialize;
 
-use crate::cpu_ops::{Affine, Attention, GeluErf, ResidualNorm};
+use crate::cpu_ops::{Affine, Attention, ResidualNorm};
 
 /// The fields of config.json this encoder reads.
 #[derive(Debug, Clone, Deserialize)]
@@ -147,7 +147,7 @@ impl Bert {
 
     fn layer(&self, layer: &Layer, x: &Tensor, rows: &Rows) -> Result<Tensor> {
         let fused = matches!(rows, Rows::Ragged(_));
-        let qkv = project(&layer.qkv, x, fused)?;
+        let qkv = project(&layer.qkv, x, fused, false)?;
         let context = match *rows {
             Rows::Ragged(lengths) => qkv.apply_op1_no_bwd(&Attention {
                 heads: self.heads,
@@ -157,19 +157,14 @@ impl Bert {
         };
         let attended = residual_norm(
             &layer.attention_norm,
-            &project(&layer.attention_out, &context, fused)?,
+            &project(&layer.attention_out, &context, fused, false)?,
             x,
             fused,
         )?;
-        let inner = project(&layer.intermediate, &attended, fused)?;
-        let inner = if fused {
-            inner.apply_op1_no_bwd(&GeluErf)?
-        } else {
-            inner.gelu_erf()?
-        };
+        let inner = project(&layer.intermediate, &attended, fused, true)?;
         residual_norm(
             &layer.output_norm,
-            &project(&layer.output, &inner, fused)?,
+            &project(&layer.output, &inner, fused, false)?,
             &attended,
             fused,
         )
@@ -185,13 +180,15 @@ enum Rows<'a> {
     Ragged(&'a [usize]),
 }
 
-/// `layer(x)`, `fused` as one [`Affine`] op on the CPU (a contiguous `x`; every layer has a
-/// bias).
-fn project(layer: &Linear, x: &Tensor, fused: bool) -> Result<Tensor> {
+/// `layer(x)`, then BERT's GELU where `gelu`; `fused` as one [`Affine`] op on the CPU (a
+/// contiguous `x`; every layer has a bias).
+fn project(layer: &Linear, x: &Tensor, fused: bool, gelu: bool) -> Result<Tensor> {
     match (fused, layer.bias()) {
-        (true, Some(bias)) => x
-            .contiguous()?
-            .apply_op3_no_bwd(layer.weight(), bias, &Affine),
+        (true, Some(bias)) => {
+            x.contiguous()?
+                .apply_op3_no_bwd(layer.weight(), bias, &Affine { gelu })
+        }
+        _ if gelu => layer.forward(x)?.gelu_erf(),
         _ => layer.forward(x),
     }
 }

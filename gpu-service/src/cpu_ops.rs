@@ -12,7 +12,7 @@ use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Res
 use candle_nn::LayerNorm;
 use rayon::prelude::*;
 
-/// Elements per task of the GELU and the layer norm: enough to amortise rayon's scheduling.
+/// Elements per task of the GELU and the layer norms: enough to amortise rayon's scheduling.
 const TASK_ELEMENTS: usize = 16 * 1024;
 
 /// erf by Abramowitz and Stegun's 7.1.28: `1 − (1 + a₁x + … + a₆x⁶)⁻¹⁶`, odd; within 3·10⁻⁷ of
@@ -66,11 +66,11 @@ fn exp(x: f32) -> f32 {
     f32::from_bits(n_bits.wrapping_add(127) << 23) * p
 }
 
-/// `dst = GELU(src)`.
+/// BERT's GELU, `x · (1 + erf(x / √2)) / 2`, in place.
 #[inline(always)]
-fn gelu(dst: &mut [f32], src: &[f32]) {
-    for (d, &x) in dst.iter_mut().zip(src) {
-        *d = (erf(x * std::f32::consts::FRAC_1_SQRT_2) + 1.0) * 0.5 * x;
+fn gelu(values: &mut [f32]) {
+    for x in values {
+        *x = (erf(*x * std::f32::consts::FRAC_1_SQRT_2) + 1.0) * 0.5 * *x;
     }
 }
 
@@ -190,30 +190,11 @@ macro_rules! with_wide_vectors {
     };
 }
 
-with_wide_vectors!(fn gelu_wide(dst: &mut [f32], src: &[f32]) = gelu);
+with_wide_vectors!(fn gelu_wide(values: &mut [f32]) = gelu);
 with_wide_vectors!(fn residual_norm_wide(
     out: &mut [f32], a: &[f32], b: &[f32], scale: &[f32], shift: &[f32], eps: f32
 ) = residual_norm);
 with_wide_vectors!(fn exponentiate_rows_wide(scores: &mut [f32], sums: &mut [f32]) = exponentiate_rows);
-
-/// BERT's GELU, `x · (1 + erf(x / √2)) / 2`, over an f32 tensor.
-#[derive(Debug, Clone, Copy)]
-pub struct GeluErf;
-
-impl CustomOp1 for GeluErf {
-    fn name(&self) -> &'static str {
-        "parallel-gelu-erf"
-    }
-
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let src = f32_contiguous(storage, layout)?;
-        let mut dst = vec![0f32; src.len()];
-        dst.par_chunks_mut(TASK_ELEMENTS)
-            .zip(src.par_chunks(TASK_ELEMENTS))
-            .for_each(|(dst, src)| gelu_wide(dst, src));
-        Ok((CpuStorage::F32(dst), layout.shape().clone()))
-    }
-}
 
 /// BERT's residual add and layer norm, `LayerNorm(a + b)` over the last dimension, as one
 /// multi-threaded pass: candle adds on one thread into a third tensor, then normalises it.
@@ -257,11 +238,14 @@ impl CustomOp2 for ResidualNorm<'_> {
 }
 
 /// A linear layer, `x · Wᵀ + b` for `x` `(…, k)`, `W` `(n, k)` and `b` `(n)`, as one
-/// multi-threaded gemm into a destination that starts as the bias rows. candle's `Linear` zeroes
-/// a destination for the product, then reads it back and writes a third tensor to add the bias:
-/// two more passes over activations of up to 50 MB, which measured 10–25% of a layer's products.
+/// multi-threaded gemm into a destination that starts as the bias rows, then BERT's GELU on it
+/// in place where asked. candle's `Linear` zeroes a destination for the product, then reads it
+/// back and writes a third tensor to add the bias, and its GELU runs on one thread into a fourth:
+/// more passes over activations of up to 50 MB, which measured 10–25% of a layer's products.
 #[derive(Debug, Clone, Copy)]
-pub struct Affine;
+pub struct Affine {
+    pub gelu: bool,
+}
 
 impl CustomOp3 for Affine {
     fn name(&self) -> &'static str {
@@ -320,6 +304,9 @@ impl CustomOp3 for Affine {
                 false,
                 gemm::Parallelism::Rayon(rayon::current_num_threads()),
             );
+        }
+        if self.gelu {
+            out.par_chunks_mut(TASK_ELEMENTS).for_each(gelu_wide);
         }
         let mut shape = dims.to_vec();
         *shape.last_mut().expect("x has a last dimension of k") = n;
@@ -484,10 +471,6 @@ mod tests {
     fn fused_ops_compute_what_candle_computes() -> Result<()> {
         let device = Device::Cpu;
         let x = Tensor::randn(0f32, 2.0, (3, 5, 40), &device)?;
-        let fused = x.apply_op1_no_bwd(&GeluErf)?;
-        let plain = x.gelu_erf()?;
-        let diff = (fused - plain)?.abs()?.max_all()?.to_scalar::<f32>()?;
-        assert!(diff < 2e-6, "{diff}");
         for x in [0.0f32, -1e-6, -0.3, -0.5, -0.69, -1.0, -7.5, -40.0, -87.0] {
             let relative = (exp(x) - x.exp()).abs() / x.exp();
             assert!(relative < 1e-6, "exp({x}) = {} ≠ {}", exp(x), x.exp());
@@ -519,21 +502,25 @@ mod tests {
             .apply_op2_no_bwd(&other, &ResidualNorm(&norm))
             .is_err());
 
-        // A linear layer on (batch, seq, k) and on (rows, k), and a weight that does not fit.
+        // A linear layer on (batch, seq, k) and on (rows, k), with and without the GELU, and a
+        // weight that does not fit.
         let (weight, bias) = (
             Tensor::randn(0f32, 1.0, (7, 40), &device)?,
             Tensor::randn(0f32, 1.0, 7, &device)?,
         );
         let linear = candle_nn::Linear::new(weight.clone(), Some(bias.clone()));
         for x in [x.clone(), x.reshape((15, 40))?] {
-            let fused = x.apply_op3_no_bwd(&weight, &bias, &Affine)?;
-            let plain = linear.forward(&x)?;
-            assert_eq!(fused.dims(), plain.dims());
-            let diff = (fused - plain)?.abs()?.max_all()?.to_scalar::<f32>()?;
-            assert!(diff < 1e-4, "{diff}");
+            for gelu in [false, true] {
+                let fused = x.apply_op3_no_bwd(&weight, &bias, &Affine { gelu })?;
+                let plain = linear.forward(&x)?;
+                let plain = if gelu { plain.gelu_erf()? } else { plain };
+                assert_eq!(fused.dims(), plain.dims());
+                let diff = (fused - plain)?.abs()?.max_all()?.to_scalar::<f32>()?;
+                assert!(diff < 1e-4, "{diff}");
+            }
         }
         assert!(x
-            .apply_op3_no_bwd(&weight.t()?.contiguous()?, &bias, &Affine)
+            .apply_op3_no_bwd(&weight.t()?.contiguous()?, &bias, &Affine { gelu: false })
             .is_err());
 
         // Texts of 4 tokens (all in the softmax's tail lanes), 19 (whole lanes and a tail) and
