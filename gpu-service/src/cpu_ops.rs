@@ -279,32 +279,18 @@ impl CustomOp3 for Affine {
         let mut out = vec![0f32; m * n];
         out.par_chunks_mut(n)
             .for_each(|row| row.copy_from_slice(bias));
-        // SAFETY: `out` is m × n (row stride n), `x` m × k (row stride k) and `weight` n × k,
-        // read as Wᵀ (k × n: column stride k, row stride 1); all contiguous and apart.
-        #[allow(unsafe_code)]
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                out.as_mut_ptr(),
-                1,
-                n as isize,
-                true,
-                x.as_ptr(),
-                1,
-                k as isize,
-                weight.as_ptr(),
-                k as isize,
-                1,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::Rayon(rayon::current_num_threads()),
-            );
-        }
+        // out (m × n) += x (m × k) · Wᵀ (k × n: W's column stride k, row stride 1)
+        let (k_i, threads) = (k as isize, rayon::current_num_threads());
+        product(
+            &mut out,
+            m,
+            n,
+            k,
+            (x, 1, k_i),
+            (weight, k_i, 1),
+            true,
+            gemm::Parallelism::Rayon(threads),
+        );
         if self.gelu {
             out.par_chunks_mut(TASK_ELEMENTS).for_each(gelu_wide);
         }
@@ -372,7 +358,16 @@ impl CustomOp1 for Attention<'_> {
                         &rows[2 * hidden + head * d..],
                     );
                     // scores (seq × seq) = Q (seq × d) · Kᵀ (d × seq)
-                    product(scores, seq, seq, d, (q, 1, width_i), (k, width_i, 1));
+                    product(
+                        scores,
+                        seq,
+                        seq,
+                        d,
+                        (q, 1, width_i),
+                        (k, width_i, 1),
+                        false,
+                        gemm::Parallelism::None,
+                    );
                     exponentiate_rows_wide(scores, sums);
                     // context (seq × d) = softmax · V: the numerators' product, each row divided
                     // by its sum.
@@ -384,6 +379,8 @@ impl CustomOp1 for Attention<'_> {
                         seq,
                         (scores, 1, seq as isize),
                         (v, 1, width_i),
+                        false,
+                        gemm::Parallelism::None,
                     );
                     for (values, sum) in context.chunks_mut(d).zip(sums.iter()) {
                         for value in values {
@@ -407,9 +404,9 @@ impl CustomOp1 for Attention<'_> {
     }
 }
 
-/// `dst (m × n, row-major) = lhs (m × k) · rhs (k × n)`, where a matrix is its values with
-/// their column and row strides, on this thread.
-#[allow(unsafe_code)]
+/// `dst (m × n, row-major) = lhs (m × k) · rhs (k × n)`, plus what `dst` held where
+/// `accumulate`, where a matrix is its values with their column and row strides.
+#[allow(unsafe_code, clippy::too_many_arguments)]
 fn product(
     dst: &mut [f32],
     m: usize,
@@ -417,6 +414,8 @@ fn product(
     k: usize,
     (lhs, lhs_cs, lhs_rs): (&[f32], isize, isize),
     (rhs, rhs_cs, rhs_rs): (&[f32], isize, isize),
+    accumulate: bool,
+    parallelism: gemm::Parallelism,
 ) {
     let last = |rows: usize, cols: usize, cs: isize, rs: isize| {
         (rows - 1) as isize * rs + (cols - 1) as isize * cs
@@ -434,19 +433,19 @@ fn product(
             dst.as_mut_ptr(),
             1,
             n as isize,
-            false,
+            accumulate,
             lhs.as_ptr(),
             lhs_cs,
             lhs_rs,
             rhs.as_ptr(),
             rhs_cs,
             rhs_rs,
-            0.0,
+            if accumulate { 1.0 } else { 0.0 },
             1.0,
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            parallelism,
         );
     }
 }
