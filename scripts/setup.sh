@@ -54,9 +54,10 @@ if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT_STAMP" ]; then
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   mkdir -p "$tmp/src"
+  # Its own target folder: the rlibs are copied from there, whatever CARGO_TARGET_DIR says.
   printf '[package]\nname = "wasm-sysroot-build"\nversion = "0.0.0"\nedition = "2021"\n\n[profile.release]\nopt-level = 3\n' > "$tmp/Cargo.toml"
   : > "$tmp/src/lib.rs"
-  ( cd "$tmp" && RUSTUP_TOOLCHAIN=debian-web RUSTC=$WEB_RUSTC RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Cembed-bitcode=yes" \
+  ( cd "$tmp" && CARGO_TARGET_DIR="$tmp/target" RUSTUP_TOOLCHAIN=debian-web RUSTC=$WEB_RUSTC RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Cembed-bitcode=yes" \
       CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-$LLVM \
       /usr/bin/cargo build -q --release --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort )
   $SUDO rm -rf "$WASM_LIBDIR"
