@@ -62,7 +62,10 @@ fn id_less_vectors(d: &Docpack) -> String {
 /// The snapshot text: id less vectors, edges (by qualified name), PageRank top-k, clusters.
 fn describe(d: &Docpack) -> String {
     let names = d.names();
-    let mut out = format!("docpack id less vectors {}\n\n# edges\n", id_less_vectors(d));
+    let mut out = format!(
+        "docpack id less vectors {}\n\n# edges\n",
+        id_less_vectors(d)
+    );
     let mut edges: Vec<String> = d
         .graph
         .edges

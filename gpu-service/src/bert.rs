@@ -157,14 +157,14 @@ impl Bert {
         };
         let attended = residual_norm(
             &layer.attention_norm,
-            &project(&layer.attention_out, &context, fused, false)?,
+            project(&layer.attention_out, &context, fused, false)?,
             x,
             fused,
         )?;
         let inner = project(&layer.intermediate, &attended, fused, true)?;
         residual_norm(
             &layer.output_norm,
-            &project(&layer.output, &inner, fused, false)?,
+            project(&layer.output, &inner, fused, false)?,
             &attended,
             fused,
         )
@@ -193,10 +193,12 @@ fn project(layer: &Linear, x: &Tensor, fused: bool, gelu: bool) -> Result<Tensor
     }
 }
 
-/// `norm(x + residual)`, `fused` as one [`ResidualNorm`] op on the CPU.
-fn residual_norm(norm: &LayerNorm, x: &Tensor, residual: &Tensor, fused: bool) -> Result<Tensor> {
+/// `norm(x + residual)`, `fused` as one [`ResidualNorm`] op on the CPU, in place in `x` (a
+/// projection's output, which nothing else holds).
+fn residual_norm(norm: &LayerNorm, x: Tensor, residual: &Tensor, fused: bool) -> Result<Tensor> {
     if fused {
-        x.apply_op2_no_bwd(residual, &ResidualNorm(norm))
+        x.inplace_op2(residual, &ResidualNorm(norm))?;
+        Ok(x)
     } else {
         norm.forward(&(x + residual)?)
     }

@@ -8,7 +8,7 @@
 //! vector does not depend on its batch. The CUDA path keeps candle's ops (see `bert.rs`).
 
 use candle_core::backend::BackendStorage;
-use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape};
+use candle_core::{bail, CpuStorage, CustomOp1, CustomOp3, InplaceOp2, Layout, Result, Shape};
 use candle_nn::LayerNorm;
 use rayon::prelude::*;
 
@@ -138,19 +138,15 @@ fn add(a: f32, b: f32) -> f32 {
     a + b
 }
 
-/// `out = LayerNorm(a + b)` row by row (rows as long as `scale`): the sum, its mean, the
+/// `x = LayerNorm(x + residual)` row by row (rows as long as `scale`): the sum, its mean, the
 /// variance of the centred values (two passes, as torch computes it, rather than candle's
 /// `E[x²] − mean²`), then scale and shift.
 #[inline(always)]
-fn residual_norm(out: &mut [f32], a: &[f32], b: &[f32], scale: &[f32], shift: &[f32], eps: f32) {
+fn residual_norm(x: &mut [f32], residual: &[f32], scale: &[f32], shift: &[f32], eps: f32) {
     let width = scale.len();
-    for ((out, a), b) in out
-        .chunks_mut(width)
-        .zip(a.chunks(width))
-        .zip(b.chunks(width))
-    {
-        for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
-            *o = a + b;
+    for (out, residual) in x.chunks_mut(width).zip(residual.chunks(width)) {
+        for (o, &r) in out.iter_mut().zip(residual) {
+            *o += r;
         }
         let mean = in_lanes(out, 0.0, add, add) / width as f32;
         for o in out.iter_mut() {
@@ -164,26 +160,41 @@ fn residual_norm(out: &mut [f32], a: &[f32], b: &[f32], scale: &[f32], shift: &[
     }
 }
 
-/// Defines `$name`, which runs the `#[inline(always)]` kernel `$kernel` compiled for AVX2 where
-/// the CPU has it (8 lanes instead of SSE2's 4). The kernel is inlined into each build whatever
-/// its size, where a closure handed to a dispatcher is left a call to SSE2 code once it is
-/// large. Rust never fuses a multiply and an add on its own, so both builds compute the same
-/// bits.
+/// Defines `$name`, which runs the `#[inline(always)]` kernel `$kernel` compiled for the widest
+/// vectors the CPU has: AVX-512 (16 lanes) or AVX2 (8), else SSE2's 4. The kernel is inlined
+/// into each build whatever its size, where a closure handed to a dispatcher is left a call to
+/// SSE2 code once it is large. Rust never fuses a multiply and an add on its own, and the
+/// reductions keep [`LANES`] partial results whatever the width, so every build computes the
+/// same bits.
 macro_rules! with_wide_vectors {
     (fn $name:ident($($arg:ident: $ty:ty),*) = $kernel:ident) => {
         fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                #[target_feature(enable = "avx2")]
-                fn wide($($arg: $ty),*) {
-                    $kernel($($arg),*)
+            {
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    #[target_feature(enable = "avx512f")]
+                    fn widest($($arg: $ty),*) {
+                        $kernel($($arg),*)
+                    }
+                    // SAFETY: the CPU has AVX-512F, the only feature `widest` is compiled for.
+                    #[allow(unsafe_code)]
+                    unsafe {
+                        widest($($arg),*)
+                    };
+                    return;
                 }
-                // SAFETY: the CPU has AVX2, the only feature `wide` is compiled for.
-                #[allow(unsafe_code)]
-                unsafe {
-                    wide($($arg),*)
-                };
-                return;
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    #[target_feature(enable = "avx2")]
+                    fn wide($($arg: $ty),*) {
+                        $kernel($($arg),*)
+                    }
+                    // SAFETY: the CPU has AVX2, the only feature `wide` is compiled for.
+                    #[allow(unsafe_code)]
+                    unsafe {
+                        wide($($arg),*)
+                    };
+                    return;
+                }
             }
             $kernel($($arg),*)
         }
@@ -192,48 +203,51 @@ macro_rules! with_wide_vectors {
 
 with_wide_vectors!(fn gelu_wide(values: &mut [f32]) = gelu);
 with_wide_vectors!(fn residual_norm_wide(
-    out: &mut [f32], a: &[f32], b: &[f32], scale: &[f32], shift: &[f32], eps: f32
+    x: &mut [f32], residual: &[f32], scale: &[f32], shift: &[f32], eps: f32
 ) = residual_norm);
 with_wide_vectors!(fn exponentiate_rows_wide(scores: &mut [f32], sums: &mut [f32]) = exponentiate_rows);
 
-/// BERT's residual add and layer norm, `LayerNorm(a + b)` over the last dimension, as one
-/// multi-threaded pass: candle adds on one thread into a third tensor, then normalises it.
+/// BERT's residual add and layer norm, `x = LayerNorm(x + residual)` over the last dimension,
+/// in place and multi-threaded: candle adds on one thread into a third tensor, then normalises
+/// it into a fourth.
 #[derive(Debug, Clone, Copy)]
 pub struct ResidualNorm<'a>(pub &'a LayerNorm);
 
-impl CustomOp2 for ResidualNorm<'_> {
+impl InplaceOp2 for ResidualNorm<'_> {
     fn name(&self) -> &'static str {
         "fused-residual-layer-norm"
     }
 
     fn cpu_fwd(
         &self,
-        a: &CpuStorage,
-        a_layout: &Layout,
-        b: &CpuStorage,
-        b_layout: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let (a, b) = (f32_contiguous(a, a_layout)?, f32_contiguous(b, b_layout)?);
+        x: &mut CpuStorage,
+        x_layout: &Layout,
+        residual: &CpuStorage,
+        residual_layout: &Layout,
+    ) -> Result<()> {
         let scale = self.0.weight().to_vec1::<f32>()?;
         let Some(shift) = self.0.bias() else {
             bail!("residual norm: a layer norm without a bias");
         };
         let shift = shift.to_vec1::<f32>()?;
         let width = scale.len();
-        if a_layout.shape() != b_layout.shape() || a_layout.shape().dims().last() != Some(&width) {
+        if x_layout.shape() != residual_layout.shape()
+            || x_layout.shape().dims().last() != Some(&width)
+        {
             bail!(
                 "residual norm: {:?} + {:?} over rows of {width}",
-                a_layout.shape(),
-                b_layout.shape()
+                x_layout.shape(),
+                residual_layout.shape()
             );
         }
+        let residual = f32_contiguous(residual, residual_layout)?;
+        let x = f32_contiguous_mut(x, x_layout)?;
         let eps = self.0.eps() as f32;
         let task = (TASK_ELEMENTS / width).max(1) * width;
-        let mut out = vec![0f32; a.len()];
-        out.par_chunks_mut(task)
-            .zip(a.par_chunks(task).zip(b.par_chunks(task)))
-            .for_each(|(out, (a, b))| residual_norm_wide(out, a, b, &scale, &shift, eps));
-        Ok((CpuStorage::F32(out), a_layout.shape().clone()))
+        x.par_chunks_mut(task)
+            .zip(residual.par_chunks(task))
+            .for_each(|(x, residual)| residual_norm_wide(x, residual, &scale, &shift, eps));
+        Ok(())
     }
 }
 
@@ -276,9 +290,19 @@ impl CustomOp3 for Affine {
             );
         }
         let m = x.len() / k;
-        let mut out = vec![0f32; m * n];
-        out.par_chunks_mut(n)
-            .for_each(|row| row.copy_from_slice(bias));
+        // The bias rows, written straight into new memory: `vec![0; …]` would zero it first, a
+        // pass over up to 50 MB for nothing.
+        let mut out = Vec::with_capacity(m * n);
+        out.spare_capacity_mut()[..m * n]
+            .par_chunks_mut(n)
+            .for_each(|row| {
+                row.write_copy_of_slice(bias);
+            });
+        // SAFETY: each of the m × n values was written just above.
+        #[allow(unsafe_code)]
+        unsafe {
+            out.set_len(m * n)
+        };
         // out (m × n) += x (m × k) · Wᵀ (k × n: W's column stride k, row stride 1)
         let (k_i, threads) = (k as isize, rayon::current_num_threads());
         product(
@@ -450,6 +474,18 @@ fn product(
     }
 }
 
+/// The f32 values of a contiguous tensor, to write in place.
+fn f32_contiguous_mut<'a>(storage: &'a mut CpuStorage, layout: &Layout) -> Result<&'a mut [f32]> {
+    let dtype = storage.dtype();
+    let CpuStorage::F32(values) = storage else {
+        bail!("expected f32 values, got {dtype:?}");
+    };
+    match layout.contiguous_offsets() {
+        Some((start, end)) => Ok(&mut values[start..end]),
+        None => bail!("expected a contiguous tensor"),
+    }
+}
+
 /// The f32 values of a contiguous tensor.
 fn f32_contiguous<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
     let CpuStorage::F32(values) = storage else {
@@ -492,14 +528,13 @@ mod tests {
             Tensor::randn(0f32, 0.2, 40, &device)?,
             1e-12,
         );
-        let fused = x.apply_op2_no_bwd(&residual, &ResidualNorm(&norm))?;
+        let fused = x.copy()?;
+        fused.inplace_op2(&residual, &ResidualNorm(&norm))?;
         let plain = norm.forward(&(&x + &residual)?)?;
         let diff = (fused - plain)?.abs()?.max_all()?.to_scalar::<f32>()?;
         assert!(diff < 1e-5, "{diff}");
         let other = Tensor::randn(0f32, 1.0, (3, 5, 41), &device)?;
-        assert!(other
-            .apply_op2_no_bwd(&other, &ResidualNorm(&norm))
-            .is_err());
+        assert!(other.inplace_op2(&other, &ResidualNorm(&norm)).is_err());
 
         // A linear layer on (batch, seq, k) and on (rows, k), with and without the GELU, and a
         // weight that does not fit.
@@ -549,6 +584,44 @@ mod tests {
                 lengths: &[4, 19],
             })
             .is_err());
+        Ok(())
+    }
+
+    /// The kernels compiled for AVX-512 or AVX2 (whichever this CPU has) give the bits of the
+    /// baseline build, so a vector does not depend on which of them a machine runs. Lengths
+    /// leave tails beyond whole vectors of 16 and of 8.
+    #[test]
+    fn every_vector_width_computes_the_same_bits() -> Result<()> {
+        let device = candle_core::Device::Cpu;
+        let values = |n: usize, std: f32| -> Result<Vec<f32>> {
+            Tensor::randn(0f32, std, n, &device)?.to_vec1::<f32>()
+        };
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+
+        let input = values(1000, 3.0)?;
+        let (mut narrow, mut wide) = (input.clone(), input);
+        gelu(&mut narrow);
+        gelu_wide(&mut wide);
+        assert_eq!(bits(&narrow), bits(&wide));
+
+        let scores = values(37 * 37, 4.0)?;
+        let (mut narrow, mut wide) = (scores.clone(), scores);
+        let (mut narrow_sums, mut wide_sums) = (vec![0f32; 37], vec![0f32; 37]);
+        exponentiate_rows(&mut narrow, &mut narrow_sums);
+        exponentiate_rows_wide(&mut wide, &mut wide_sums);
+        assert_eq!(bits(&narrow), bits(&wide));
+        assert_eq!(bits(&narrow_sums), bits(&wide_sums));
+
+        let (a, b, scale, shift) = (
+            values(3 * 45, 2.0)?,
+            values(3 * 45, 2.0)?,
+            values(45, 1.0)?,
+            values(45, 1.0)?,
+        );
+        let (mut narrow, mut wide) = (a.clone(), a);
+        residual_norm(&mut narrow, &b, &scale, &shift, 1e-12);
+        residual_norm_wide(&mut wide, &b, &scale, &shift, 1e-12);
+        assert_eq!(bits(&narrow), bits(&wide));
         Ok(())
     }
 }
