@@ -171,32 +171,25 @@ macro_rules! with_wide_vectors {
         fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    #[target_feature(enable = "avx512f")]
-                    fn widest($($arg: $ty),*) {
-                        $kernel($($arg),*)
-                    }
-                    // SAFETY: the CPU has AVX-512F, the only feature `widest` is compiled for.
-                    #[allow(unsafe_code)]
-                    unsafe {
-                        widest($($arg),*)
-                    };
-                    return;
-                }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    #[target_feature(enable = "avx2")]
-                    fn wide($($arg: $ty),*) {
-                        $kernel($($arg),*)
-                    }
-                    // SAFETY: the CPU has AVX2, the only feature `wide` is compiled for.
-                    #[allow(unsafe_code)]
-                    unsafe {
-                        wide($($arg),*)
-                    };
-                    return;
-                }
+                with_wide_vectors!(@where "avx512f", $kernel($($arg: $ty),*));
+                with_wide_vectors!(@where "avx2", $kernel($($arg: $ty),*));
             }
             $kernel($($arg),*)
+        }
+    };
+    // Returns from the dispatcher with the kernel compiled for `$feature` where the CPU has it.
+    (@where $feature:tt, $kernel:ident($($arg:ident: $ty:ty),*)) => {
+        if std::arch::is_x86_feature_detected!($feature) {
+            #[target_feature(enable = $feature)]
+            fn build($($arg: $ty),*) {
+                $kernel($($arg),*)
+            }
+            // SAFETY: the CPU has `$feature`, the only feature `build` is compiled for.
+            #[allow(unsafe_code)]
+            unsafe {
+                build($($arg),*)
+            };
+            return;
         }
     };
 }
