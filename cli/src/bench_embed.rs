@@ -81,7 +81,7 @@ pub async fn run(args: EmbedBench) -> Result<()> {
     // speed during the run (other tenants of a shared host) reaches both alike.
     let rounds = args.rounds.max(1);
     let mut candle_best = vec![Duration::MAX; sets.len()];
-    let mut torch_best = vec![Duration::MAX; sets.len()];
+    let mut torch_best = torch.as_ref().map(|_| vec![Duration::MAX; sets.len()]);
     for _ in 0..rounds {
         for (i, (_, texts)) in sets.iter().enumerate() {
             let started = Instant::now();
@@ -92,8 +92,8 @@ pub async fn run(args: EmbedBench) -> Result<()> {
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             }
             candle_best[i] = candle_best[i].min(started.elapsed());
-            if let Some(torch) = torch.as_mut() {
-                torch_best[i] = torch_best[i].min(torch.round(texts)?);
+            if let (Some(torch), Some(best)) = (torch.as_mut(), torch_best.as_mut()) {
+                best[i] = best[i].min(torch.round(texts)?);
             }
         }
     }
@@ -114,7 +114,7 @@ pub async fn run(args: EmbedBench) -> Result<()> {
         let texts = args.texts as f64;
         let rate = texts / time.as_secs_f64();
         let tok_rate = *tokens as f64 / time.as_secs_f64();
-        match torch_rss.map(|_| torch_best[i].as_secs_f64()) {
+        match torch_best.as_ref().map(|best| best[i].as_secs_f64()) {
             Some(seconds) => println!(
                 "  {n:>7}  {rate:>9.1} {tok_rate:>12.0}  {:>9.1} {:>12.0}  {:>5.2}x",
                 texts / seconds,

@@ -41,7 +41,7 @@ fn erf(x: f32) -> f32 {
 /// `eˣ` for `x ≤ 0` (a softmax's shifted scores) as `2ⁿ · eʳ`: `n` the nearest integer to
 /// `x·log₂e`, `r = x − n·ln 2` (ln 2 in two parts, Cody and Waite's, so `r` stays exact) and `eʳ`
 /// (|r| ≤ ½ln 2) by its Taylor series to the 7th power: within a few ulps, with no branch and no
-/// call, so the loop is vectorised. Below 2⁻¹²⁶ (padding's scores) it gives about 2⁻¹²⁶, which
+/// call, so the loop is vectorised. Below 2⁻¹²⁶ (scores far under the row's maximum) it gives about 2⁻¹²⁶, which
 /// adds nothing to a sum of at least 1.
 #[inline(always)]
 fn exp(x: f32) -> f32 {
