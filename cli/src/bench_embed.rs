@@ -218,7 +218,8 @@ fn tokens_of(embedder: &LocalEmbedder, texts: &[String]) -> usize {
 }
 
 /// scripts/bench_embed_torch.py running beside this process, on the same model and threads: one
-/// round of texts at a time.
+/// round of texts at a time. The script is built in, so the binary runs on a host without the
+/// repository (a GPU host, scripts/cuda-check.sh).
 struct Torch {
     child: Child,
     stdin: Option<ChildStdin>,
@@ -226,14 +227,11 @@ struct Torch {
 }
 
 impl Torch {
-    const SCRIPT: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../scripts/bench_embed_torch.py"
-    );
+    const SCRIPT: &str = include_str!("../../scripts/bench_embed_torch.py");
 
     fn start(python: &Path, model: &Path, threads: usize) -> Result<Self> {
         let mut child = Command::new(python)
-            .arg(Self::SCRIPT)
+            .args(["-c", Self::SCRIPT])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -279,7 +277,10 @@ impl Torch {
     fn reply(&mut self) -> Result<Value> {
         let mut line = String::new();
         if self.stdout.read_line(&mut line)? == 0 {
-            bail!("{} ended early ({})", Self::SCRIPT, self.child.wait()?);
+            bail!(
+                "the torch side (scripts/bench_embed_torch.py) ended early ({})",
+                self.child.wait()?
+            );
         }
         serde_json::from_str(&line).context("reading the torch side's figures")
     }

@@ -21,9 +21,15 @@ struct Snippet {
     vector: Vec<f32>,
 }
 
+/// Read from this crate's folder as cargo names it at run time, which a test binary run by hand
+/// on another host (scripts/cuda-check.sh on a GPU) is told too; else where it was built.
 fn reference() -> Reference {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/reference.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    let crate_dir = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    let path = std::path::Path::new(&crate_dir).join("tests/data/reference.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
 }
 
 /// The CPU, unless `DOCTOWN_DEVICE=auto` asks for the GPU (scripts/cuda-check.sh).
