@@ -75,7 +75,7 @@ strip -o "$stage/bin/doctown" "$TARGET/release/doctown"
 "$PY" scripts/cuda_bundle_model.py "$MODEL_DIR" gpu-service/tests/data/reference.json "$stage/model"
 tar -C "$stage" -cf - bin model | xz -9e -T2 > "$BUNDLE/bundle.tar.xz"
 bundle=$(stat -c %s "$BUNDLE/bundle.tar.xz")
-tree=$(git ls-files -z --cached --others --exclude-standard | xargs -0 stat -c %s 2>/dev/null | awk '{s += $1} END {print s + 0}')
+tree=$(git ls-files -z --cached --others --exclude-standard | { xargs -0 stat -c %s 2>/dev/null || true; } | awk '{s += $1} END {print s + 0}')
 echo "bundle: $((bundle / 1000000)) MB; with the working tree $(((bundle + tree) / 1000000)) MB of the $((CARRY_LIMIT / 1000000)) MB a device call carries"
 if [ $((bundle + tree)) -gt $CARRY_LIMIT ]; then
   echo "build-cuda.sh: the bundle and the working tree are over what one device call carries" >&2

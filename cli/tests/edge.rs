@@ -81,17 +81,22 @@ impl Wrangler {
         let child = cmd
             .spawn()
             .expect("wrangler runs: run scripts/setup-edge.sh");
-        let wrangler = Wrangler {
+        let mut wrangler = Wrangler {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url: String::new(),
             log,
         };
+        // Ready when wrangler says where it serves and that address answers as the Worker: the
+        // port picked above was let go before wrangler bound it, so another process may hold it.
         let started = Instant::now();
-        let mut wrangler = wrangler;
-        while reqwest::get(format!("{}/api/health", wrangler.url))
-            .await
-            .is_err()
-        {
+        loop {
+            if let Some(url) = wrangler.ready_url() {
+                let health = reqwest::get(format!("{url}/api/health")).await;
+                if health.is_ok_and(|r| r.status().is_success()) {
+                    wrangler.url = url;
+                    return wrangler;
+                }
+            }
             let exited = wrangler.child.try_wait().unwrap().is_some();
             assert!(
                 started.elapsed() < START_TIMEOUT && !exited,
@@ -100,7 +105,17 @@ impl Wrangler {
             );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        wrangler
+    }
+
+    /// The URL of wrangler's "Ready on http://…" line, once it has printed it.
+    fn ready_url(&self) -> Option<String> {
+        let log = std::fs::read_to_string(&self.log).ok()?;
+        let at = log.find("Ready on http://")? + "Ready on ".len();
+        let url: String = log[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || ":/.-[]".contains(*c))
+            .collect();
+        Some(url.trim_end_matches('/').to_owned())
     }
 
     fn log_tail(&self) -> String {
@@ -212,8 +227,10 @@ async fn submit(url: &str) -> Submitted {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 201);
-    let job: Value = response.json().await.unwrap();
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, 201, "POST {url}/api/jobs: {body}");
+    let job: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(job["phase"], "fetching");
     Submitted {
         id: job["job_id"].as_str().unwrap().to_owned(),
