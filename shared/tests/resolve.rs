@@ -225,3 +225,45 @@ fn ambiguous_names_get_lower_confidence_and_unknown_ones_are_external() {
         "{targets:?}"
     );
 }
+
+#[test]
+fn a_standard_method_on_a_value_of_unknown_type_is_not_taken_for_the_repositorys() {
+    // The repository's only `append` and `Lock` would otherwise draw every list's and mutex's
+    // calls; a name the standard types lack still finds the repository's method.
+    let python = resolve(
+        Language::Python,
+        &[
+            (
+                "xml.py",
+                "class Element:\n    def append(self, child):\n        pass\n    def indent(self):\n        pass\n",
+            ),
+            (
+                "use.py",
+                "def build(xs, element):\n    xs.append(1)\n    element.indent()\n",
+            ),
+        ],
+    );
+    let targets = python.targets("use.build", EdgeKind::Calls);
+    assert!(
+        targets.contains(&("external .append".into(), 1.0))
+            && targets.contains(&("xml.Element.indent".into(), 0.6))
+            && !targets.iter().any(|(t, _)| t == "xml.Element.append"),
+        "{targets:?}"
+    );
+
+    let go = resolve(
+        Language::Go,
+        &[(
+            "locks.go",
+            "package locks\n\ntype fakeLocker struct{}\n\nfunc (fakeLocker) Lock() {}\n\n\
+             type conn struct{ mu sync.Mutex }\n\nfunc (c *conn) close() {\n\tc.mu.Lock()\n}\n",
+        )],
+    );
+    go.assert_no_edge("locks.conn.close", EdgeKind::Calls, "locks.fakeLocker.Lock");
+    assert!(
+        go.targets("locks.conn.close", EdgeKind::Calls)
+            .contains(&("external .Lock".into(), 1.0)),
+        "{:?}",
+        go.targets("locks.conn.close", EdgeKind::Calls)
+    );
+}

@@ -271,13 +271,16 @@ fn round_rank(x: f64) -> f64 {
     (x * scale).round() / scale
 }
 
-/// A symbol's module: its file, or for Go its package directory.
+/// The module of a Go package at the repository's root: its directory as Go's tools name it.
+pub const ROOT_PACKAGE: &str = ".";
+
+/// A symbol's module: its file, or for Go its package directory ([`ROOT_PACKAGE`] at the root).
 fn module_of(symbol: &Symbol) -> String {
     if symbol.language.spec().module_path == ModulePath::GoPackage {
         symbol
             .path
             .rsplit_once('/')
-            .map_or(String::new(), |(d, _)| d.to_owned())
+            .map_or(ROOT_PACKAGE.to_owned(), |(d, _)| d.to_owned())
     } else {
         symbol.path.clone()
     }

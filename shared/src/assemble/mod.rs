@@ -25,7 +25,9 @@ use crate::symbols::Symbol;
 
 pub use cluster::{cluster_vectors, min_cluster_size, reduce_dimensions, Cluster, ClusterMethod};
 pub use facts::{Centrality, ClusterRef, FactBundle, NamedRef, MAX_FACT_LIST};
-pub use graph::{Edge, EdgeKind, ExternalNode, ModuleMetrics, SymbolMetrics, FAN_MIN_CONFIDENCE};
+pub use graph::{
+    Edge, EdgeKind, ExternalNode, ModuleMetrics, SymbolMetrics, FAN_MIN_CONFIDENCE, ROOT_PACKAGE,
+};
 pub use rank::{page_rank, Csr};
 pub use resolve::resolve_edges;
 

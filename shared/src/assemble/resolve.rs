@@ -7,7 +7,8 @@
 //! [`GLOBAL_NAME_CONFIDENCE`] split among at most [`MAX_CANDIDATES`]). `self.m()` resolves in
 //! the enclosing type and what it implements; `a::b::c` resolves `a` and walks down. What is not
 //! in the repository becomes an external node named by its path (`std::env::var`, `fmt.Println`),
-//! or by `.method` (`::method` in Rust) when the receiver's type is unknown.
+//! or by `.method` (`::method` in Rust) when the receiver's type is unknown and no method of the
+//! repository has that name, or the standard types have one of it too (`xs.append(…)`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -834,13 +835,19 @@ impl<'a> Index<'a> {
         }
     }
 
+    /// A method called on a value of unknown type: the repository's methods of that name,
+    /// unless the language's standard types have one of that name too (`builtin_methods`).
     fn by_method_name(&self, from: usize, name: &str) -> Target {
-        let sep = self.spec(from).separator;
+        let spec = self.spec(from);
         let language = self.symbols[from].language;
+        let external = || Target::External(format!("{}{name}", spec.separator));
+        if spec.builtin_methods.binary_search(&name).is_ok() {
+            return external();
+        }
         self.among_named(name, METHOD_NAME_CONFIDENCE, |s| {
             s.kind == SymbolKind::Method && s.language == language
         })
-        .unwrap_or_else(|| Target::External(format!("{sep}{name}")))
+        .unwrap_or_else(external)
     }
 
     /// Go: a struct implements an interface when its method set covers the interface's.

@@ -62,7 +62,7 @@ fn slug(module: &str) -> String {
             c => out.push_str(&format!("_x{:x}_", u32::from(c))),
         }
     }
-    if out.is_empty() {
+    if out.is_empty() || module == crate::assemble::ROOT_PACKAGE {
         "_root".into()
     } else {
         out
