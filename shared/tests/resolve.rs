@@ -173,6 +173,26 @@ fn go_resolves_packages_receivers_and_interfaces() {
 }
 
 #[test]
+fn a_go_bare_name_not_in_its_package_is_predeclared_not_another_packages() {
+    // go/types' testdata declares `any` in a package of its own; the checker's `any` is Go's.
+    let r = resolve(
+        Language::Go,
+        &[
+            ("testdata/p.go", "package p\n\ntype any interface{}\n\nfunc helper() {}\n"),
+            (
+                "check.go",
+                "package types\n\nfunc check(x any) {\n\thelper()\n\tlocal()\n}\n\nfunc local() {}\n",
+            ),
+        ],
+    );
+    r.assert_no_edge("types.check", EdgeKind::ReferencesType, "p.any");
+    r.assert_no_edge("types.check", EdgeKind::Calls, "p.helper");
+    r.assert_edge("types.check", EdgeKind::ReferencesType, "external any");
+    r.assert_edge("types.check", EdgeKind::Calls, "external helper");
+    r.assert_edge("types.check", EdgeKind::Calls, "types.local");
+}
+
+#[test]
 fn typescript_resolves_module_paths() {
     let r = resolve(
         Language::TypeScript,

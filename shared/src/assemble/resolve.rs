@@ -3,12 +3,13 @@
 //!
 //! A reference from symbol `S` to `name` is looked up, in order: in the lexical scopes around
 //! `S` (its own children, its parent's, … up to its file), in its file's imports, in its Go
-//! package, and only then by name across the repository (confidence
-//! [`GLOBAL_NAME_CONFIDENCE`] split among at most [`MAX_CANDIDATES`]). `self.m()` resolves in
-//! the enclosing type and what it implements; `a::b::c` resolves `a` and walks down. What is not
-//! in the repository becomes an external node named by its path (`std::env::var`, `fmt.Println`),
-//! or by `.method` (`::method` in Rust) when the receiver's type is unknown and no method of the
-//! repository has that name, or the standard types have one of it too (`xs.append(…)`).
+//! package (where Go stops: the rest is its universe block), and only then by name across the
+//! repository (confidence [`GLOBAL_NAME_CONFIDENCE`] split among at most [`MAX_CANDIDATES`]).
+//! `self.m()` resolves in the enclosing type and what it implements; `a::b::c` resolves `a` and
+//! walks down. What is not in the repository becomes an external node named by its path
+//! (`std::env::var`, `fmt.Println`), or by `.method` (`::method` in Rust) when the receiver's type
+//! is unknown and no method of the repository has that name, or the standard types have one of
+//! it too (`xs.append(…)`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -588,6 +589,9 @@ impl<'a> Index<'a> {
             if !found.is_empty() {
                 return Target::Symbols(found, 1.0);
             }
+            // Past its package, Go looks a bare name up only in the universe block (`any`,
+            // `len`, `error`): another package's names are always qualified (`pkg.Name`).
+            return Target::External(name.to_owned());
         }
         // Rust's crate root and Python's packages are reachable by their path.
         if let Some(found) = self.by_qualified.get(name) {
