@@ -60,6 +60,7 @@ pub enum SkipReason {
     Symlink,
     SpecialFile,
     Unreadable,
+    TestData,
 }
 
 /// A skipped path with its reason and a sentence for people.
@@ -104,6 +105,11 @@ const VENDORED_DIRS: &[&str] = &[
 
 /// Directories of generated output.
 const GENERATED_DIRS: &[&str] = &["dist", ".next", ".nuxt", "out-tsc", "coverage"];
+
+/// Directories of inputs for tests, not part of the program: Go's tools ignore `testdata/`
+/// (`go help packages`), and its files (often many one-file packages in one directory) would
+/// otherwise be read as one package whose names every other file's resolve to.
+const TEST_DATA_DIRS: &[&str] = &["testdata"];
 
 /// Lock files and other files tools write.
 const LOCK_FILES: &[&str] = &[
@@ -156,6 +162,12 @@ pub fn skip_dir(path: &str) -> Option<Skip> {
         return Some(Skip::new(
             SkipReason::Generated,
             format!("`{name}/` holds generated output"),
+        ));
+    }
+    if TEST_DATA_DIRS.contains(&name) {
+        return Some(Skip::new(
+            SkipReason::TestData,
+            format!("`{name}/` holds inputs for tests, not the program"),
         ));
     }
     None
@@ -350,6 +362,13 @@ mod tests {
             SkipReason::UnsupportedLanguage
         );
         assert_eq!(classify_path("vendor.rs"), Ok(Language::Rust));
+        assert_eq!(
+            classify_path("go/types/testdata/check/decls0.go")
+                .unwrap_err()
+                .reason,
+            SkipReason::TestData
+        );
+        assert_eq!(classify_path("testdata.go"), Ok(Language::Go));
     }
 
     #[test]
