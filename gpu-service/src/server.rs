@@ -26,6 +26,7 @@ use doctown_core::embed::wire::{
     BatchRequest, BatchResponse, ChunkEmbedding, WireVector, BATCH_PATH,
 };
 use doctown_core::embed::{normalize, DIMENSIONS, MAX_TOKENS, MODEL_ID};
+use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -35,6 +36,10 @@ use crate::scheduler::{Embedded, ScheduleError};
 /// The largest request body: 256 chunks of ~1 KiB are ~0.3 MiB; 16 MiB leaves room for any
 /// honest client and keeps one request from holding much memory.
 pub const MAX_BODY_BYTES: usize = 16 << 20;
+/// The most of an oversized request body read, and dropped, before its 413 is sent: answering
+/// mid-upload and closing makes this side's kernel reset the connection under the client, which
+/// then sees a broken connection, not the 413. Past this, it may.
+pub const MAX_DRAINED_BYTES: u64 = 64 << 20;
 /// The most texts in one request: a few forward passes' worth; more belongs in several
 /// requests, which the queue serves fairly.
 pub const MAX_INPUTS: usize = 2_048;
@@ -59,6 +64,7 @@ pub fn router(embedder: LocalEmbedder, api_key: Option<String>) -> Router {
         .route("/embed", post(tei_embed))
         .route("/v1/embeddings", post(openai_embeddings))
         .route("/metrics", get(metrics))
+        .route_layer(middleware::from_fn(refuse_oversized))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
     Router::new()
         .route("/health", get(health))
@@ -189,6 +195,41 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The error flavour of the endpoint at `path`.
+fn flavor_of(path: &str) -> Flavor {
+    match endpoint_of(path) {
+        "tei" => Flavor::Tei,
+        "openai" => Flavor::OpenAi,
+        _ => Flavor::Doctown,
+    }
+}
+
+/// Answers a body whose Content-Length is over [`MAX_BODY_BYTES`] with 413 before any handler
+/// reads it, once it has arrived (up to [`MAX_DRAINED_BYTES`]), so the client gets the answer.
+async fn refuse_oversized(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&n| n > MAX_BODY_BYTES as u64);
+    let Some(declared) = declared else {
+        return next.run(request).await;
+    };
+    let flavor = flavor_of(request.uri().path());
+    if declared <= MAX_DRAINED_BYTES {
+        let mut body = request.into_body().into_data_stream();
+        while let Some(Ok(_)) = body.next().await {}
+    }
+    ApiError::new(
+        flavor,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("the request body is {declared} bytes; send at most {MAX_BODY_BYTES} bytes"),
+    )
+    .into_response()
+}
+
 async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(key) = &state.api_key else {
         return next.run(request).await;
@@ -201,13 +242,8 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
     if given.is_some_and(|g| constant_time_eq(g.as_bytes(), key.as_bytes())) {
         return next.run(request).await;
     }
-    let flavor = match endpoint_of(request.uri().path()) {
-        "tei" => Flavor::Tei,
-        "openai" => Flavor::OpenAi,
-        _ => Flavor::Doctown,
-    };
     let mut response = ApiError::new(
-        flavor,
+        flavor_of(request.uri().path()),
         StatusCode::UNAUTHORIZED,
         "unauthorized",
         "missing or wrong API key: send `Authorization: Bearer <key>`",
