@@ -832,7 +832,9 @@ impl<'a, 't> FileWalk<'a, 't> {
         let mut found: Vec<_> = found
             .into_iter()
             .filter(|(node, kind, _)| {
-                kinds.get(&node.id()) == Some(kind) && !name_nodes.contains(&node.id())
+                // A variable's binding names the variable itself (`var reg = registry.New()`).
+                kinds.get(&node.id()) == Some(kind)
+                    && (*kind == ReferenceKind::Binding || !name_nodes.contains(&node.id()))
             })
             .map(|(node, kind, qualifier)| (node.byte_range(), node, kind, qualifier))
             .collect();

@@ -116,6 +116,11 @@ pub enum ReferenceKind {
     /// `impl Trait for T`, `class A extends B`, `implements I`: `target` is the trait, base or
     /// interface; `qualifier` the implementing type when it is not the enclosing symbol.
     Implements,
+    /// A value bound to a name: a typed parameter, a local (`let`, `:=`, `const`, assignment) or
+    /// a field (`self.x` where the syntax binds it through the object). `target` is the name,
+    /// `qualifier` the type it is declared with, or the constructor or function whose result
+    /// it holds: what tells the type of a receiver (`reg.Add(…)`). Not an edge by itself.
+    Binding,
 }
 
 impl ReferenceKind {
@@ -126,14 +131,21 @@ impl ReferenceKind {
             Self::Import => "import",
             Self::Type => "type",
             Self::Implements => "implements",
+            Self::Binding => "binding",
         }
     }
 
     /// Parses the suffix of a `@reference.<kind>` query capture.
     pub fn from_capture(name: &str) -> Option<Self> {
-        [Self::Call, Self::Import, Self::Type, Self::Implements]
-            .into_iter()
-            .find(|kind| kind.name() == name)
+        [
+            Self::Call,
+            Self::Import,
+            Self::Type,
+            Self::Implements,
+            Self::Binding,
+        ]
+        .into_iter()
+        .find(|kind| kind.name() == name)
     }
 }
 

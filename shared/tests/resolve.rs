@@ -287,3 +287,84 @@ fn a_standard_method_on_a_value_of_unknown_type_is_not_taken_for_the_repositorys
         go.targets("locks.conn.close", EdgeKind::Calls)
     );
 }
+
+#[test]
+fn a_method_on_a_value_resolves_through_the_type_its_bindings_give() {
+    // Each repository has two methods of the called name, so matching by name alone could
+    // only guess; the binding (a declared type, a constructor, a function's declared result,
+    // a field) says which.
+    let go = resolve(
+        Language::Go,
+        &[
+            ("registry/registry.go", "package registry\n\ntype Registry struct{ store *Store }\n\ntype Store struct{}\n\nfunc New() *Registry { return &Registry{} }\n\nfunc Open() (*Store, error) { return &Store{}, nil }\n\nfunc (r *Registry) Add(name string) { r.store.Add(name) }\n\nfunc (s *Store) Add(name string) {}\n"),
+            ("main.go", "package main\n\nimport \"example.com/app/registry\"\n\nvar shared = registry.New()\n\nfunc main() {\n\treg := registry.New()\n\treg.Add(\"a\")\n\tst, err := registry.Open()\n\tst.Add(\"b\")\n\tshared.Add(\"c\")\n\t_ = err\n}\n\nfunc fill(s *registry.Store) { s.Add(\"d\") }\n"),
+        ],
+    );
+    go.assert_edge("main.main", EdgeKind::Calls, "registry.Registry.Add");
+    go.assert_edge("main.main", EdgeKind::Calls, "registry.Store.Add");
+    go.assert_edge("main.fill", EdgeKind::Calls, "registry.Store.Add");
+    go.assert_no_edge("main.fill", EdgeKind::Calls, "registry.Registry.Add");
+    // A field of the receiver: `r.store` is a `*Store`.
+    go.assert_edge(
+        "registry.Registry.Add",
+        EdgeKind::Calls,
+        "registry.Store.Add",
+    );
+
+    let rust = resolve(
+        Language::Rust,
+        &[
+            ("src/lib.rs", "pub mod store;\nuse crate::store::{Cache, Store};\n\npub struct App { cache: Cache }\n\nimpl App {\n    pub fn run(&self, extra: &mut Cache) -> std::io::Result<()> {\n        let s = Store::open()?;\n        s.get();\n        extra.get();\n        self.cache.get();\n        Ok(())\n    }\n}\n"),
+            ("src/store.rs", "pub struct Store;\npub struct Cache;\nimpl Store {\n    pub fn open() -> std::io::Result<Self> { Ok(Store) }\n    pub fn get(&self) {}\n}\nimpl Cache {\n    pub fn get(&self) {}\n}\n"),
+        ],
+    );
+    rust.assert_edge(
+        "crate::App::run",
+        EdgeKind::Calls,
+        "crate::store::Store::get",
+    );
+    rust.assert_edge(
+        "crate::App::run",
+        EdgeKind::Calls,
+        "crate::store::Cache::get",
+    );
+
+    let python = resolve(
+        Language::Python,
+        &[
+            ("graph.py", "class Graph:\n    def add(self, n):\n        pass\n\nclass Index:\n    def add(self, n):\n        pass\n"),
+            ("use.py", "from graph import Graph, Index\n\nclass Builder:\n    def __init__(self):\n        self.index = Index()\n\n    def build(self, other: \"Graph\"):\n        g = Graph()\n        g.add(1)\n        other.add(2)\n        self.index.add(3)\n"),
+        ],
+    );
+    python.assert_edge("use.Builder.build", EdgeKind::Calls, "graph.Graph.add");
+    python.assert_edge("use.Builder.build", EdgeKind::Calls, "graph.Index.add");
+
+    let ts = resolve(
+        Language::TypeScript,
+        &[
+            ("src/queue.ts", "export class TaskQueue {\n  push(t: string): void {}\n}\nexport class Log {\n  push(t: string): void {}\n}\n"),
+            ("src/index.ts", "import { TaskQueue, Log } from './queue';\n\nconst queue = new TaskQueue();\n\nexport function main(log: Log): void {\n  queue.push('a');\n  log.push('b');\n}\n"),
+        ],
+    );
+    ts.assert_edge("src.main", EdgeKind::Calls, "src/queue.TaskQueue.push");
+    ts.assert_edge("src.main", EdgeKind::Calls, "src/queue.Log.push");
+}
+
+#[test]
+fn a_name_bound_to_different_types_is_not_typed() {
+    // Bindings are flat per symbol: `x` is a Graph in one branch and an Index in the other,
+    // so its call is matched by name, at the lower confidence, not claimed for either.
+    let python = resolve(
+        Language::Python,
+        &[(
+            "m.py",
+            "class Graph:\n    def attach(self, n):\n        pass\n\nclass Index:\n    def attach(self, n):\n        pass\n\ndef f(flag):\n    if flag:\n        x = Graph()\n    else:\n        x = Index()\n    x.attach(1)\n",
+        )],
+    );
+    let targets = python.targets("m.f", EdgeKind::Calls);
+    assert!(
+        targets.contains(&("m.Graph.attach".into(), 0.3))
+            && targets.contains(&("m.Index.attach".into(), 0.3)),
+        "{targets:?}"
+    );
+}

@@ -5,11 +5,13 @@
 //! `S` (its own children, its parent's, … up to its file), in its file's imports, in its Go
 //! package (where Go stops: the rest is its universe block), and only then by name across the
 //! repository (confidence [`GLOBAL_NAME_CONFIDENCE`] split among at most [`MAX_CANDIDATES`]).
-//! `self.m()` resolves in the enclosing type and what it implements; `a::b::c` resolves `a` and
-//! walks down. What is not in the repository becomes an external node named by its path
+//! `self.m()` resolves in the enclosing type and what it implements, `x.m()` in the type that
+//! `x`'s bindings give ([`receivers`]); `a::b::c` resolves `a` and walks down. What is not in the repository becomes an external node named by its path
 //! (`std::env::var`, `fmt.Println`), or by `.method` (`::method` in Rust) when the receiver's type
 //! is unknown and no method of the repository has that name, or the standard types have one of
 //! it too (`xs.append(…)`).
+
+mod receivers;
 
 use std::collections::{HashMap, HashSet};
 
@@ -59,6 +61,7 @@ struct Index<'a> {
     imports: HashMap<usize, HashMap<String, Target>>,
     /// Per type, what it implements (resolved), for `self.m()` through a trait or base class.
     supertypes: HashMap<usize, Vec<usize>>,
+    bindings: receivers::Bindings<'a>,
 }
 
 /// Resolves every raw reference of `symbols` (sorted by id) into edges, plus the `contains`
@@ -117,7 +120,7 @@ pub fn resolve_edges(symbols: &[Symbol]) -> (Vec<Edge>, Vec<ExternalNode>) {
                     let target = index.lookup_path(i, name, true);
                     out.target(symbols, i, target, EdgeKind::ReferencesType);
                 }
-                ReferenceKind::Import | ReferenceKind::Implements => {}
+                ReferenceKind::Import | ReferenceKind::Implements | ReferenceKind::Binding => {}
             }
         }
     }
@@ -240,6 +243,7 @@ impl<'a> Index<'a> {
             files_in_dir,
             imports: HashMap::new(),
             supertypes: HashMap::new(),
+            bindings: receivers::bindings(symbols),
         }
     }
 
@@ -747,7 +751,16 @@ impl<'a> Index<'a> {
             }
             return self.by_method_name(from, &r.target);
         }
-        // A method on a value (`args.iter()`): its type is not in the syntax.
+        // A method on a value whose type its bindings tell (`reg := registry.New()`, `q: Queue`).
+        if r.receiver || sep == "." {
+            if let Some(t) = self.receiver_type(from, qualifier) {
+                let found = self.member(t, &r.target);
+                if !found.is_empty() {
+                    return Target::Symbols(found, 1.0);
+                }
+            }
+        }
+        // A method on a value whose type is not known (`args.iter()`).
         if r.receiver {
             return self.by_method_name(from, &r.target);
         }

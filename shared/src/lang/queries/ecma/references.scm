@@ -13,3 +13,9 @@
 (export_statement source: (string) @reference.import)
 (call_expression function: (identifier) @_require arguments: (arguments . (string) @reference.import)
   (#eq? @_require "require"))
+
+; Bindings (`ReferenceKind::Binding`): a name with the class or function whose result it holds;
+; `this.x` likewise, a field of the class.
+(variable_declarator name: (identifier) @reference.binding value: (new_expression constructor: (_) @qualifier))
+(variable_declarator name: (identifier) @reference.binding value: (call_expression function: (_) @qualifier))
+(assignment_expression left: (member_expression object: (this)) @reference.binding right: (new_expression constructor: (_) @qualifier))

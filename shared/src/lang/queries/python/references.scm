@@ -17,3 +17,14 @@
 
 (class_definition superclasses: (argument_list (identifier) @reference.implements))
 (class_definition superclasses: (argument_list (attribute) @reference.implements))
+
+; Bindings (`ReferenceKind::Binding`): a name with its annotated type, or with the class or
+; function whose result it holds; `self.x` likewise, a field of the class.
+(typed_parameter (identifier) @reference.binding type: (type) @qualifier)
+(typed_default_parameter name: (identifier) @reference.binding type: (type) @qualifier)
+(assignment left: (identifier) @reference.binding type: (type) @qualifier)
+(assignment left: (identifier) @reference.binding right: (call function: (_) @qualifier))
+(assignment left: (attribute object: (identifier) @_self) @reference.binding type: (type) @qualifier
+  (#eq? @_self "self"))
+(assignment left: (attribute object: (identifier) @_self) @reference.binding right: (call function: (_) @qualifier)
+  (#eq? @_self "self"))

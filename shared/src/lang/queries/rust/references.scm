@@ -18,3 +18,12 @@
 (scoped_type_identifier) @reference.type
 
 (impl_item trait: (_) @reference.implements type: (_) @qualifier)
+
+; Bindings (`ReferenceKind::Binding`): a name with its declared type, or with the constructor or
+; function whose result it holds; a field with its type.
+(parameter pattern: (identifier) @reference.binding type: (_) @qualifier)
+(let_declaration pattern: (identifier) @reference.binding type: (_) @qualifier)
+(let_declaration pattern: (identifier) @reference.binding value: (call_expression function: (_) @qualifier))
+(let_declaration pattern: (identifier) @reference.binding value: (try_expression (call_expression function: (_) @qualifier)))
+(let_declaration pattern: (identifier) @reference.binding value: (struct_expression name: (_) @qualifier))
+(field_declaration name: (field_identifier) @reference.binding type: (_) @qualifier)
