@@ -368,3 +368,60 @@ fn a_name_bound_to_different_types_is_not_typed() {
         "{targets:?}"
     );
 }
+
+#[test]
+fn a_path_through_a_module_that_re_exports_reaches_the_definition() {
+    // Rust: `pub use` in the crate root; `crate::Error::new` is `crate::error::Error::new`.
+    let rust = resolve(
+        Language::Rust,
+        &[
+            (
+                "src/lib.rs",
+                "mod error;\nmod proto;\npub use crate::error::Error;\npub use crate::proto::*;\n",
+            ),
+            (
+                "src/error.rs",
+                "pub struct Error;\nimpl Error {\n    pub(crate) fn new() -> Error { Error }\n}\n",
+            ),
+            ("src/proto.rs", "pub fn encode() {}\n"),
+            (
+                "src/client.rs",
+                "pub fn send() {\n    crate::Error::new();\n    crate::encode();\n}\n",
+            ),
+        ],
+    );
+    rust.assert_edge(
+        "crate::client::send",
+        EdgeKind::Calls,
+        "crate::error::Error::new",
+    );
+    rust.assert_edge(
+        "crate::client::send",
+        EdgeKind::Calls,
+        "crate::proto::encode",
+    );
+    // A glob import leads to its module.
+    rust.assert_edge("src/lib.rs", EdgeKind::Imports, "crate::proto");
+
+    // Python: a package's `__init__.py` imports from its modules, by name and by `*`, through
+    // two levels of packages.
+    let python = resolve(
+        Language::Python,
+        &[
+            ("nx/__init__.py", "from nx.classes import *\nfrom nx.utils import *\n"),
+            ("nx/classes/__init__.py", "from .graph import Graph\n"),
+            ("nx/classes/graph.py", "class Graph:\n    def add_edge(self, u, v):\n        pass\n"),
+            ("nx/utils/__init__.py", "from nx.utils.misc import *\n"),
+            ("nx/utils/misc.py", "def pairwise(xs):\n    pass\n"),
+            ("use.py", "import nx\nfrom nx.utils import pairwise\n\ndef build():\n    g = nx.Graph()\n    g.add_edge(1, 2)\n    pairwise([])\n    nx.utils.pairwise([])\n"),
+        ],
+    );
+    python.assert_edge("use.build", EdgeKind::Calls, "nx.classes.graph.Graph");
+    python.assert_edge(
+        "use.build",
+        EdgeKind::Calls,
+        "nx.classes.graph.Graph.add_edge",
+    );
+    python.assert_edge("use.build", EdgeKind::Calls, "nx.utils.misc.pairwise");
+    python.assert_edge("use", EdgeKind::Imports, "nx.utils.misc.pairwise");
+}

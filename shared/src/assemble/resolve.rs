@@ -6,12 +6,14 @@
 //! package (where Go stops: the rest is its universe block), and only then by name across the
 //! repository (confidence [`GLOBAL_NAME_CONFIDENCE`] split among at most [`MAX_CANDIDATES`]).
 //! `self.m()` resolves in the enclosing type and what it implements, `x.m()` in the type that
-//! `x`'s bindings give ([`receivers`]); `a::b::c` resolves `a` and walks down. What is not in the repository becomes an external node named by its path
+//! `x`'s bindings give ([`receivers`]); `a::b::c` resolves `a` and walks down, through what
+//! modules re-export ([`reexports`]). What is not in the repository becomes an external node named by its path
 //! (`std::env::var`, `fmt.Println`), or by `.method` (`::method` in Rust) when the receiver's type
 //! is unknown and no method of the repository has that name, or the standard types have one of
 //! it too (`xs.append(…)`).
 
 mod receivers;
+mod reexports;
 
 use std::collections::{HashMap, HashSet};
 
@@ -54,11 +56,15 @@ struct Index<'a> {
     file_of: Vec<usize>,
     /// Per file symbol, the module prefix of its items (`crate::store`, `inventory.models`).
     prefix_of: HashMap<usize, String>,
+    /// Per module prefix, its files (the inverse of `prefix_of`, in index order).
+    module_files: HashMap<String, Vec<usize>>,
     file_by_path: HashMap<&'a str, usize>,
     /// Top-level files by directory (Go packages, ECMAScript module resolution).
     files_in_dir: HashMap<&'a str, Vec<usize>>,
     /// Per file symbol, its imports: local name → target.
     imports: HashMap<usize, HashMap<String, Target>>,
+    /// Per file symbol, the modules it imports every name of (`pub use a::*`, `from .a import *`).
+    globs: HashMap<usize, Vec<Target>>,
     /// Per type, what it implements (resolved), for `self.m()` through a trait or base class.
     supertypes: HashMap<usize, Vec<usize>>,
     bindings: receivers::Bindings<'a>,
@@ -75,10 +81,27 @@ pub fn resolve_edges(symbols: &[Symbol]) -> (Vec<Edge>, Vec<ExternalNode>) {
         }
     }
     index.module_declarations(&mut out);
-    index.imports = (0..symbols.len())
+    // Twice: the second pass follows what the first found each module re-exports (`pub use`,
+    // `from .graph import Graph` in an `__init__.py`), and only its edges are kept.
+    let files: Vec<usize> = (0..symbols.len())
         .filter(|&i| symbols[i].parent.is_none())
-        .map(|f| (f, index.file_imports(f, &mut out)))
         .collect();
+    for pass in [1, 2] {
+        let mut first_pass = Edges::default();
+        let sink = if pass == 1 { &mut first_pass } else { &mut out };
+        let tables: Vec<_> = files
+            .iter()
+            .map(|&f| (f, index.file_imports(f, sink)))
+            .collect();
+        index.imports.clear();
+        index.globs.clear();
+        for (f, (table, globs)) in tables {
+            index.imports.insert(f, table);
+            if !globs.is_empty() {
+                index.globs.insert(f, globs);
+            }
+        }
+    }
     // Implements first: `self.m()` may resolve through a supertype.
     for (i, s) in symbols.iter().enumerate() {
         for r in s
@@ -231,6 +254,13 @@ impl<'a> Index<'a> {
                 prefix_of.insert(f, prefix);
             }
         }
+        let mut module_files: HashMap<String, Vec<usize>> = HashMap::new();
+        for (&f, prefix) in &prefix_of {
+            module_files.entry(prefix.clone()).or_default().push(f);
+        }
+        for files in module_files.values_mut() {
+            files.sort_unstable();
+        }
         Index {
             symbols,
             by_id,
@@ -239,9 +269,11 @@ impl<'a> Index<'a> {
             by_name,
             file_of,
             prefix_of,
+            module_files,
             file_by_path,
             files_in_dir,
             imports: HashMap::new(),
+            globs: HashMap::new(),
             supertypes: HashMap::new(),
             bindings: receivers::bindings(symbols),
         }
@@ -289,9 +321,11 @@ impl<'a> Index<'a> {
         }
     }
 
-    /// A file's import table, and its `imports` edges (from the symbol that holds each import).
-    fn file_imports(&self, file: usize, out: &mut Edges) -> HashMap<String, Target> {
+    /// A file's import table and glob imports, and its `imports` edges (from the symbol that
+    /// holds each import).
+    fn file_imports(&self, file: usize, out: &mut Edges) -> (HashMap<String, Target>, Vec<Target>) {
         let mut table = HashMap::new();
+        let mut globs = Vec::new();
         let mut holders = vec![file];
         let mut k = 0;
         while k < holders.len() {
@@ -311,13 +345,17 @@ impl<'a> Index<'a> {
                         other => other.clone(),
                     };
                     out.target(self.symbols, holder, imported, EdgeKind::Imports);
-                    if let Some(alias) = alias {
-                        table.insert(alias, target);
+                    match alias.as_deref() {
+                        Some("*") => globs.push(target),
+                        Some(_) => {
+                            table.insert(alias.unwrap_or_default(), target);
+                        }
+                        None => {}
                     }
                 }
             }
         }
-        table
+        (table, globs)
     }
 
     /// One import reference → (the local name it binds, if any; where it leads), by the
@@ -329,8 +367,10 @@ impl<'a> Index<'a> {
                 .into_iter()
                 .filter_map(|(path, alias)| {
                     let path = self.rust_absolute(file, &path)?;
-                    let target = self.lookup_absolute(spec.language, &path, spec.separator);
-                    Some((alias.filter(|a| a != "*"), target))
+                    // A glob leads to its module.
+                    let path = path.strip_suffix("::*").unwrap_or(&path);
+                    let target = self.lookup_absolute(spec.language, path, spec.separator);
+                    Some((alias, target))
                 })
                 .collect(),
             ModulePath::PythonDotted => {
@@ -338,7 +378,11 @@ impl<'a> Index<'a> {
                 match r.qualifier.as_deref() {
                     Some(module) => {
                         let module = self.python_absolute(file, module);
-                        let path = format!("{module}.{name}");
+                        // `from a import *` leads to module `a`.
+                        let path = match name {
+                            "*" => module,
+                            _ => format!("{module}.{name}"),
+                        };
                         vec![(Some(alias), self.lookup_absolute(spec.language, &path, "."))]
                     }
                     None => {
@@ -527,6 +571,9 @@ impl<'a> Index<'a> {
             files.sort_unstable();
             return Target::Symbols(files, 1.0);
         }
+        if let Some(found) = self.through_reexports(language, path, sep, 0) {
+            return found;
+        }
         self.by_suffix(language, path, sep)
             .unwrap_or_else(|| Target::External(path.to_owned()))
     }
@@ -634,12 +681,12 @@ impl<'a> Index<'a> {
                     if let Some(q) = self.by_qualified.get(qualified.as_str()) {
                         reached.extend(q.iter().copied());
                     } else if let Some(prefix) = self.prefix_of.get(&h) {
-                        // A file or Python module: its items carry the module prefix.
-                        if let Some(q) = self
-                            .by_qualified
-                            .get(format!("{prefix}{sep}{rest}").as_str())
-                        {
-                            reached.extend(q.iter().copied());
+                        // A file or Python module: its items carry the module prefix, and
+                        // what it re-exports is reached through it.
+                        let full = format!("{prefix}{sep}{rest}");
+                        match self.by_qualified.get(full.as_str()) {
+                            Some(q) => reached.extend(q.iter().copied()),
+                            None => reached.extend(self.reexported(&[h], rest)),
                         }
                     } else if !rest.contains(sep) {
                         reached.extend(self.member(h, rest));
@@ -773,6 +820,10 @@ impl<'a> Index<'a> {
                         .collect();
                     if !members.is_empty() {
                         return Target::Symbols(members, confidence);
+                    }
+                    let reexported = self.reexported(&found, &r.target);
+                    if !reexported.is_empty() {
+                        return Target::Symbols(reexported, confidence);
                     }
                 }
                 Target::Package(dir) => {

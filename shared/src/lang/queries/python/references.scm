@@ -7,7 +7,7 @@
 (import_statement name: (aliased_import name: (dotted_name) @reference.import))
 (import_from_statement module_name: (_) @qualifier name: (dotted_name) @reference.import)
 (import_from_statement module_name: (_) @qualifier name: (aliased_import name: (dotted_name) @reference.import))
-(import_from_statement module_name: (_) @reference.import (wildcard_import))
+(import_from_statement module_name: (_) @qualifier (wildcard_import) @reference.import)
 
 (type (identifier) @reference.type)
 (type (attribute) @reference.type)
