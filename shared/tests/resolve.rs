@@ -425,3 +425,20 @@ fn a_path_through_a_module_that_re_exports_reaches_the_definition() {
     python.assert_edge("use.build", EdgeKind::Calls, "nx.utils.misc.pairwise");
     python.assert_edge("use", EdgeKind::Imports, "nx.utils.misc.pairwise");
 }
+
+#[test]
+fn glob_imports_in_a_cycle_end_the_search() {
+    let python = resolve(
+        Language::Python,
+        &[
+            ("a/__init__.py", "from b import *\n\ndef f():\n    pass\n"),
+            ("b/__init__.py", "from a import *\n"),
+            (
+                "use.py",
+                "import b\n\ndef g():\n    b.f()\n    b.missing()\n",
+            ),
+        ],
+    );
+    python.assert_edge("use.g", EdgeKind::Calls, "a.f");
+    python.assert_edge("use.g", EdgeKind::Calls, "external .missing");
+}

@@ -571,7 +571,7 @@ impl<'a> Index<'a> {
             files.sort_unstable();
             return Target::Symbols(files, 1.0);
         }
-        if let Some(found) = self.through_reexports(language, path, sep, 0) {
+        if let Some(found) = self.through_reexports(language, path, sep) {
             return found;
         }
         self.by_suffix(language, path, sep)

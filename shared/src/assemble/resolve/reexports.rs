@@ -6,6 +6,8 @@
 //! Every import counts, not only public ones: Python has no such distinction, and a Rust path
 //! that compiles through a private `use` is rare enough not to mislead.
 
+use std::collections::HashSet;
+
 use crate::lang::Language;
 use crate::symbols::SymbolKind;
 
@@ -24,9 +26,21 @@ impl Index<'_> {
         language: Language,
         path: &str,
         sep: &str,
-        depth: usize,
     ) -> Option<Target> {
-        if depth >= MAX_REEXPORT_DEPTH {
+        self.follow(language, path, sep, 0, &mut HashSet::new())
+    }
+
+    /// [`Self::through_reexports`] at `depth`, never twice for one path (`seen`): glob imports
+    /// may form cycles, and a miss would otherwise walk every chain through them.
+    fn follow(
+        &self,
+        language: Language,
+        path: &str,
+        sep: &str,
+        depth: usize,
+        seen: &mut HashSet<String>,
+    ) -> Option<Target> {
+        if depth >= MAX_REEXPORT_DEPTH || !seen.insert(path.to_owned()) {
             return None;
         }
         let (module, rest) = self.module_prefix(language, path, sep)?;
@@ -44,7 +58,7 @@ impl Index<'_> {
                         Some(tail) => format!("{imported}{sep}{tail}"),
                         None => imported.clone(),
                     };
-                    if let Some(found) = self.through_reexports(language, &full, sep, depth + 1) {
+                    if let Some(found) = self.follow(language, &full, sep, depth + 1, seen) {
                         return Some(found);
                     }
                 }
@@ -63,8 +77,7 @@ impl Index<'_> {
                         return Some(Target::Symbols(found.clone(), 1.0));
                     }
                     if prefix != module {
-                        if let Some(found) = self.through_reexports(language, &full, sep, depth + 1)
-                        {
+                        if let Some(found) = self.follow(language, &full, sep, depth + 1, seen) {
                             return Some(found);
                         }
                     }
@@ -84,7 +97,7 @@ impl Index<'_> {
             let language = self.symbols[h].language;
             let sep = language.spec().separator;
             let full = format!("{prefix}{sep}{path}");
-            if let Some(Target::Symbols(q, _)) = self.through_reexports(language, &full, sep, 0) {
+            if let Some(Target::Symbols(q, _)) = self.through_reexports(language, &full, sep) {
                 reached.extend(q);
             }
         }
