@@ -618,7 +618,7 @@ impl<'a, 't> FileWalk<'a, 't> {
     fn signature(&self, node: Node<'t>, start: Node<'t>, kind: SymbolKind) -> String {
         let valued = matches!(
             kind,
-            SymbolKind::Constant | SymbolKind::Static | SymbolKind::TypeAlias
+            SymbolKind::Constant | SymbolKind::Static | SymbolKind::TypeAlias | SymbolKind::Type
         );
         let body = self
             .body(node)

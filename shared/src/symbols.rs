@@ -24,12 +24,15 @@ pub enum SymbolKind {
     Constant,
     Static,
     Macro,
+    /// A named type that is neither a struct nor an interface, and not an alias: Go's
+    /// `type Celsius float64` or `type HandlerFunc func(…)`, a new type with its own methods.
+    Type,
 }
 
 impl SymbolKind {
     /// Every kind with its name: as serialised, as in `@definition.<kind>` captures, as hashed
     /// into symbol ids.
-    const NAMES: [(SymbolKind, &'static str); 13] = [
+    const NAMES: [(SymbolKind, &'static str); 14] = [
         (Self::File, "file"),
         (Self::Module, "module"),
         (Self::Function, "function"),
@@ -43,6 +46,7 @@ impl SymbolKind {
         (Self::Constant, "constant"),
         (Self::Static, "static"),
         (Self::Macro, "macro"),
+        (Self::Type, "type"),
     ];
 
     /// The kind's snake_case name (`type_alias`).

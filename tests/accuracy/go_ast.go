@@ -1,7 +1,8 @@
 // Command go_ast lists the declarations Go's own parser sees in every .go file under a
 // directory, as JSON [{path, kind, name, line}], for Doctown's accuracy test. Kinds follow
-// Doctown's: module (the package clause), function, method, struct, interface, type_alias
-// (every other named type), constant and static (package-level const and var).
+// Doctown's: module (the package clause), function, method, struct, interface, type (every
+// other defined type: `type T U`), type_alias (`type T = U`), constant and static (package-level
+// const and var).
 //
 // Usage: go run go_ast.go DIR
 package main
@@ -77,7 +78,11 @@ func main() {
 								}
 							}
 						default:
-							add("type_alias", s.Name.Name, s.Name.Pos())
+							if s.Assign.IsValid() {
+								add("type_alias", s.Name.Name, s.Name.Pos())
+							} else {
+								add("type", s.Name.Name, s.Name.Pos())
+							}
 						}
 					case *ast.ValueSpec:
 						kind := "static"

@@ -955,7 +955,7 @@ impl<'a> Index<'a> {
 }
 
 fn is_type_kind(kind: SymbolKind) -> bool {
-    kind.owns_methods() || kind == SymbolKind::TypeAlias
+    kind.owns_methods() || matches!(kind, SymbolKind::TypeAlias | SymbolKind::Type)
 }
 
 /// `K`, `T`, `V`: a generic parameter, not a type anyone defines.

@@ -29,7 +29,7 @@ pub use canonical::canonical_json;
 pub use read::{read, Docpack, DocpackError};
 
 pub const FORMAT: &str = "doctown.docpack";
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 pub const MANIFEST: &str = "manifest.json";
 pub const NODES: &str = "nodes.json";

@@ -13,7 +13,7 @@
 (type_spec name: (type_identifier) @name type: (interface_type)) @definition.interface
 (type_spec name: (type_identifier) @name type: [
   (type_identifier) (qualified_type) (pointer_type) (function_type) (map_type) (slice_type)
-  (array_type) (channel_type) (generic_type)]) @definition.type_alias
+  (array_type) (channel_type) (generic_type)]) @definition.type
 (type_alias name: (type_identifier) @name) @definition.type_alias
 (method_elem name: (field_identifier) @name) @definition.method
 (source_file (const_declaration (const_spec name: (identifier) @name) @definition.constant))
