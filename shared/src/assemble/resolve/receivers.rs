@@ -21,6 +21,9 @@ const MAX_RECEIVER_SEGMENTS: usize = 4;
 /// Store::open()?` is a `Store` when `open` returns `Result<Store>`; `x: Optional[Graph]`).
 const WRAPPER_TYPES: [&str; 6] = ["Arc", "Box", "Option", "Optional", "Rc", "Result"];
 
+/// The names of constructors, whose parameters often become the fields of the same name.
+const CONSTRUCTORS: [&str; 2] = ["__init__", "constructor"];
+
 /// Per symbol, its bindings by name.
 pub(super) type Bindings<'a> = Vec<HashMap<&'a str, Vec<&'a RawReference>>>;
 
@@ -84,8 +87,10 @@ impl Index<'_> {
         }
     }
 
-    /// The type of field `field` of type `t`: declared on the type, or bound through the object
-    /// in its methods (`self.store = Store()`, `this.queue = new Queue()`).
+    /// The type of field `field` of type `t`: declared on the type, bound through the object
+    /// in its methods (`self.store = Store()`, `this.queue = new Queue()`), else the type of
+    /// the constructor's parameter of that name (TypeScript's `constructor(private store:
+    /// Store)`, and the `self.store = store` idiom).
     fn field_type(&self, t: usize, field: &str) -> Option<usize> {
         if let Some(bound) = self.bindings[t].get(field) {
             return self.bound_type(t, bound);
@@ -103,7 +108,13 @@ impl Index<'_> {
                 }
             }
         }
-        found
+        if found.is_some() {
+            return found;
+        }
+        let constructor = self.children[t]
+            .iter()
+            .find(|&&m| CONSTRUCTORS.contains(&self.symbols[m].name.as_str()))?;
+        self.bound_type(*constructor, self.bindings[*constructor].get(field)?)
     }
 
     /// The one type all of `bound` (bindings of one name in symbol `at`) give, if they agree.
