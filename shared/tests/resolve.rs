@@ -333,31 +333,26 @@ fn a_method_on_a_value_resolves_through_the_type_its_bindings_give() {
         Language::Python,
         &[
             ("graph.py", "class Graph:\n    def add(self, n):\n        pass\n\nclass Index:\n    def add(self, n):\n        pass\n"),
-            ("use.py", "from graph import Graph, Index\n\nclass Builder:\n    def __init__(self):\n        self.index = Index()\n\n    def build(self, other: \"Graph\"):\n        g = Graph()\n        g.add(1)\n        other.add(2)\n        self.index.add(3)\n"),
+            ("use.py", "from graph import Graph, Index\n\nclass Builder:\n    def __init__(self):\n        self.index = Index()\n\n    def build(self, other: \"Graph\"):\n        g = Graph()\n        g.add(1)\n        other.add(2)\n        self.index.add(3)\n\nclass Keeper:\n    def __init__(self, index: Index):\n        self.index = index\n\n    def keep(self):\n        self.index.add(4)\n"),
         ],
     );
     python.assert_edge("use.Builder.build", EdgeKind::Calls, "graph.Graph.add");
     python.assert_edge("use.Builder.build", EdgeKind::Calls, "graph.Index.add");
+    // `self.index = index` from a typed parameter of `__init__`.
+    python.assert_edge("use.Keeper.keep", EdgeKind::Calls, "graph.Index.add");
+    python.assert_no_edge("use.Keeper.keep", EdgeKind::Calls, "graph.Graph.add");
 
     let ts = resolve(
         Language::TypeScript,
         &[
             ("src/queue.ts", "export class TaskQueue {\n  push(t: string): void {}\n}\nexport class Log {\n  push(t: string): void {}\n}\n"),
             ("src/index.ts", "import { TaskQueue, Log } from './queue';\n\nconst queue = new TaskQueue();\n\nexport function main(log: Log): void {\n  queue.push('a');\n  log.push('b');\n}\n"),
+            ("src/worker.ts", "import { TaskQueue } from './queue';\n\nexport class Worker {\n  constructor(private readonly queue: TaskQueue) {}\n  run(): void {\n    this.queue.push('a');\n  }\n}\n"),
         ],
     );
     ts.assert_edge("src.main", EdgeKind::Calls, "src/queue.TaskQueue.push");
     ts.assert_edge("src.main", EdgeKind::Calls, "src/queue.Log.push");
-
-    // A field set from the constructor's parameter: TypeScript's parameter properties and
-    // Python's `self.x = x`.
-    let ts = resolve(
-        Language::TypeScript,
-        &[
-            ("src/queue.ts", "export class TaskQueue {\n  push(t: string): void {}\n}\nexport class Log {\n  push(t: string): void {}\n}\n"),
-            ("src/worker.ts", "import { TaskQueue } from './queue';\n\nexport class Worker {\n  constructor(private readonly queue: TaskQueue) {}\n  run(): void {\n    this.queue.push('a');\n  }\n}\n"),
-        ],
-    );
+    // A field set from the constructor's parameter (TypeScript's parameter properties).
     ts.assert_edge(
         "src/worker.Worker.run",
         EdgeKind::Calls,
@@ -368,14 +363,6 @@ fn a_method_on_a_value_resolves_through_the_type_its_bindings_give() {
         EdgeKind::Calls,
         "src/queue.Log.push",
     );
-    let python = resolve(
-        Language::Python,
-        &[
-            ("graph.py", "class Graph:\n    def add(self, n):\n        pass\n\nclass Index:\n    def add(self, n):\n        pass\n"),
-            ("use.py", "from graph import Index\n\nclass Builder:\n    def __init__(self, index: Index):\n        self.index = index\n\n    def build(self):\n        self.index.add(1)\n"),
-        ],
-    );
-    python.assert_edge("use.Builder.build", EdgeKind::Calls, "graph.Index.add");
 }
 
 #[test]
