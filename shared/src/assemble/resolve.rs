@@ -7,10 +7,10 @@
 //! repository (confidence [`GLOBAL_NAME_CONFIDENCE`] split among at most [`MAX_CANDIDATES`]).
 //! `self.m()` resolves in the enclosing type and what it implements, `x.m()` in the type that
 //! `x`'s bindings give ([`receivers`]); `a::b::c` resolves `a` and walks down, through what
-//! modules re-export ([`reexports`]). What is not in the repository becomes an external node named by its path
-//! (`std::env::var`, `fmt.Println`), or by `.method` (`::method` in Rust) when the receiver's type
-//! is unknown and no method of the repository has that name, or the standard types have one of
-//! it too (`xs.append(…)`).
+//! modules re-export ([`reexports`]). What is not in the repository becomes an external node
+//! named by its path (`std::env::var`, `fmt.Println`), or by `.method` (`::method` in Rust) when
+//! the receiver's type is unknown and no method of the repository has that name, or the
+//! standard types have one of it too (`xs.append(…)`).
 
 mod receivers;
 mod reexports;
@@ -345,10 +345,10 @@ impl<'a> Index<'a> {
                         other => other.clone(),
                     };
                     out.target(self.symbols, holder, imported, EdgeKind::Imports);
-                    match alias.as_deref() {
-                        Some("*") => globs.push(target),
-                        Some(_) => {
-                            table.insert(alias.unwrap_or_default(), target);
+                    match alias {
+                        Some(glob) if glob == "*" => globs.push(target),
+                        Some(alias) => {
+                            table.insert(alias, target);
                         }
                         None => {}
                     }
@@ -561,14 +561,14 @@ impl<'a> Index<'a> {
         }
         // A module path with no declaration of its own (`crate`, a Rust file's module): its files.
         let files: Vec<usize> = self
-            .prefix_of
-            .iter()
-            .filter(|(&f, prefix)| *prefix == path && self.symbols[f].language == language)
-            .map(|(&f, _)| f)
+            .module_files
+            .get(path)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&f| self.symbols[f].language == language)
             .collect();
         if !files.is_empty() {
-            let mut files = files;
-            files.sort_unstable();
             return Target::Symbols(files, 1.0);
         }
         if let Some(found) = self.through_reexports(language, path, sep) {
