@@ -457,3 +457,46 @@ fn glob_imports_in_a_cycle_end_the_search() {
     python.assert_edge("use.g", EdgeKind::Calls, "a.f");
     python.assert_edge("use.g", EdgeKind::Calls, "external .missing");
 }
+
+#[test]
+fn an_ecmascript_import_through_barrel_files_reaches_the_definition() {
+    let r = resolve(
+        Language::TypeScript,
+        &[
+            ("src/models/user.ts", "export class User {\n  save(): void {}\n}\n"),
+            ("src/models/order.ts", "export function placeOrder(): void {}\n"),
+            (
+                "src/models/index.ts",
+                "export { User } from './user';\nexport * from './order';\n",
+            ),
+            // A barrel of barrels, renaming on the way; and a cycle back to it.
+            (
+                "src/index.ts",
+                "export { User as Person, type User } from './models';\nexport * as models from './models';\nexport * from './index';\n",
+            ),
+            ("src/app.ts", "import { User, placeOrder } from './models';\nimport * as m from './models';\nimport { Person, models, missing } from '.';\n\nexport function run(): void {\n  const u = new User();\n  u.save();\n  placeOrder();\n  m.placeOrder();\n}\n\nexport function again(): void {\n  new Person();\n  models.placeOrder();\n  missing();\n}\n"),
+        ],
+    );
+    r.assert_edge("src/app.run", EdgeKind::Calls, "src/models/user.User");
+    r.assert_edge("src/app.run", EdgeKind::Calls, "src/models/user.User.save");
+    r.assert_edge(
+        "src/app.run",
+        EdgeKind::Calls,
+        "src/models/order.placeOrder",
+    );
+    r.assert_edge(
+        "src/app.ts",
+        EdgeKind::Imports,
+        "src/models/order.placeOrder",
+    );
+    r.assert_edge("src/index.ts", EdgeKind::Imports, "src/models/index.ts");
+    r.assert_edge("src/app.again", EdgeKind::Calls, "src/models/user.User");
+    r.assert_edge(
+        "src/app.again",
+        EdgeKind::Calls,
+        "src/models/order.placeOrder",
+    );
+    // A name no barrel exports leads to the barrel it was imported from.
+    r.assert_edge("src/app.again", EdgeKind::Calls, "src/index.ts");
+    assert_eq!(r.targets("src/app.again", EdgeKind::Calls).len(), 3);
+}

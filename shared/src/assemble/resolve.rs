@@ -426,16 +426,19 @@ impl<'a> Index<'a> {
                 vec![(Some(name), target)]
             }
             ModulePath::FilePath => {
-                let (name, alias) = split_alias(&r.target);
+                let (name, alias) = ecma_specifier(&r.target);
                 match r.qualifier.as_deref() {
                     // `import './x.js'`: the module itself.
                     None => vec![(None, self.ecma_module(file, name))],
                     Some(module) => {
                         let target = match self.ecma_module(file, module) {
+                            // `* as ns`, or `export *`: the module itself.
+                            Target::Symbols(files, _) if name == "*" => Target::Symbols(files, 1.0),
+                            // What the module defines or re-exports as `name`; else the module.
                             Target::Symbols(files, _) => {
                                 let found: Vec<usize> = files
                                     .iter()
-                                    .flat_map(|&f| self.child_named(f, name, false))
+                                    .flat_map(|&f| self.ecma_export(f, name))
                                     .collect();
                                 if found.is_empty() {
                                     Target::Symbols(files, 1.0)
@@ -443,6 +446,7 @@ impl<'a> Index<'a> {
                                     Target::Symbols(found, 1.0)
                                 }
                             }
+                            _ if name == "*" => Target::External(module.to_owned()),
                             _ => Target::External(format!("{module}.{name}")),
                         };
                         vec![(Some(alias), target)]
@@ -999,6 +1003,13 @@ fn split_alias(text: &str) -> (&str, String) {
         Some((name, alias)) => (name.trim(), alias.trim().to_owned()),
         None => (text.trim(), text.trim().to_owned()),
     }
+}
+
+/// An ECMAScript import or export specifier (`A`, `A as B`, `type A`, `* as ns`) → the name it
+/// takes from the module and the name it binds.
+fn ecma_specifier(text: &str) -> (&str, String) {
+    let text = text.strip_prefix("type ").unwrap_or(text);
+    split_alias(text.strip_prefix("typeof ").unwrap_or(text))
 }
 
 /// Go: `func (r *Registry) Add(…)` → `r`.

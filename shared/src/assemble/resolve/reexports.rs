@@ -1,22 +1,29 @@
 //! Paths reached through what a module re-exports: Rust's `pub use crate::error::Error` in
 //! `lib.rs` makes `crate::Error` that error; Python's `from .graph import Graph` and
 //! `from .misc import *` in a package's `__init__.py` make `networkx.Graph` and
-//! `networkx.utils.pairwise` the definitions they import.
+//! `networkx.utils.pairwise` the definitions they import; an ECMAScript barrel's
+//! `export { User } from './user'` and `export * from './order'` make `import { User } from
+//! './models'` the class in `models/user.ts`.
 //!
 //! Every import counts, not only public ones: Python has no such distinction, and a Rust path
 //! that compiles through a private `use` is rare enough not to mislead.
 
 use std::collections::HashSet;
 
-use crate::lang::Language;
-use crate::symbols::SymbolKind;
+use crate::lang::{Language, ModulePath};
+use crate::symbols::{ReferenceKind, SymbolKind};
 
-use super::{Index, Target};
+use super::{ecma_specifier, Index, Target};
 
 /// The most modules one path is followed through (`networkx` → `networkx.classes` →
 /// `networkx.classes.graph`): real packages re-export through two or three; the bound stops
 /// import cycles.
 const MAX_REEXPORT_DEPTH: usize = 8;
+
+/// The most (module, name) pairs one ECMAScript export is looked for in: a barrel of barrels
+/// (`export *` from every folder of a package) stays well under it; the bound keeps a miss in
+/// a repository of thousands of barrels cheap.
+const MAX_ECMA_MODULES_VISITED: usize = 256;
 
 impl Index<'_> {
     /// `path` (absolute: `crate::Error::new`, `networkx.utils.pairwise`) where its longest
@@ -91,6 +98,19 @@ impl Index<'_> {
     pub(super) fn reexported(&self, found: &[usize], path: &str) -> Vec<usize> {
         let mut reached = Vec::new();
         for &h in found {
+            if self.spec(h).module_path == ModulePath::FilePath {
+                if self.symbols[h].parent.is_none() {
+                    let (name, tail) = match path.split_once('.') {
+                        Some((name, tail)) => (name, Some(tail)),
+                        None => (path, None),
+                    };
+                    let exported = self.ecma_export(h, name);
+                    if let Some(Target::Symbols(q, _)) = self.walk_down(&exported, 1.0, tail, ".") {
+                        reached.extend(q);
+                    }
+                }
+                continue;
+            }
             let Some(prefix) = self.module_path(h) else {
                 continue;
             };
@@ -102,6 +122,58 @@ impl Index<'_> {
             }
         }
         reached
+    }
+
+    /// What ECMAScript module `file` exports as `name`: its own definition, or what it
+    /// re-exports (`export { A } from './a'`, `import { A } from './a'; export { A }`,
+    /// `export * from './a'`), followed through barrel files (`index.ts`) to the definition.
+    /// Empty where the chain leaves the repository or ends at no definition.
+    pub(super) fn ecma_export(&self, file: usize, name: &str) -> Vec<usize> {
+        self.ecma_export_from(file, name, &mut HashSet::new())
+    }
+
+    /// [`Self::ecma_export`], never twice for one module and name (`seen`): barrels may
+    /// re-export each other.
+    fn ecma_export_from(
+        &self,
+        file: usize,
+        name: &str,
+        seen: &mut HashSet<(usize, String)>,
+    ) -> Vec<usize> {
+        if seen.len() >= MAX_ECMA_MODULES_VISITED || !seen.insert((file, name.to_owned())) {
+            return Vec::new();
+        }
+        let own = self.child_named(file, name, false);
+        if !own.is_empty() {
+            return own;
+        }
+        let mut from_globs = Vec::new();
+        for r in &self.symbols[file].references {
+            let (ReferenceKind::Import, Some(module)) = (r.kind, r.qualifier.as_deref()) else {
+                continue;
+            };
+            let (taken, bound) = ecma_specifier(&r.target);
+            let glob = bound == "*";
+            if !glob && bound != name {
+                continue;
+            }
+            let Target::Symbols(modules, _) = self.ecma_module(file, module) else {
+                continue;
+            };
+            for m in modules {
+                match (glob, taken) {
+                    // `export * as ns from './a'`: the module itself.
+                    (false, "*") => return vec![m],
+                    (false, taken) => return self.ecma_export_from(m, taken, seen),
+                    // `export * from './a'`: only where no name of its own matched.
+                    (true, _) if from_globs.is_empty() => {
+                        from_globs = self.ecma_export_from(m, name, seen);
+                    }
+                    (true, _) => {}
+                }
+            }
+        }
+        from_globs
     }
 
     /// The path of module `m`: a file's module prefix, or a module declaration's (`mod proto;`).

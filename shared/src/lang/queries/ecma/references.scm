@@ -6,10 +6,15 @@
 (new_expression constructor: (identifier) @reference.call)
 (new_expression constructor: (member_expression object: (_) @qualifier property: (_) @reference.call))
 
-(import_statement (import_clause (named_imports (import_specifier name: (_) @reference.import))) source: (string) @qualifier)
+; Imports and re-exports name what they take from a module as written: `A`, `A as B`,
+; `type A`, `* as ns` (the module itself), `*` (`export * from`: every name it exports).
+(import_statement (import_clause (named_imports (import_specifier) @reference.import)) source: (string) @qualifier)
 (import_statement (import_clause (identifier) @reference.import) source: (string) @qualifier)
-(import_statement (import_clause (namespace_import (identifier) @reference.import)) source: (string) @qualifier)
+(import_statement (import_clause (namespace_import) @reference.import) source: (string) @qualifier)
 (import_statement source: (string) @reference.import)
+(export_statement (export_clause (export_specifier) @reference.import) source: (string) @qualifier)
+(export_statement (namespace_export) @reference.import source: (string) @qualifier)
+(export_statement "*" @reference.import source: (string) @qualifier)
 (export_statement source: (string) @reference.import)
 (call_expression function: (identifier) @_require arguments: (arguments . (string) @reference.import)
   (#eq? @_require "require"))
