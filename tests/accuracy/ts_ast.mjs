@@ -1,6 +1,6 @@
 // Lists the definitions TypeScript's own parser sees in every .ts/.tsx/.js/.jsx/.mjs/.cjs file
 // under a directory, as JSON [{path, kind, name, line}], for Doctown's accuracy test.
-// Kinds follow Doctown's: function, method, class, interface, type_alias, enum, module.
+// Kinds follow Doctown's: function, method, class, interface, type_alias, enum, module, constant.
 // Usage: node ts_ast.mjs DIR
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -42,6 +42,16 @@ function plainName(node) {
     ? node.name.text : undefined;
 }
 
+/** A top-level `const` the module exports, or a top-level `const`/`let` named in UPPER_CASE. */
+function isModuleConstant(node) {
+  if (!ts.isVariableDeclaration(node) || !ts.isIdentifier(node.name)) return false;
+  const list = node.parent, statement = list?.parent;
+  if (!statement || !ts.isVariableStatement(statement) || !ts.isSourceFile(statement.parent)) return false;
+  if (!(list.flags & (ts.NodeFlags.Const | ts.NodeFlags.Let))) return false;
+  const exported = statement.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+  return (exported && (list.flags & ts.NodeFlags.Const) !== 0) || /^[A-Z][A-Z0-9_]*$/.test(node.name.text);
+}
+
 function visit(sf, node, path) {
   const add = (kind, name, at = node) => name !== undefined && out.push({ path, kind, name, line: line(sf, at) });
   const parent = node.parent;
@@ -58,5 +68,6 @@ function visit(sf, node, path) {
   else if (ts.isPropertyDeclaration(node) && node.initializer && (ts.isArrowFunction(node.initializer) || ts.isFunctionExpression(node.initializer))) add('method', plainName(node));
   else if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer
     && (ts.isArrowFunction(node.initializer) || ts.isFunctionExpression(node.initializer))) add('function', node.name.text, node.name);
+  else if (isModuleConstant(node)) add('constant', node.name.text, node.name);
   ts.forEachChild(node, (child) => visit(sf, child, path));
 }

@@ -11,6 +11,10 @@
   (#match? @name "^[A-Z][A-Z0-9_]*$"))
 (program (export_statement (lexical_declaration (variable_declarator name: (identifier) @name) @definition.constant))
   (#match? @name "^[A-Z][A-Z0-9_]*$"))
+; An exported top-level `const` of any name is part of its module's API (`export const sleep =
+; internal.sleep`, `export const map = dual(2, …)`).
+(program (export_statement (lexical_declaration kind: "const"
+  (variable_declarator name: (identifier) @name) @definition.constant)))
 
 ; Comments, and decorators that may sit between a JSDoc block and its declaration.
 (comment) @comment
