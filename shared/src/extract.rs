@@ -14,7 +14,7 @@ use tree_sitter::{Node, Parser, QueryCursor, QueryMatch, Tree};
 use crate::chunk::{chunk_symbol, truncate, ChunkInput, LineIndex};
 use crate::hash::stable_id;
 use crate::lang::{
-    children_of, Capture, DocComments, Kid, Language, LanguageSpec, ModulePath, Scratch,
+    children_of, repair, Capture, DocComments, Kid, Language, LanguageSpec, ModulePath, Scratch,
     VisibilityRule, Visit, Walk,
 };
 use crate::symbols::{Chunk, RawReference, ReferenceKind, Span, Symbol, SymbolKind, Visibility};
@@ -186,7 +186,7 @@ impl Extractor {
 
     /// Extracts symbols, references and chunks from one file.
     pub fn extract(&mut self, path: &str, language: Language, source: &str) -> FileOutline {
-        let Some(tree) = self.parse(language, source) else {
+        let Some(mut tree) = self.parse(language, source) else {
             // Only a cancelled or timed-out parse returns None; neither is set here.
             return FileOutline {
                 diagnostics: vec![Diagnostic {
@@ -197,7 +197,52 @@ impl Extractor {
                 ..FileOutline::default()
             };
         };
+        // Where the grammar rejects the file, a known bug of it may be why: the repaired
+        // text's tree is kept where it has less in error (its offsets are the original's).
+        if tree.root_node().has_error() {
+            if let Some(repaired) = repair::repaired(language, source) {
+                if let Some(better) = self.parse(language, &repaired) {
+                    if bytes_in_error(&better) < bytes_in_error(&tree) {
+                        tree = better;
+                    }
+                }
+            }
+        }
         FileWalk::new(self, path, language, source, &tree).run()
+    }
+}
+
+/// How much of a tree is in error: the bytes of its error nodes, one for each missing node.
+fn bytes_in_error(tree: &Tree) -> usize {
+    let mut total = 0;
+    for_each_error(tree.root_node(), |node| {
+        total += if node.is_missing() {
+            1
+        } else {
+            node.byte_range().len()
+        };
+    });
+    total
+}
+
+/// Calls `f` with each error or missing node under `root`, in order, not descending into them.
+fn for_each_error<'t>(root: Node<'t>, mut f: impl FnMut(Node<'t>)) {
+    let mut cursor = root.walk();
+    'walk: loop {
+        let node = cursor.node();
+        if node.is_error() || node.is_missing() {
+            f(node);
+        } else if node.has_error() && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                continue 'walk;
+            }
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
     }
 }
 
@@ -630,10 +675,10 @@ impl<'a, 't> FileWalk<'a, 't> {
                 .next()
                 .unwrap_or(""),
         };
+        // `export const f: {` → `export const f`: what opens the body or value is not part of it.
         let text = text
-            .trim()
-            .trim_end_matches(['{', ':', '=', ';'])
-            .trim_end();
+            .trim_start()
+            .trim_end_matches(|c: char| c.is_whitespace() || "{:=;".contains(c));
         truncate(text, MAX_SIGNATURE_BYTES).to_owned()
     }
 
@@ -945,24 +990,10 @@ impl<'a, 't> FileWalk<'a, 't> {
         }
         let mut errors = 0usize;
         let mut first: Option<Node> = None;
-        let mut cursor = self.root.walk();
-        'walk: loop {
-            let node = cursor.node();
-            if node.is_error() || node.is_missing() {
-                errors += 1;
-                first.get_or_insert(node);
-            } else if node.has_error() && cursor.goto_first_child() {
-                continue;
-            }
-            loop {
-                if cursor.goto_next_sibling() {
-                    continue 'walk;
-                }
-                if !cursor.goto_parent() {
-                    break 'walk;
-                }
-            }
-        }
+        for_each_error(self.root, |node| {
+            errors += 1;
+            first.get_or_insert(node);
+        });
         let line = first.map_or(1, |n| n.start_position().row + 1);
         vec![Diagnostic {
             path: self.path.to_owned(),

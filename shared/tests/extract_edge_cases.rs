@@ -85,3 +85,25 @@ fn branches_inside_macro_arguments_count_and_their_comments_are_no_docs() {
     assert_eq!(symbol(&outline, "g").complexity, 1);
     assert_eq!(symbol(&outline, "h").doc, None);
 }
+
+#[test]
+fn typescript_the_grammar_rejects_is_parsed_through_its_repair() {
+    // Overloaded generic call signatures one per line, and variance annotations: valid
+    // TypeScript that tree-sitter-typescript 0.23 turns into one syntax error for the file.
+    let source = "export interface Chunk<out A> extends Iterable<A> {\n  readonly length: number\n}\n\n/**\n * Appends, data-first or data-last.\n */\nexport const append: {\n  <B>(last: B): <A>(self: Chunk<A>) => Chunk<A | B>\n  /** Data-first. */\n  <A, B>(self: Chunk<A>, last: B): Chunk<A | B>\n} = dual(2, (self, last) => self)\n\nexport class Ref<in out A> {\n  get(): A { return this.a }\n}\n";
+    let outline = extract("chunk.ts", source);
+    assert!(outline.diagnostics.is_empty(), "{:?}", outline.diagnostics);
+    assert_eq!(
+        symbol(&outline, "Chunk").signature,
+        "export interface Chunk<out A> extends Iterable<A>"
+    );
+    let append = symbol(&outline, "append");
+    assert_eq!(
+        append.doc.as_deref(),
+        Some("Appends, data-first or data-last.")
+    );
+    // The text is the file's own: the repair's separators are not in it.
+    assert_eq!(append.signature, "export const append");
+    assert!(!outline.chunks.iter().any(|c| c.text.contains(";<A, B>")));
+    assert_eq!(symbol(&outline, "get").qualified_name, "chunk.Ref.get");
+}

@@ -5,6 +5,7 @@
 
 mod builtins;
 mod pattern;
+pub mod repair;
 mod walk;
 
 use std::sync::OnceLock;
