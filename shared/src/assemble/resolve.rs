@@ -449,7 +449,9 @@ impl<'a> Index<'a> {
                             _ if name == "*" => Target::External(module.to_owned()),
                             _ => Target::External(format!("{module}.{name}")),
                         };
-                        vec![(Some(alias), target)]
+                        // `export * from './a'` binds no name here: `ecma_export` follows it.
+                        let bound = (alias != "*").then_some(alias);
+                        vec![(bound, target)]
                     }
                 }
             }
