@@ -107,3 +107,47 @@ fn typescript_the_grammar_rejects_is_parsed_through_its_repair() {
     assert!(!outline.chunks.iter().any(|c| c.text.contains(";<A, B>")));
     assert_eq!(symbol(&outline, "get").qualified_name, "chunk.Ref.get");
 }
+
+#[test]
+fn typescript_an_exported_ambient_constant_is_a_symbol() {
+    // Effect's HKT.ts: the value exists at run time, only its type is written here.
+    let source = "/** The URI of the type lambda. */\nexport declare const URI: unique symbol\ndeclare const local: number\n";
+    let outline = extract("hkt.ts", source);
+    let uri = symbol(&outline, "URI");
+    assert_eq!(uri.kind, doctown_core::symbols::SymbolKind::Constant);
+    assert_eq!(uri.signature, "export declare const URI: unique symbol");
+    assert_eq!(uri.doc.as_deref(), Some("The URI of the type lambda."));
+    assert!(!outline.symbols.iter().any(|s| s.name == "local"));
+}
+
+#[test]
+fn a_class_expression_is_a_class_and_its_members_are_methods() {
+    // Effect's Schema.ts returns named class expressions; mixins bind anonymous ones.
+    let source = "export const make = (ast: A) => (class SchemaClass {\n  static annotations(a: B) {\n    return make(a)\n  }\n})\n\nconst Mixin = class extends Base {\n  run() {}\n}\n";
+    let outline = extract("schema.ts", source);
+    assert!(outline.diagnostics.is_empty(), "{:?}", outline.diagnostics);
+    let annotations = symbol(&outline, "annotations");
+    assert_eq!(annotations.kind, doctown_core::symbols::SymbolKind::Method);
+    assert_eq!(
+        annotations.qualified_name,
+        "schema.make.SchemaClass.annotations"
+    );
+    assert_eq!(
+        symbol(&outline, "Mixin").kind,
+        doctown_core::symbols::SymbolKind::Class
+    );
+    assert_eq!(symbol(&outline, "run").qualified_name, "schema.Mixin.run");
+}
+
+#[test]
+fn typescript_escapes_in_a_template_literal_type_keep_the_rest_of_the_file() {
+    // tree-sitter-typescript 0.23 takes no escape in a template literal type; the error used to
+    // swallow every declaration after it (Effect's Schema.ts lost 171).
+    let source = "type MissingSelf<U extends string> =\n  `Missing \\`Self\\` generic - use \\`class Self extends ${U}<Self>()\\``\n\nexport const after = (x: number) => `\\`${x}\\``\n";
+    let outline = extract("schema.ts", source);
+    assert!(outline.diagnostics.is_empty(), "{:?}", outline.diagnostics);
+    assert_eq!(
+        symbol(&outline, "after").signature,
+        "export const after = (x: number) =>"
+    );
+}

@@ -7,6 +7,10 @@
 (class_declaration name: (_) @name) @definition.class
 (variable_declarator name: (identifier) @name
   value: [(arrow_function) (function_expression) (generator_function)]) @definition.function
+; A class expression is a class: by its own name (`return class SchemaClass { … }`), else by
+; the variable it initialises (`const Mixin = class extends Base { … }`); its methods are methods.
+(class name: (_) @name) @definition.class
+(variable_declarator name: (identifier) @name value: (class)) @definition.class
 (program (lexical_declaration (variable_declarator name: (identifier) @name) @definition.constant)
   (#match? @name "^[A-Z][A-Z0-9_]*$"))
 (program (export_statement (lexical_declaration (variable_declarator name: (identifier) @name) @definition.constant))

@@ -12,3 +12,6 @@
 (enum_declaration name: (identifier) @name) @definition.enum
 (internal_module name: (_) @name) @definition.module
 (module name: (_) @name) @definition.module
+; An ambient exported `const` (`export declare const URI: unique symbol`) is part of the API too.
+(program (export_statement (ambient_declaration (lexical_declaration kind: "const"
+  (variable_declarator name: (identifier) @name) @definition.constant))))
