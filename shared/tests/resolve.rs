@@ -442,6 +442,27 @@ fn a_path_through_a_module_that_re_exports_reaches_the_definition() {
 }
 
 #[test]
+fn a_python_import_alias_is_the_name_it_binds() {
+    let python = resolve(
+        Language::Python,
+        &[
+            ("networkx/__init__.py", "from networkx.graph import Graph\n"),
+            ("networkx/graph.py", "class Graph:\n    def add_edge(self, u, v):\n        pass\n"),
+            ("networkx/utils.py", "def pairwise(xs):\n    pass\n"),
+            ("use.py", "import networkx as nx\nfrom networkx.utils import pairwise as pw\n\ndef build():\n    g = nx.Graph()\n    g.add_edge(1, 2)\n    pw([])\n"),
+        ],
+    );
+    python.assert_edge("use.build", EdgeKind::Calls, "networkx.graph.Graph");
+    python.assert_edge(
+        "use.build",
+        EdgeKind::Calls,
+        "networkx.graph.Graph.add_edge",
+    );
+    python.assert_edge("use.build", EdgeKind::Calls, "networkx.utils.pairwise");
+    python.assert_edge("use", EdgeKind::Imports, "networkx.utils.pairwise");
+}
+
+#[test]
 fn glob_imports_in_a_cycle_end_the_search() {
     let python = resolve(
         Language::Python,

@@ -4,9 +4,10 @@
 (call function: (attribute object: (_) @qualifier attribute: (identifier) @reference.call))
 
 (import_statement name: (dotted_name) @reference.import)
-(import_statement name: (aliased_import name: (dotted_name) @reference.import))
+; An aliased import whole (`networkx as nx`): the alias is the name it binds.
+(import_statement name: (aliased_import) @reference.import)
 (import_from_statement module_name: (_) @qualifier name: (dotted_name) @reference.import)
-(import_from_statement module_name: (_) @qualifier name: (aliased_import name: (dotted_name) @reference.import))
+(import_from_statement module_name: (_) @qualifier name: (aliased_import) @reference.import)
 (import_from_statement module_name: (_) @qualifier (wildcard_import) @reference.import)
 
 (type (identifier) @reference.type)
