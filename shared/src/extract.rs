@@ -14,13 +14,16 @@ use tree_sitter::{Node, Parser, QueryCursor, QueryMatch, Tree};
 use crate::chunk::{chunk_symbol, truncate, ChunkInput, LineIndex};
 use crate::hash::stable_id;
 use crate::lang::{
-    children_of, repair, Capture, DocComments, Kid, Language, LanguageSpec, ModulePath, Scratch,
-    VisibilityRule, Visit, Walk,
+    children_of, macro_items, repair, Capture, DocComments, Kid, Language, LanguageSpec,
+    ModulePath, Scratch, VisibilityRule, Visit, Walk,
 };
 use crate::symbols::{Chunk, RawReference, ReferenceKind, Span, Symbol, SymbolKind, Visibility};
 
 /// Longest signature kept; longer ones (huge generic bounds, generated code) are cut.
 pub const MAX_SIGNATURE_BYTES: usize = 1024;
+/// The most macro calls inside macro calls whose items are parsed (`cfg_rt! { cfg_net! { … } }`):
+/// real crates nest feature gates two or three deep, and each level parses the file again.
+pub const MAX_MACRO_NESTING: usize = 4;
 /// Longest reference target or qualifier kept: enough for any real path, short enough that a
 /// chained expression used as a receiver does not copy half a file into every reference.
 pub const MAX_REFERENCE_BYTES: usize = 200;
@@ -208,7 +211,68 @@ impl Extractor {
                 }
             }
         }
+        if language == Language::Rust {
+            tree = self.with_macro_items(source, tree);
+        }
         FileWalk::new(self, path, language, source, &tree).run()
+    }
+
+    /// Rust: `tree` of `source` with the items inside item-position macro calls parsed as
+    /// items ([`macro_items`]), calls in calls too, down to [`MAX_MACRO_NESTING`]; its offsets
+    /// are the original's. A call stays a call where that would put more of the file in error.
+    fn with_macro_items(&mut self, source: &str, mut tree: Tree) -> Tree {
+        let original = source.as_bytes();
+        let mut text = original.to_vec();
+        // Calls whose body is not items, by where they start.
+        let mut rejected = HashSet::default();
+        for _ in 0..MAX_MACRO_NESTING {
+            let calls: Vec<_> = macro_items::item_macros(&tree, &text)
+                .into_iter()
+                .filter(|c| !rejected.contains(&c.start))
+                .collect();
+            if calls.is_empty() {
+                break;
+            }
+            // Most bodies are items: all at once, in one parse; else one by one, each an
+            // incremental parse (one bad body may put the whole file in error).
+            if let Some(next) = self.blanked(&tree, &mut text, original, &calls) {
+                tree = next;
+                continue;
+            }
+            for call in &calls {
+                match self.blanked(&tree, &mut text, original, std::slice::from_ref(call)) {
+                    Some(next) => tree = next,
+                    None => {
+                        rejected.insert(call.start);
+                    }
+                }
+            }
+        }
+        tree
+    }
+
+    /// The tree of `text` (whose tree is `tree`) with `calls` blanked, where it has no more in
+    /// error than `tree`; else `None`, and `text` as it was.
+    fn blanked(
+        &mut self,
+        tree: &Tree,
+        text: &mut [u8],
+        original: &[u8],
+        calls: &[macro_items::ItemMacro],
+    ) -> Option<Tree> {
+        let mut edited = tree.clone();
+        for call in calls {
+            call.blank(text, &mut edited);
+        }
+        match self.parser.parse(&*text, Some(&edited)) {
+            Some(next) if bytes_in_error(&next) <= bytes_in_error(tree) => Some(next),
+            _ => {
+                for call in calls {
+                    call.restore(text, original);
+                }
+                None
+            }
+        }
     }
 }
 
@@ -918,16 +982,17 @@ impl<'a, 't> FileWalk<'a, 't> {
                 line: node.start_position().row + 1,
             });
         }
+        // In source order (a class's bases in the order it lists them: Python's method
+        // resolution order), each once.
         for symbol in symbols.iter_mut() {
-            symbol.references.sort_by(|a, b| {
-                (a.line, a.kind, &a.target, &a.qualifier).cmp(&(
-                    b.line,
-                    b.kind,
-                    &b.target,
-                    &b.qualifier,
-                ))
-            });
-            symbol.references.dedup();
+            let mut seen = HashSet::default();
+            let keep: Vec<bool> = symbol
+                .references
+                .iter()
+                .map(|r| seen.insert((r.line, r.kind, &r.target, &r.qualifier)))
+                .collect();
+            let mut keep = keep.into_iter();
+            symbol.references.retain(|_| keep.next().unwrap_or(true));
         }
     }
 

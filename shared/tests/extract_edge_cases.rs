@@ -151,3 +151,34 @@ fn typescript_escapes_in_a_template_literal_type_keep_the_rest_of_the_file() {
         "export const after = (x: number) =>"
     );
 }
+
+#[test]
+fn rust_items_inside_item_position_macro_calls_are_symbols() {
+    // tokio's feature gates: the items a `cfg_*!` call holds are its expansion's, in the scope
+    // around the call, nested calls too. A call whose body is not items stays a call, and
+    // keeps the others from none.
+    let source = "cfg_rt! {\n    /// Spawns a task.\n    pub fn spawn() {}\n    cfg_net! {\n        pub struct TcpStream;\n    }\n}\n\
+                  pub struct Builder;\nimpl Builder {\n    cfg_rt! { pub fn enable_all(&mut self) {} }\n    \
+                  cfg_variant! { stable: { fn a() {} }, unstable: { fn b() {} } }\n}\n\
+                  bitflags! {\n    pub struct Flags: u32 {\n        const A = 1;\n    }\n}\n\
+                  pub fn after() { helper(); }\n";
+    let outline = extract("src/lib.rs", source);
+    let spawn = symbol(&outline, "spawn");
+    assert_eq!(spawn.qualified_name, "crate::spawn");
+    assert_eq!(spawn.doc.as_deref(), Some("Spawns a task."));
+    assert_eq!((spawn.span.start_line, spawn.span.end_line), (3, 3));
+    assert_eq!(
+        symbol(&outline, "TcpStream").qualified_name,
+        "crate::TcpStream"
+    );
+    assert_eq!(
+        symbol(&outline, "enable_all").qualified_name,
+        "crate::Builder::enable_all"
+    );
+    assert!(outline
+        .symbols
+        .iter()
+        .all(|s| !["Flags", "a", "b"].contains(&s.name.as_str())));
+    assert_eq!(symbol(&outline, "after").span.start_line, 18);
+    assert!(outline.diagnostics.is_empty(), "{:?}", outline.diagnostics);
+}

@@ -81,6 +81,7 @@ fn rust_uses_imports_scope_and_paths() {
             ("src/lib.rs", "pub mod a;\npub mod b;\nuse crate::a::parse;\n\npub fn run() { parse(); b::parse(); helper(); std::process::exit(0); }\nfn helper() {}\npub fn again() { crate::helper(); mylib::a::parse(); }\n"),
             ("src/a.rs", "use std::fmt;\npub fn parse() -> Config { Config::new() }\npub struct Config;\nimpl Config { pub fn new() -> Self { Config } pub fn get(&self) { self.check() } fn check(&self) {} }\npub trait Named { fn name(&self); }\nimpl Named for Config { fn name(&self) {} }\nimpl fmt::Display for Config { fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result { Ok(()) } }\n"),
             ("src/b.rs", "use super::a::Config;\npub fn parse() -> Config { Config::new() }\n"),
+            ("tests/it.rs", "#[test]\nfn parses() { mylib::parse(); }\n"),
         ],
     );
     // `parse` exists in two modules: the import decides for the bare call, the path for `b::parse`.
@@ -108,6 +109,9 @@ fn rust_uses_imports_scope_and_paths() {
     r.assert_edge("crate::again", EdgeKind::Calls, "crate::helper");
     let own = r.targets("crate::again", EdgeKind::Calls);
     assert!(own.contains(&("crate::a::parse".into(), 0.9)), "{own:?}");
+    // An integration test's `mylib::parse()`: what the crate root re-exports.
+    let test = r.targets("crate::parses", EdgeKind::Calls);
+    assert_eq!(test, [("crate::a::parse".to_string(), 0.9)]);
     // `use std::fmt;` is std's, not the local method named `fmt`.
     r.assert_edge("src/a.rs", EdgeKind::Imports, "external std::fmt");
     r.assert_no_edge("src/a.rs", EdgeKind::Imports, "crate::a::Config::fmt");
@@ -460,6 +464,47 @@ fn a_python_import_alias_is_the_name_it_binds() {
     );
     python.assert_edge("use.build", EdgeKind::Calls, "networkx.utils.pairwise");
     python.assert_edge("use", EdgeKind::Imports, "networkx.utils.pairwise");
+}
+
+#[test]
+fn a_method_on_an_untyped_parameter_is_the_method_its_overrides_share_and_super_is_the_base() {
+    // `G` is a parameter, not a module or class named `G`; of the four `add_edge`s the one all
+    // the others override is the one a call through an unknown graph is declared by. Rebound
+    // to a constructed value, the parameter has that value's type.
+    let python = resolve(
+        Language::Python,
+        &[
+            (
+                "graphs.py",
+                "class Graph:\n    def add_edge(self, u, v):\n        pass\n\n\
+                 class DiGraph(Graph):\n    def add_edge(self, u, v):\n        super().add_edge(u, v)\n\n\
+                 class MultiGraph(Graph):\n    def add_edge(self, u, v):\n        pass\n\n\
+                 class MultiDiGraph(MultiGraph, DiGraph):\n    def add_edge(self, u, v):\n        super().add_edge(u, v)\n",
+            ),
+            (
+                "use.py",
+                "from graphs import DiGraph\n\ndef build(G):\n    G.add_edge(1, 2)\n\n\
+                 def directed(G):\n    G = DiGraph(G)\n    G.add_edge(1, 2)\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        python.targets("use.build", EdgeKind::Calls),
+        [("graphs.Graph.add_edge".to_string(), 0.6)]
+    );
+    python.assert_edge("use.directed", EdgeKind::Calls, "graphs.DiGraph.add_edge");
+    python.assert_no_edge("use.directed", EdgeKind::Calls, "graphs.Graph.add_edge");
+    // `super().add_edge()`: the first base class's, in the order the class lists them.
+    python.assert_edge(
+        "graphs.DiGraph.add_edge",
+        EdgeKind::Calls,
+        "graphs.Graph.add_edge",
+    );
+    python.assert_edge(
+        "graphs.MultiDiGraph.add_edge",
+        EdgeKind::Calls,
+        "graphs.MultiGraph.add_edge",
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
@@ -145,8 +146,35 @@ impl<'ast> Visit<'ast> for Items<'_> {
             if i.mac.path.is_ident("macro_rules") {
                 self.add("macro", ident.to_string(), i.mac.path.span());
             }
+            return;
+        }
+        // `cfg_rt! { pub fn spawn() … }`: a brace body that parses as items is items.
+        if let Some(file) = brace_body::<syn::File>(&i.mac, |body| body) {
+            self.visit_file(&file);
         }
     }
+    fn visit_impl_item_macro(&mut self, i: &'ast syn::ImplItemMacro) {
+        // In an impl block the body's items are the block's: parsed inside one.
+        let wrapped = |body: TokenStream| {
+            let mut block: TokenStream = "impl T".parse().unwrap();
+            block.extend([TokenTree::Group(Group::new(Delimiter::Brace, body))]);
+            block
+        };
+        if let Some(block) = brace_body::<syn::ItemImpl>(&i.mac, wrapped) {
+            self.visit_item_impl(&block);
+        }
+    }
+}
+
+/// The body of a brace-delimited macro call parsed as `T` (after `wrap`), where it parses.
+fn brace_body<T: syn::parse::Parse>(
+    mac: &syn::Macro,
+    wrap: impl Fn(TokenStream) -> TokenStream,
+) -> Option<T> {
+    if !matches!(mac.delimiter, syn::MacroDelimiter::Brace(_)) {
+        return None;
+    }
+    syn::parse2(wrap(mac.tokens.clone())).ok()
 }
 
 fn sig_start(sig: &syn::Signature) -> proc_macro2::Span {
@@ -225,6 +253,8 @@ fn registry_crates_match_syn() {
         "axum-0.8",
         "clap_builder-4.",
         "tree-sitter-0.27",
+        // Feature gates (`cfg_rt! { … }`) hold a fifth of its items.
+        "tokio-1.",
     ] {
         let name = |p: &&PathBuf| p.file_name().unwrap().to_string_lossy().starts_with(prefix);
         let Some(src) = sources.iter().find(name) else {

@@ -7,7 +7,9 @@
 //! repository (confidence [`GLOBAL_NAME_CONFIDENCE`] split among at most [`MAX_CANDIDATES`]).
 //! `self.m()` resolves in the enclosing type and what it implements, `x.m()` in the type that
 //! `x`'s bindings give ([`receivers`]); `a::b::c` resolves `a` and walks down, through what
-//! modules re-export ([`reexports`]). What is not in the repository becomes an external node
+//! modules re-export ([`reexports`]). A method on a value of unknown type matches the methods of
+//! that name ([`METHOD_NAME_CONFIDENCE`]), or the one of them all the others override. What is
+//! not in the repository becomes an external node
 //! named by its path (`std::env::var`, `fmt.Println`), or by `.method` (`::method` in Rust) when
 //! the receiver's type is unknown and no method of the repository has that name, or the
 //! standard types have one of it too (`xs.append(…)`).
@@ -781,7 +783,7 @@ impl<'a> Index<'a> {
 
     /// The names that mean "this object" inside `from`: the language's, or a Go receiver's.
     fn is_self(&self, from: usize, qualifier: &str) -> bool {
-        if ["self", "Self", "this", "cls", "super"].contains(&qualifier) {
+        if ["self", "Self", "this", "cls"].contains(&qualifier) {
             return true;
         }
         let s = &self.symbols[from];
@@ -795,6 +797,21 @@ impl<'a> Index<'a> {
         let Some(qualifier) = r.qualifier.as_deref() else {
             return self.lookup_name(from, &r.target, false);
         };
+        // `super().m()` (Python), `super.m()` (ECMAScript): the first supertype's `m`.
+        if sep != "::" && (qualifier == "super" || qualifier.starts_with("super(")) {
+            let supers = self
+                .owner_type(from)
+                .and_then(|t| self.supertypes.get(&t))
+                .into_iter()
+                .flatten();
+            for &t in supers {
+                let found = self.member(t, &r.target);
+                if !found.is_empty() {
+                    return Target::Symbols(found, 1.0);
+                }
+            }
+            return self.by_method_name(from, &r.target);
+        }
         if self.is_self(from, qualifier) {
             if let Some(t) = self.owner_type(from) {
                 let found = self.member(t, &r.target);
@@ -813,8 +830,10 @@ impl<'a> Index<'a> {
                 }
             }
         }
-        // A method on a value whose type is not known (`args.iter()`).
-        if r.receiver {
+        // A method on a value whose type is not known (`args.iter()`, `G.add_edge()` on a
+        // parameter `G`).
+        let first = qualifier.split(sep).next().unwrap_or(qualifier);
+        if r.receiver || (sep != "::" && self.is_bound(from, first)) {
             return self.by_method_name(from, &r.target);
         }
         if is_path(qualifier, sep) {
@@ -868,9 +887,16 @@ impl<'a> Index<'a> {
             return None;
         }
         let path = format!("crate{rest}::{target}");
-        self.by_qualified
-            .get(path.as_str())
-            .map(|found| Target::Symbols(found.clone(), SUFFIX_CONFIDENCE))
+        let found = match self.by_qualified.get(path.as_str()) {
+            Some(found) => found.clone(),
+            // `tokio::spawn` in tokio's own tests: `spawn` is defined in `crate::task` and
+            // re-exported at the root.
+            None => match self.through_reexports(self.symbols[from].language, &path, "::")? {
+                Target::Symbols(found, _) => found,
+                _ => return None,
+            },
+        };
+        Some(Target::Symbols(found, SUFFIX_CONFIDENCE))
     }
 
     /// Whether the first segment of `path` is a name the file of `from` imports.
@@ -911,6 +937,7 @@ impl<'a> Index<'a> {
 
     /// A method called on a value of unknown type: the repository's methods of that name,
     /// unless the language's standard types have one of that name too (`builtin_methods`).
+    /// Where one of them is the method all the others override, it is that one.
     fn by_method_name(&self, from: usize, name: &str) -> Target {
         let spec = self.spec(from);
         let language = self.symbols[from].language;
@@ -918,10 +945,57 @@ impl<'a> Index<'a> {
         if spec.builtin_methods.binary_search(&name).is_ok() {
             return external();
         }
-        self.among_named(name, METHOD_NAME_CONFIDENCE, |s| {
-            s.kind == SymbolKind::Method && s.language == language
-        })
-        .unwrap_or_else(external)
+        let is_method = |s: &Symbol| s.kind == SymbolKind::Method && s.language == language;
+        let methods: Vec<usize> = self
+            .by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&m| is_method(&self.symbols[m]))
+            .collect();
+        if let Some(root) = self.overridden_by_all(&methods) {
+            return Target::Symbols(vec![root], METHOD_NAME_CONFIDENCE);
+        }
+        self.among_named(name, METHOD_NAME_CONFIDENCE, is_method)
+            .unwrap_or_else(external)
+    }
+
+    /// Of several methods of one name, the one whose type all the others' types descend from
+    /// (`Graph.add_edge` of `DiGraph.add_edge`, `MultiGraph.add_edge`, …): a call through any
+    /// of them is declared there.
+    fn overridden_by_all(&self, methods: &[usize]) -> Option<usize> {
+        if methods.len() < 2 {
+            return None;
+        }
+        let owners: Vec<usize> = methods
+            .iter()
+            .map(|&m| self.owner_type(m))
+            .collect::<Option<_>>()?;
+        let mut common = self.ancestors(owners[0]);
+        for &owner in &owners[1..] {
+            let ancestors = self.ancestors(owner);
+            common.retain(|t| ancestors.contains(t));
+            if common.is_empty() {
+                return None;
+            }
+        }
+        owners
+            .iter()
+            .position(|o| common.contains(o))
+            .map(|i| methods[i])
+    }
+
+    /// Type `t` and every type it implements or extends, transitively.
+    fn ancestors(&self, t: usize) -> HashSet<usize> {
+        let mut seen = HashSet::new();
+        let mut queue = vec![t];
+        while let Some(ty) = queue.pop() {
+            if seen.insert(ty) {
+                queue.extend(self.supertypes.get(&ty).into_iter().flatten().copied());
+            }
+        }
+        seen
     }
 
     /// Go: a struct implements an interface when its method set covers the interface's.

@@ -4,6 +4,7 @@
 //! query files; the extraction code is shared.
 
 mod builtins;
+pub mod macro_items;
 mod pattern;
 pub mod repair;
 mod walk;

@@ -65,6 +65,22 @@ impl Index<'_> {
         Some(t)
     }
 
+    /// Whether `name` is bound in `from` or the functions around it (a local or a parameter):
+    /// a value, whatever its type, and never a module or type of that name.
+    pub(super) fn is_bound(&self, from: usize, name: &str) -> bool {
+        let mut scope = Some(from);
+        while let Some(s) = scope {
+            if is_type_kind(self.symbols[s].kind) || self.parent(s).is_none() {
+                return false;
+            }
+            if self.bindings[s].contains_key(name) {
+                return true;
+            }
+            scope = self.parent(s);
+        }
+        false
+    }
+
     /// The type of the name `name` bound in `from` or the functions and file around it (a
     /// type's fields are reached only through `self`), else of the variable symbol it names.
     fn local_type(&self, from: usize, name: &str) -> Option<usize> {
@@ -120,7 +136,9 @@ impl Index<'_> {
     /// The one type all of `bound` (bindings of one name in symbol `at`) give, if they agree.
     fn bound_type(&self, at: usize, bound: &[&RawReference]) -> Option<usize> {
         let mut found = None;
-        for r in bound {
+        // A parameter without a declared type does not count against the type the body binds
+        // it to (`G = nx.Graph(G)`).
+        for r in bound.iter().filter(|r| r.qualifier.is_some()) {
             let ty = self.binding_type(at, r.qualifier.as_deref()?)?;
             if found.is_some_and(|f| f != ty) {
                 return None;

@@ -22,6 +22,10 @@
 ; Bindings (`ReferenceKind::Binding`): a name with its annotated type, or with the class or
 ; function whose result it holds; `self.x` likewise, a field of the class.
 (typed_parameter (identifier) @reference.binding type: (type) @qualifier)
+; An untyped parameter binds a value of unknown type: `G.add_edge()` on it is a method call,
+; not a path through a module or class named `G`.
+(parameters (identifier) @reference.binding)
+(default_parameter name: (identifier) @reference.binding)
 (typed_default_parameter name: (identifier) @reference.binding type: (type) @qualifier)
 (assignment left: (identifier) @reference.binding type: (type) @qualifier)
 (assignment left: (identifier) @reference.binding right: (call function: (_) @qualifier))
