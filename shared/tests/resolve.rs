@@ -78,7 +78,7 @@ fn rust_uses_imports_scope_and_paths() {
     let r = resolve(
         Language::Rust,
         &[
-            ("src/lib.rs", "pub mod a;\npub mod b;\nuse crate::a::parse;\n\npub fn run() { parse(); b::parse(); helper(); std::process::exit(0); }\nfn helper() {}\npub fn again() { crate::helper(); mylib::a::parse(); }\n"),
+            ("src/lib.rs", "pub mod a;\npub mod b;\nuse crate::a::parse;\n\npub fn run() { parse(); b::parse(); helper(); std::process::exit(0); }\nfn helper() {}\npub fn again() { crate::helper(); }\n"),
             ("src/a.rs", "use std::fmt;\npub fn parse() -> Config { Config::new() }\npub struct Config;\nimpl Config { pub fn new() -> Self { Config } pub fn get(&self) { self.check() } fn check(&self) {} }\npub trait Named { fn name(&self); }\nimpl Named for Config { fn name(&self) {} }\nimpl fmt::Display for Config { fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result { Ok(()) } }\n"),
             ("src/b.rs", "use super::a::Config;\npub fn parse() -> Config { Config::new() }\n"),
             ("tests/it.rs", "#[test]\nfn parses() { mylib::parse(); }\n"),
@@ -105,10 +105,8 @@ fn rust_uses_imports_scope_and_paths() {
     r.assert_edge("src/b.rs", EdgeKind::Imports, "crate::a::Config");
     // `mod a;` contains the file of module `crate::a`.
     r.assert_edge("crate::a", EdgeKind::Contains, "src/a.rs");
-    // `crate::helper()`: the crate root's item; `mylib::a::parse()`: the crate's own name.
+    // `crate::helper()`: the crate root's item.
     r.assert_edge("crate::again", EdgeKind::Calls, "crate::helper");
-    let own = r.targets("crate::again", EdgeKind::Calls);
-    assert!(own.contains(&("crate::a::parse".into(), 0.9)), "{own:?}");
     // An integration test's `mylib::parse()`: what the crate root re-exports.
     let test = r.targets("crate::parses", EdgeKind::Calls);
     assert_eq!(test, [("crate::a::parse".to_string(), 0.9)]);
@@ -565,4 +563,48 @@ fn an_ecmascript_import_through_barrel_files_reaches_the_definition() {
     // A name no barrel exports leads to the barrel it was imported from.
     r.assert_edge("src/app.again", EdgeKind::Calls, "src/index.ts");
     assert_eq!(r.targets("src/app.again", EdgeKind::Calls).len(), 3);
+}
+
+#[test]
+fn a_rust_crates_tests_reach_it_by_its_name_through_what_it_re_exports() {
+    // tokio's tests: `tokio::…` is the crate itself, its feature-gated re-exports included;
+    // `anyhow::…` and `serde::…` are dependencies even where their paths happen to be the
+    // crate's too: too few of them, or written in the library's own source.
+    let r = resolve(
+        Language::Rust,
+        &[
+            ("src/lib.rs", "pub mod sync;\npub mod task;\npub use task::spawn;\npub use sync::Semaphore;\npub type Result<T> = std::result::Result<T, ()>;\npub trait Serialize {}\n"),
+            ("src/task.rs", "pub fn spawn() {}\n\npub fn permit() { crate::Semaphore::new(); }\n"),
+            ("src/ser.rs", "use serde::Serialize;\n"),
+            ("tests/a.rs", "use tokio::sync::Semaphore;\n"),
+            ("tests/b.rs", "use tokio::sync::Semaphore;\n"),
+            ("tests/c.rs", "use tokio::sync::Semaphore;\n"),
+            ("src/sync/mod.rs", "cfg_sync! {\n    mod semaphore;\n    pub use semaphore::Semaphore;\n}\n"),
+            ("src/sync/semaphore.rs", "pub struct Semaphore;\nimpl Semaphore { pub fn new() -> Self { Semaphore } }\n"),
+            (
+                "tests/sync.rs",
+                "use tokio::sync::Semaphore;\nuse anyhow::{Context, Result};\nuse serde::Serialize;\n\n\
+                 fn permits() -> Result<()> { Semaphore::new(); tokio::spawn(); anyhow::bail!(\"no\") }\n",
+            ),
+        ],
+    );
+    let calls = r.targets("crate::permits", EdgeKind::Calls);
+    assert!(
+        calls.contains(&("crate::sync::semaphore::Semaphore::new".into(), 0.9))
+            && calls.contains(&("crate::task::spawn".into(), 0.9)),
+        "{calls:?}"
+    );
+    // The library's own re-export, not a test's import of it (both are the module `crate`).
+    r.assert_edge(
+        "crate::task::permit",
+        EdgeKind::Calls,
+        "crate::sync::semaphore::Semaphore::new",
+    );
+    let imports = r.targets("tests/sync.rs", EdgeKind::Imports);
+    assert!(
+        imports.contains(&("crate::sync::semaphore::Semaphore".into(), 0.9))
+            && imports.contains(&("external anyhow::Result".into(), 1.0))
+            && imports.contains(&("external serde::Serialize".into(), 1.0)),
+        "{imports:?}"
+    );
 }

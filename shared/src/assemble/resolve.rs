@@ -14,6 +14,7 @@
 //! the receiver's type is unknown and no method of the repository has that name, or the
 //! standard types have one of it too (`xs.append(…)`).
 
+mod own_crate;
 mod receivers;
 mod reexports;
 
@@ -70,6 +71,8 @@ struct Index<'a> {
     /// Per type, what it implements (resolved), for `self.m()` through a trait or base class.
     supertypes: HashMap<usize, Vec<usize>>,
     bindings: receivers::Bindings<'a>,
+    /// Rust: the names the repository calls its own crate by ([`own_crate`]).
+    own_crates: HashSet<String>,
 }
 
 /// Resolves every raw reference of `symbols` (sorted by id) into edges, plus the `contains`
@@ -102,6 +105,10 @@ pub fn resolve_edges(symbols: &[Symbol]) -> (Vec<Edge>, Vec<ExternalNode>) {
             if !globs.is_empty() {
                 index.globs.insert(f, globs);
             }
+        }
+        if pass == 1 {
+            // What the first pass's tables re-export tells where a crate's name leads.
+            index.own_crates = index.own_crate_names();
         }
     }
     // Implements first: `self.m()` may resolve through a supertype.
@@ -278,6 +285,7 @@ impl<'a> Index<'a> {
             globs: HashMap::new(),
             supertypes: HashMap::new(),
             bindings: receivers::bindings(symbols),
+            own_crates: HashSet::new(),
         }
     }
 
@@ -371,7 +379,10 @@ impl<'a> Index<'a> {
                     let path = self.rust_absolute(file, &path)?;
                     // A glob leads to its module.
                     let path = path.strip_suffix("::*").unwrap_or(&path);
-                    let target = self.lookup_absolute(spec.language, path, spec.separator);
+                    let target = match self.own_crate_path(file, path) {
+                        Some(found) => Target::Symbols(found, SUFFIX_CONFIDENCE),
+                        None => self.lookup_absolute(spec.language, path, spec.separator),
+                    };
                     Some((alias, target))
                 })
                 .collect(),
@@ -858,10 +869,10 @@ impl<'a> Index<'a> {
                     if self.is_imported(from, qualifier, sep)
                         || !is_local_value(qualifier, sep) =>
                 {
-                    // `kvlite::run_script` from inside kvlite: the crate's own name is not known
-                    // to the core, but the rest of the path may be one of its items.
-                    if let Some(own) = self.own_crate_path(from, qualifier, &r.target) {
-                        return own;
+                    // `tokio::spawn` in tokio's tests: the crate's own item.
+                    let written = format!("{qualifier}{sep}{}", r.target);
+                    if let Some(found) = self.own_crate_path(from, &written) {
+                        return Target::Symbols(found, SUFFIX_CONFIDENCE);
                     }
                     return Target::External(format!("{path}{sep}{}", r.target));
                 }
@@ -870,33 +881,6 @@ impl<'a> Index<'a> {
         }
         // A method on a value whose type the syntax does not show.
         self.by_method_name(from, &r.target)
-    }
-
-    /// Rust: `name::…::target` read as `crate::…::target` when `name` is not imported and not
-    /// one of the standard crates; found at [`SUFFIX_CONFIDENCE`], else `None`.
-    fn own_crate_path(&self, from: usize, qualifier: &str, target: &str) -> Option<Target> {
-        let spec = self.spec(from);
-        if spec.module_path != ModulePath::RustCrate || self.is_imported(from, qualifier, "::") {
-            return None;
-        }
-        let (first, rest) = match qualifier.split_once("::") {
-            Some((first, rest)) => (first, format!("::{rest}")),
-            None => (qualifier, String::new()),
-        };
-        if ["std", "core", "alloc", "crate", "self", "super"].contains(&first) {
-            return None;
-        }
-        let path = format!("crate{rest}::{target}");
-        let found = match self.by_qualified.get(path.as_str()) {
-            Some(found) => found.clone(),
-            // `tokio::spawn` in tokio's own tests: `spawn` is defined in `crate::task` and
-            // re-exported at the root.
-            None => match self.through_reexports(self.symbols[from].language, &path, "::")? {
-                Target::Symbols(found, _) => found,
-                _ => return None,
-            },
-        };
-        Some(Target::Symbols(found, SUFFIX_CONFIDENCE))
     }
 
     /// Whether the first segment of `path` is a name the file of `from` imports.

@@ -55,11 +55,23 @@ impl Index<'_> {
             Some((name, tail)) => (name, Some(tail)),
             None => (rest, None),
         };
-        for &file in &self.module_files[module] {
-            match self.imports.get(&file).and_then(|table| table.get(name)) {
-                Some(Target::Symbols(found, confidence)) => {
-                    return self.walk_down(found, *confidence, tail, sep);
+        let files = &self.module_files[module];
+        let imported = |file: &usize| self.imports.get(file).and_then(|table| table.get(name));
+        // Where several files are the module (Rust's crate roots: the library's `lib.rs`, and
+        // each test's, bench's and example's own), the surest of what they import.
+        let mut best: Option<(&Vec<usize>, f32)> = None;
+        for file in files {
+            if let Some(Target::Symbols(found, confidence)) = imported(file) {
+                if best.is_none_or(|(_, c)| *confidence > c) {
+                    best = Some((found, *confidence));
                 }
+            }
+        }
+        if let Some((found, confidence)) = best {
+            return self.walk_down(found, confidence, tail, sep);
+        }
+        for file in files {
+            match imported(file) {
                 Some(Target::External(imported)) if imported != path => {
                     let full = match tail {
                         Some(tail) => format!("{imported}{sep}{tail}"),
@@ -71,7 +83,7 @@ impl Index<'_> {
                 }
                 _ => {}
             }
-            for glob in self.globs.get(&file).into_iter().flatten() {
+            for glob in self.globs.get(file).into_iter().flatten() {
                 let Target::Symbols(modules, _) = glob else {
                     continue;
                 };
