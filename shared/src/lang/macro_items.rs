@@ -17,6 +17,27 @@ use tree_sitter::{InputEdit, Node, Point, Tree};
 /// The node kinds whose children are items: a file, and the body of a `mod`, `impl` or `trait`.
 const ITEM_SCOPES: [&str; 2] = ["source_file", "declaration_list"];
 
+/// The tokens an item may start with: the keywords (and `#` of an attribute) before its name.
+const ITEM_STARTS: [&[u8]; 17] = [
+    b"#",
+    b"async",
+    b"const",
+    b"enum",
+    b"extern",
+    b"fn",
+    b"impl",
+    b"macro_rules",
+    b"mod",
+    b"pub",
+    b"static",
+    b"struct",
+    b"trait",
+    b"type",
+    b"union",
+    b"unsafe",
+    b"use",
+];
+
 /// A macro call at item position with a brace-delimited body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemMacro {
@@ -86,6 +107,9 @@ fn item_macro(call: Node, text: &[u8]) -> Option<ItemMacro> {
     if text.get(open) != Some(&b'{') || text.get(close) != Some(&b'}') {
         return None;
     }
+    if !starts_like_items(body, text) {
+        return None;
+    }
     let (open_at, close_end) = (body.start_position(), body.end_position());
     let after_open = Point::new(open_at.row, open_at.column + 1);
     let close_at = Point::new(close_end.row, close_end.column - 1);
@@ -100,6 +124,28 @@ fn item_macro(call: Node, text: &[u8]) -> Option<ItemMacro> {
         start: call.start_byte(),
         blanks,
     })
+}
+
+/// Whether the body `tokens` (`{ … }`) starts as items do: with an item's keyword, an
+/// attribute, or a macro call (`cfg_net! { … }`); not with an expression or a macro's own
+/// syntax (`doc_comment! { "…", … }`, `impl_ops! { Add, add }`), which no parse need try.
+fn starts_like_items(tokens: Node, text: &[u8]) -> bool {
+    let mut cursor = tokens.walk();
+    let mut inside = tokens
+        .children(&mut cursor)
+        .skip(1)
+        .filter(|t| !t.is_extra())
+        .map(|t| &text[t.byte_range()]);
+    match (inside.next(), inside.next()) {
+        (Some(first), second) => {
+            ITEM_STARTS.contains(&first)
+                || (second == Some(b"!")
+                    && first
+                        .iter()
+                        .all(|&b| b.is_ascii_alphanumeric() || b == b'_'))
+        }
+        (None, _) => false,
+    }
 }
 
 fn blank_node(node: Node) -> (Range<usize>, Point, Point) {
@@ -146,6 +192,7 @@ mod tests {
     #[test]
     fn finds_brace_calls_at_item_position_only() {
         let source = "cfg_rt! {\n    pub fn spawn() {}\n    impl<> T {}\n}\n\
+                      doc_comment! { \"A doc.\", pub fn documented() {} }\n\
                       impl T {\n    tokio::cfg_io! { fn read(&self) {} }\n}\n\
                       fn f() { cfg_rt! { x } }\n\
                       vec_of!(1, 2);\n";
@@ -160,6 +207,7 @@ mod tests {
             String::from_utf8(text.clone()).unwrap(),
             format!(
                 "{}\n    pub fn spawn() {{}}\n    impl   T {{}}\n \n\
+                 doc_comment! {{ \"A doc.\", pub fn documented() {{}} }}\n\
                  impl T {{\n    {} fn read(&self) {{}}  \n}}\n\
                  fn f() {{ cfg_rt! {{ x }} }}\n\
                  vec_of!(1, 2);\n",
