@@ -175,6 +175,23 @@ fn go_resolves_packages_receivers_and_interfaces() {
 }
 
 #[test]
+fn a_go_value_named_like_a_package_is_a_value_but_in_its_own_initializer() {
+    // net/http's idioms: a parameter `url *url.URL` hides the package; `url, err :=
+    // url.Parse(s)` calls the package it is about to hide.
+    let go = resolve(
+        Language::Go,
+        &[(
+            "addr.go",
+            "package http\n\nimport \"net/url\"\n\n\
+             func canonical(url *url.URL) string { return url.Hostname() }\n\n\
+             func parse(s string) { url, err := url.Parse(s); _ = err }\n",
+        )],
+    );
+    go.assert_edge("http.canonical", EdgeKind::Calls, "external .Hostname");
+    go.assert_edge("http.parse", EdgeKind::Calls, "external net/url.Parse");
+}
+
+#[test]
 fn a_go_bare_name_not_in_its_package_is_predeclared_not_another_packages() {
     // go/types' testdata declares `any` in a package of its own; the checker's `any` is Go's.
     let r = resolve(

@@ -66,15 +66,23 @@ impl Index<'_> {
     }
 
     /// Whether `name` is bound in `from` or the functions around it (a local or a parameter):
-    /// a value, whatever its type, and never a module or type of that name.
+    /// a value, whatever its type, and never a module or type of that name. Not by a binding
+    /// from a call through the name itself (Go's `url, err := url.Parse(s)`): there the name
+    /// is still the package where the call is written.
     pub(super) fn is_bound(&self, from: usize, name: &str) -> bool {
+        let through_itself = |r: &&RawReference| {
+            r.qualifier
+                .as_deref()
+                .and_then(|q| q.strip_prefix(name))
+                .is_some_and(|rest| rest.starts_with('.'))
+        };
         let mut scope = Some(from);
         while let Some(s) = scope {
             if is_type_kind(self.symbols[s].kind) || self.parent(s).is_none() {
                 return false;
             }
-            if self.bindings[s].contains_key(name) {
-                return true;
+            if let Some(bound) = self.bindings[s].get(name) {
+                return !bound.iter().all(through_itself);
             }
             scope = self.parent(s);
         }
