@@ -5,10 +5,11 @@
 //! are paths of the repository (`tokio::sync::Semaphore` → `crate::sync::Semaphore`).
 //!
 //! A name the library's own source (`src/`, but for binaries) writes is a dependency's: there
-//! the crate is `crate`. A dependency's paths may happen to be the repository's too (`anyhow::Result` where
-//! the crate has a `crate::Result`; serde_json mirrors serde's `de` and `ser`), so a name
-//! counts only where most of its paths are, and where it has at least half as many as the name
-//! with the most: the crate's own name stands far above any dependency in its own tests.
+//! the crate is `crate`. A dependency's paths may happen to be the repository's too
+//! (`anyhow::Result` where the crate has a `crate::Result`; serde_json mirrors serde's `de` and
+//! `ser`), so a name counts only where most of its paths are, and where it has at least half as
+//! many as the name with the most: the crate's own name stands far above any dependency in its
+//! own tests.
 
 use std::collections::{BTreeMap, HashSet};
 
