@@ -951,7 +951,17 @@ impl<'a, 't> FileWalk<'a, 't> {
         found.sort_by_cached_key(|(range, _, kind, _)| {
             (range.start, std::cmp::Reverse(range.end), *kind)
         });
-        found.dedup_by_key(|(_, node, kind, _)| (node.id(), *kind));
+        // A node captured twice as one kind is one reference, with a qualifier where either
+        // capture has one (Python's `g = Graph()` is any assignment and one from a call).
+        found.dedup_by(
+            |(_, node, kind, qualifier), (_, kept_node, kept_kind, kept)| {
+                let same = (node.id(), *kind) == (kept_node.id(), *kept_kind);
+                if same && kept.is_none() {
+                    *kept = *qualifier;
+                }
+                same
+            },
+        );
         let mut open: Vec<(usize, ReferenceKind)> = Vec::new();
         let mut kept = Vec::with_capacity(found.len());
         for (range, node, kind, qualifier) in found {

@@ -499,6 +499,10 @@ fn a_method_on_an_untyped_parameter_is_the_method_its_overrides_share_and_super_
             (
                 "use.py",
                 "from graphs import DiGraph\n\ndef build(G):\n    G.add_edge(1, 2)\n\n\
+                 def each(graphs, self):\n    for H in graphs:\n        H.add_edge(1, 2)\n    \
+                 J = self.J\n    J.add_edge(1, 2)\n    \
+                 with open_graph() as K:\n        K.add_edge(1, 2)\n    \
+                 return [F.add_edge(1, 2) for F in graphs]\n\n\
                  def directed(G):\n    G = DiGraph(G)\n    G.add_edge(1, 2)\n",
             ),
         ],
@@ -506,6 +510,14 @@ fn a_method_on_an_untyped_parameter_is_the_method_its_overrides_share_and_super_
     assert_eq!(
         python.targets("use.build", EdgeKind::Calls),
         [("graphs.Graph.add_edge".to_string(), 0.6)]
+    );
+    // So is an assigned name, or a loop's, a comprehension's or a `with` statement's variable.
+    assert_eq!(
+        python.targets("use.each", EdgeKind::Calls),
+        [
+            ("external open_graph".to_string(), 1.0),
+            ("graphs.Graph.add_edge".to_string(), 0.6)
+        ]
     );
     python.assert_edge("use.directed", EdgeKind::Calls, "graphs.DiGraph.add_edge");
     python.assert_no_edge("use.directed", EdgeKind::Calls, "graphs.Graph.add_edge");

@@ -26,6 +26,16 @@
 ; not a path through a module or class named `G`.
 (parameters (identifier) @reference.binding)
 (default_parameter name: (identifier) @reference.binding)
+; So do loop and comprehension variables, a lambda's parameters, `with … as` names and any
+; assignment (`G = self.G`; one from a call also has the typed binding below).
+(assignment left: (identifier) @reference.binding)
+(assignment left: (pattern_list (identifier) @reference.binding))
+(for_statement left: (identifier) @reference.binding)
+(for_statement left: (pattern_list (identifier) @reference.binding))
+(for_in_clause left: (identifier) @reference.binding)
+(for_in_clause left: (pattern_list (identifier) @reference.binding))
+(lambda_parameters (identifier) @reference.binding)
+(as_pattern_target (identifier) @reference.binding)
 (typed_default_parameter name: (identifier) @reference.binding type: (type) @qualifier)
 (assignment left: (identifier) @reference.binding type: (type) @qualifier)
 (assignment left: (identifier) @reference.binding right: (call function: (_) @qualifier))
