@@ -7,12 +7,12 @@
 //! repository (confidence [`GLOBAL_NAME_CONFIDENCE`] split among at most [`MAX_CANDIDATES`]).
 //! `self.m()` resolves in the enclosing type and what it implements, `x.m()` in the type that
 //! `x`'s bindings give ([`receivers`]); `a::b::c` resolves `a` and walks down, through what
-//! modules re-export ([`reexports`]). A method on a value of unknown type matches the methods of
-//! that name ([`METHOD_NAME_CONFIDENCE`]), or the one of them all the others override. What is
-//! not in the repository becomes an external node
-//! named by its path (`std::env::var`, `fmt.Println`), or by `.method` (`::method` in Rust) when
-//! the receiver's type is unknown and no method of the repository has that name, or the
-//! standard types have one of it too (`xs.append(…)`).
+//! modules re-export ([`reexports`]); a Rust crate's own name leads into it ([`own_crate`]). A
+//! method on a value of unknown type matches the methods of that name
+//! ([`METHOD_NAME_CONFIDENCE`]), or the one of them all the others override. What is not in
+//! the repository becomes an external node named by its path (`std::env::var`, `fmt.Println`),
+//! or by `.method` (`::method` in Rust) when the receiver's type is unknown and no method of
+//! the repository has that name, or the standard types have one of it too (`xs.append(…)`).
 
 mod own_crate;
 mod receivers;
