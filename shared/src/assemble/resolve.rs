@@ -575,8 +575,16 @@ impl<'a> Index<'a> {
     /// An absolute path (`crate::a::B`, `pkg.mod.f`): exact, else by its trailing segments,
     /// else external.
     fn lookup_absolute(&self, language: Language, path: &str, sep: &str) -> Target {
+        self.defined_at(language, path, sep)
+            .or_else(|| self.by_suffix(language, path, sep))
+            .unwrap_or_else(|| Target::External(path.to_owned()))
+    }
+
+    /// What absolute `path` names exactly: a definition, a module's files, or what a module
+    /// re-exports; `None` where none.
+    fn defined_at(&self, language: Language, path: &str, sep: &str) -> Option<Target> {
         if let Some(found) = self.by_qualified.get(path) {
-            return Target::Symbols(found.clone(), 1.0);
+            return Some(Target::Symbols(found.clone(), 1.0));
         }
         // A module path with no declaration of its own (`crate`, a Rust file's module): its files.
         let files: Vec<usize> = self
@@ -588,13 +596,9 @@ impl<'a> Index<'a> {
             .filter(|&f| self.symbols[f].language == language)
             .collect();
         if !files.is_empty() {
-            return Target::Symbols(files, 1.0);
+            return Some(Target::Symbols(files, 1.0));
         }
-        if let Some(found) = self.through_reexports(language, path, sep) {
-            return found;
-        }
-        self.by_suffix(language, path, sep)
-            .unwrap_or_else(|| Target::External(path.to_owned()))
+        self.through_reexports(language, path, sep)
     }
 
     /// Symbols whose qualified name ends with `path` minus its first segment (two segments at
@@ -617,17 +621,18 @@ impl<'a> Index<'a> {
         confidence: f32,
         keep: impl Fn(&Symbol) -> bool,
     ) -> Option<Target> {
-        let found: Vec<usize> = self
-            .by_name
-            .get(name)?
-            .iter()
+        among(self.named(name, keep), confidence)
+    }
+
+    /// The symbols named `name` that `keep` accepts.
+    fn named(&self, name: &str, keep: impl Fn(&Symbol) -> bool) -> Vec<usize> {
+        self.by_name
+            .get(name)
+            .into_iter()
+            .flatten()
             .copied()
             .filter(|&c| keep(&self.symbols[c]))
-            .collect();
-        match found.len() {
-            n @ 1..=MAX_CANDIDATES => Some(Target::Symbols(found, confidence / n as f32)),
-            _ => None,
-        }
+            .collect()
     }
 
     /// A name as written in symbol `from`: scopes, imports, package, then the whole repository.
@@ -929,20 +934,13 @@ impl<'a> Index<'a> {
         if spec.builtin_methods.binary_search(&name).is_ok() {
             return external();
         }
-        let is_method = |s: &Symbol| s.kind == SymbolKind::Method && s.language == language;
-        let methods: Vec<usize> = self
-            .by_name
-            .get(name)
-            .into_iter()
-            .flatten()
-            .copied()
-            .filter(|&m| is_method(&self.symbols[m]))
-            .collect();
+        let methods = self.named(name, |s| {
+            s.kind == SymbolKind::Method && s.language == language
+        });
         if let Some(root) = self.overridden_by_all(&methods) {
             return Target::Symbols(vec![root], METHOD_NAME_CONFIDENCE);
         }
-        self.among_named(name, METHOD_NAME_CONFIDENCE, is_method)
-            .unwrap_or_else(external)
+        among(methods, METHOD_NAME_CONFIDENCE).unwrap_or_else(external)
     }
 
     /// Of several methods of one name, the one whose type all the others' types descend from
@@ -1015,6 +1013,15 @@ impl<'a> Index<'a> {
                 }
             }
         }
+    }
+}
+
+/// `found`, each at `confidence` split among them; `None` for none, or for more than
+/// [`MAX_CANDIDATES`].
+fn among(found: Vec<usize>, confidence: f32) -> Option<Target> {
+    match found.len() {
+        n @ 1..=MAX_CANDIDATES => Some(Target::Symbols(found, confidence / n as f32)),
+        _ => None,
     }
 }
 

@@ -67,14 +67,14 @@ impl Index<'_> {
                 }
             }
         }
-        let mut counts: Vec<(String, usize, usize)> = paths
+        let counts: Vec<(String, usize, usize)> = paths
             .into_iter()
+            .filter(|(name, _)| !in_src.contains(name))
             .map(|(name, rests)| {
                 let found = rests.values().filter(|&&f| f).count();
                 (name, found, rests.len())
             })
             .collect();
-        counts.retain(|(name, _, _)| !in_src.contains(name));
         let most = counts.iter().map(|c| c.1).max().unwrap_or(0);
         counts
             .into_iter()
@@ -93,16 +93,9 @@ impl Index<'_> {
         self.in_own_crate(self.symbols[from].language, rest)
     }
 
-    /// `crate::{rest}`: an item, a module's files, or what a module re-exports.
+    /// What `crate::{rest}` names exactly (not by suffix).
     fn in_own_crate(&self, language: Language, rest: &str) -> Option<Vec<usize>> {
-        let path = format!("crate::{rest}");
-        if let Some(found) = self.by_qualified.get(path.as_str()) {
-            return Some(found.clone());
-        }
-        if let Some(files) = self.module_files.get(&path) {
-            return Some(files.clone());
-        }
-        match self.through_reexports(language, &path, "::")? {
+        match self.defined_at(language, &format!("crate::{rest}"), "::")? {
             Target::Symbols(found, _) => Some(found),
             _ => None,
         }

@@ -146,8 +146,8 @@ impl Index<'_> {
         let mut found = None;
         // A parameter without a declared type does not count against the type the body binds
         // it to (`G = nx.Graph(G)`).
-        for r in bound.iter().filter(|r| r.qualifier.is_some()) {
-            let ty = self.binding_type(at, r.qualifier.as_deref()?)?;
+        for written in bound.iter().filter_map(|r| r.qualifier.as_deref()) {
+            let ty = self.binding_type(at, written)?;
             if found.is_some_and(|f| f != ty) {
                 return None;
             }
