@@ -99,6 +99,7 @@ events! {
     IngestStarted => "ingest.started.v1",
     FileDetected => "ingest.file_detected.v1",
     FileSkipped => "ingest.file_skipped.v1",
+    PackageFound => "ingest.package_found.v1",
     ChunkCreated => "ingest.chunk_created.v1",
     IngestCompleted => "ingest.completed.v1",
     EmbeddingStarted => "embedding.started.v1",
@@ -131,6 +132,16 @@ pub struct FileDetected {
     pub language: Language,
     pub bytes: u64,
     pub sha256: String,
+}
+
+/// A package manifest (`Cargo.toml`): its directory roots a crate whose code other crates of
+/// the repository reach by `name` ([`crate::manifest`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageFound {
+    /// The manifest's path; its directory is the package's root.
+    pub manifest: String,
+    /// The name code writes for the package (`polars_core`).
+    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -564,6 +575,11 @@ mod tests {
                 detail: "NUL".into(),
             }
             .into(),
+            PackageFound {
+                manifest: "crates/core/Cargo.toml".into(),
+                name: "kv_core".into(),
+            }
+            .into(),
             ChunkCreated { chunk, symbol }.into(),
             IngestCompleted {
                 status: Status::Partial,
@@ -705,10 +721,10 @@ mod tests {
     #[test]
     fn names_are_versioned_and_unique() {
         let mut names = EventBody::NAMES.to_vec();
-        assert_eq!(names.len(), 20);
+        assert_eq!(names.len(), 21);
         assert!(names.iter().all(|n| n.ends_with(".v1")));
         names.sort();
         names.dedup();
-        assert_eq!(names.len(), 20);
+        assert_eq!(names.len(), 21);
     }
 }

@@ -27,6 +27,9 @@ pub const MAX_MACRO_NESTING: usize = 4;
 /// Longest reference target or qualifier kept: enough for any real path, short enough that a
 /// chained expression used as a receiver does not copy half a file into every reference.
 pub const MAX_REFERENCE_BYTES: usize = 200;
+/// Longest import kept: a Rust use tree lists every name it imports, and one cut short loses
+/// them (the longest seen in ruff and polars take about 700 bytes).
+pub const MAX_IMPORT_BYTES: usize = 4096;
 
 /// A problem found while parsing a file; the file is still ingested with what was recovered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1198,12 +1201,21 @@ fn nearest_symbol(
 }
 
 /// The module path that prefixes a file's qualified names.
-fn module_prefix(path: &str, spec: &LanguageSpec, package: Option<&str>) -> String {
+pub(crate) fn module_prefix(path: &str, spec: &LanguageSpec, package: Option<&str>) -> String {
     let without_ext = path.rsplit_once('.').map_or(path, |(stem, _)| stem);
     let parts: Vec<&str> = without_ext.split('/').filter(|p| !p.is_empty()).collect();
     match spec.module_path {
         ModulePath::RustCrate => {
-            let start = parts.iter().rposition(|p| *p == "src").map_or(0, |i| i + 1);
+            // A crate's modules start past its `src/`; its tests, examples and benches, at any
+            // depth (`crates/server/tests/it.rs` in a workspace), are crate roots themselves.
+            let src = parts.iter().rposition(|p| *p == "src");
+            let start = match src {
+                Some(i) => i + 1,
+                None => parts
+                    .iter()
+                    .rposition(|p| ["tests", "examples", "benches"].contains(p))
+                    .unwrap_or(0),
+            };
             let mut module: Vec<&str> = parts[start..].to_vec();
             // Binaries, tests, examples and benches are crate roots of their own: a file directly
             // in the directory is the root, a directory with a `main.rs` is one too.
@@ -1211,8 +1223,7 @@ fn module_prefix(path: &str, spec: &LanguageSpec, package: Option<&str>) -> Stri
                 .first()
                 .filter(|r| ["bin", "tests", "examples", "benches"].contains(*r))
             {
-                let in_src = start > 0;
-                if root == "bin" || !in_src {
+                if root == "bin" || src.is_none() {
                     module.drain(..module.len().min(2));
                 }
             }
@@ -1282,11 +1293,13 @@ pub(crate) fn collapse_whitespace(text: &str) -> String {
 /// (`"net/http"` → `net/http`).
 fn reference_text(text: &str, kind: ReferenceKind) -> String {
     let mut text = text.trim();
+    let mut cap = MAX_REFERENCE_BYTES;
     if kind == ReferenceKind::Import {
         text = text.trim_matches(['"', '\'', '`']);
+        cap = MAX_IMPORT_BYTES;
     }
     let mut collapsed = collapse_whitespace(text);
-    collapsed.truncate(truncate(&collapsed, MAX_REFERENCE_BYTES).len());
+    collapsed.truncate(truncate(&collapsed, cap).len());
     collapsed
 }
 
@@ -1358,6 +1371,11 @@ mod tests {
         assert_eq!(module_prefix("src/bin/kv/main.rs", rust, None), "crate");
         assert_eq!(module_prefix("tests/it.rs", rust, None), "crate");
         assert_eq!(module_prefix("tests/common/mod.rs", rust, None), "crate");
+        assert_eq!(module_prefix("crates/x/tests/it.rs", rust, None), "crate");
+        assert_eq!(
+            module_prefix("crates/x/benches/b/main.rs", rust, None),
+            "crate"
+        );
         assert_eq!(
             module_prefix("tests/common/util.rs", rust, None),
             "crate::util"

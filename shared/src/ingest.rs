@@ -11,6 +11,7 @@ use crate::events::{
 };
 use crate::extract::{Diagnostic, Extractor};
 use crate::hash::sha256_hex;
+use crate::manifest;
 use crate::policy::{
     classify_content, classify_path, is_gitignore, IgnoreRules, Limits, Skip, SkipReason,
 };
@@ -160,6 +161,14 @@ impl Ingest {
         let (language, text) = match checked {
             Ok(found) => found,
             Err(skip) => {
+                // A package manifest is not documented as code, but tells where crates are.
+                if skip.reason == SkipReason::UnsupportedLanguage {
+                    match manifest::package(&path, &bytes) {
+                        Some(Ok(package)) => emitter.emit(package),
+                        Some(Err(problem)) => summary.diagnostics.push(problem),
+                        None => {}
+                    }
+                }
                 skipped(emitter, summary, path, skip);
                 return;
             }

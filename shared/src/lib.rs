@@ -19,6 +19,7 @@ pub mod ingest;
 pub mod job;
 mod json;
 pub mod lang;
+pub mod manifest;
 pub mod policy;
 pub mod source;
 pub mod symbols;

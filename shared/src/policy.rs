@@ -209,10 +209,10 @@ pub fn is_gitignore(path: &str) -> bool {
     path == ".gitignore" || path.ends_with("/.gitignore")
 }
 
-/// Files not worth reading into memory at all: only source files and `.gitignore` rules are
-/// read; everything else is recorded as skipped by its path alone.
+/// Files not worth reading into memory at all: only source files, `.gitignore` rules and
+/// package manifests are read; everything else is recorded as skipped by its path alone.
 pub fn skip_unread(path: &str) -> Option<Skip> {
-    if is_gitignore(path) {
+    if is_gitignore(path) || crate::manifest::is_manifest(path) {
         return None;
     }
     classify_path(path).err()

@@ -182,3 +182,26 @@ fn rust_items_inside_item_position_macro_calls_are_symbols() {
     assert_eq!(symbol(&outline, "after").span.start_line, 18);
     assert!(outline.diagnostics.is_empty(), "{:?}", outline.diagnostics);
 }
+
+#[test]
+fn a_long_use_list_keeps_every_name_and_a_long_receiver_is_capped() {
+    let names: Vec<String> = (0..40).map(|i| format!("ExtensionNumber{i}")).collect();
+    let source = format!(
+        "use x509::extensions::{{\n    {},\n}};\n\nfn f() {{ {}.go(); }}\n",
+        names.join(",\n    "),
+        "a.b".repeat(200)
+    );
+    let outline = extract("src/lib.rs", &source);
+    let file = &outline.symbols[0];
+    let [import] = &file.references[..] else {
+        panic!("one import: {:?}", file.references);
+    };
+    assert!(
+        import.target.contains("ExtensionNumber39,"),
+        "{}",
+        import.target
+    );
+    let call = &symbol(&outline, "f").references[0];
+    let qualifier = call.qualifier.as_deref().unwrap_or_default();
+    assert_eq!(qualifier.len(), doctown_core::extract::MAX_REFERENCE_BYTES);
+}

@@ -5,6 +5,7 @@
 use doctown_core::assemble::{resolve_edges, Edge, EdgeKind};
 use doctown_core::extract::Extractor;
 use doctown_core::lang::Language;
+use doctown_core::manifest;
 use doctown_core::symbols::Symbol;
 
 struct Resolved {
@@ -13,14 +14,19 @@ struct Resolved {
     externals: Vec<(String, String)>,
 }
 
+/// `files` parsed as `language`, but package manifests (`Cargo.toml`), read as ingest reads them.
 fn resolve(language: Language, files: &[(&str, &str)]) -> Resolved {
     let mut extractor = Extractor::new();
-    let mut symbols: Vec<Symbol> = files
-        .iter()
-        .flat_map(|(path, source)| extractor.extract(path, language, source).symbols)
-        .collect();
+    let mut symbols: Vec<Symbol> = Vec::new();
+    let mut packages = Vec::new();
+    for (path, source) in files {
+        match manifest::package(path, source.as_bytes()) {
+            Some(package) => packages.push(package.expect("the test's manifests parse")),
+            None => symbols.extend(extractor.extract(path, language, source).symbols),
+        }
+    }
     symbols.sort_by(|a, b| a.id.cmp(&b.id));
-    let (edges, externals) = resolve_edges(&symbols);
+    let (edges, externals) = resolve_edges(&symbols, &packages);
     Resolved {
         symbols,
         edges,
@@ -635,5 +641,85 @@ fn a_rust_crates_tests_reach_it_by_its_name_through_what_it_re_exports() {
             && imports.contains(&("external anyhow::Result".into(), 1.0))
             && imports.contains(&("external serde::Serialize".into(), 1.0)),
         "{imports:?}"
+    );
+}
+
+#[test]
+fn a_workspace_crate_keeps_crate_paths_at_home_and_reaches_siblings_by_name() {
+    // Two crates with the same module tree: `crate::error::…` is each one's own, and the
+    // sibling is `kv_core::…`, exactly; the crate's tests name it `kv_server`.
+    let error = "pub struct Error;\npub fn describe() {}\n";
+    let r = resolve(
+        Language::Rust,
+        &[
+            ("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n"),
+            (
+                "crates/kv-core/Cargo.toml",
+                "[package]\nname = \"kv-core\"\n",
+            ),
+            (
+                "crates/kv-core/src/lib.rs",
+                "pub mod error;\npub mod prelude;\npub fn open() {}\n",
+            ),
+            ("crates/kv-core/src/error.rs", error),
+            (
+                "crates/kv-core/src/prelude.rs",
+                "pub use crate::error::Error;\n",
+            ),
+            (
+                "crates/server/Cargo.toml",
+                "[package]\nname = \"kv-server\"\n",
+            ),
+            (
+                "crates/server/src/lib.rs",
+                "pub mod error;\nuse crate::error::Error;\nuse kv_core::open;\n\n\
+                 pub fn serve() -> Error { open(); crate::error::describe(); Error }\n\
+                 pub fn reads() -> kv_core::prelude::Error { kv_core::error::describe(); }\n",
+            ),
+            ("crates/server/src/error.rs", error),
+            (
+                "crates/server/tests/it.rs",
+                "#[test]\nfn serves() { kv_server::serve(); }\n",
+            ),
+        ],
+    );
+    let at = |from: &str, kind: EdgeKind| -> Vec<(String, f64)> {
+        let mut found: Vec<(String, f64)> = r
+            .edges
+            .iter()
+            .filter(|e| e.kind == kind && r.name(&e.source) == from)
+            .map(|e| {
+                let path = r.symbols.iter().find(|s| s.id == e.target).map(|s| &s.path);
+                (format!("{path:?} {}", r.name(&e.target)), e.confidence)
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found
+    };
+    let core = |file: &str, name: &str| format!("Some(\"crates/kv-core/src/{file}\") {name}");
+    let server = |file: &str, name: &str| format!("Some(\"crates/server/src/{file}\") {name}");
+    assert_eq!(
+        at("crate::serve", EdgeKind::Calls),
+        [
+            (core("lib.rs", "crate::open"), 1.0),
+            (server("error.rs", "crate::error::describe"), 1.0),
+        ]
+    );
+    assert_eq!(
+        at("crate::serve", EdgeKind::ReferencesType),
+        [(server("error.rs", "crate::error::Error"), 1.0)]
+    );
+    assert_eq!(
+        at("crate::reads", EdgeKind::Calls),
+        [(core("error.rs", "crate::error::describe"), 1.0)]
+    );
+    // Through a module of `use` items only.
+    assert_eq!(
+        at("crate::reads", EdgeKind::ReferencesType),
+        [(core("error.rs", "crate::error::Error"), 1.0)]
+    );
+    assert_eq!(
+        at("crate::serves", EdgeKind::Calls),
+        [(server("lib.rs", "crate::serve"), 1.0)]
     );
 }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::embed::normalize;
 use crate::events::{
     AssemblyCompleted, AssemblyStarted, Clock, ClusterCreated, Emitter, EventBody, EventSink,
-    FileDetected, FileSkipped, GraphCompleted, Status,
+    FileDetected, FileSkipped, GraphCompleted, PackageFound, Status,
 };
 use crate::source::SourceInfo;
 use crate::symbols::Symbol;
@@ -41,6 +41,8 @@ pub struct Corpus {
     pub files: BTreeMap<String, FileDetected>,
     /// Skipped paths with their reasons.
     pub skipped: BTreeMap<String, FileSkipped>,
+    /// Package manifests by path.
+    pub packages: BTreeMap<String, PackageFound>,
     /// Every symbol by id, with its doc and references (from the chunk of part 0).
     pub symbols: BTreeMap<String, Symbol>,
     /// Per symbol id, its chunk ids in part order.
@@ -77,6 +79,9 @@ impl Corpus {
             }
             EventBody::FileSkipped(e) => {
                 self.skipped.insert(e.path.clone(), e.clone());
+            }
+            EventBody::PackageFound(e) => {
+                self.packages.insert(e.manifest.clone(), e.clone());
             }
             EventBody::ChunkCreated(e) => {
                 let parts = self.chunks.entry(e.chunk.symbol_id.clone()).or_default();
@@ -194,7 +199,8 @@ pub fn assemble<S: EventSink, C: Clock>(
         vectors: symbol_vectors.iter().flatten().count() as u64,
     });
 
-    let (mut edges, externals) = resolve_edges(&symbols);
+    let packages: Vec<PackageFound> = corpus.packages.values().cloned().collect();
+    let (mut edges, externals) = resolve_edges(&symbols, &packages);
     // Clusters over the symbols that have a vector; files and modules are containers whose
     // text is a remainder, not a topic.
     let clustered: Vec<usize> = (0..symbols.len())

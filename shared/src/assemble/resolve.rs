@@ -14,12 +14,16 @@
 //! or by `.method` (`::method` in Rust) when the receiver's type is unknown and no method of
 //! the repository has that name, or the standard types have one of it too (`xs.append(…)`).
 
+mod crates;
 mod own_crate;
 mod receivers;
 mod reexports;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
+use crate::events::PackageFound;
+use crate::extract::module_prefix;
 use crate::hash::stable_id;
 use crate::lang::{Language, LanguageSpec, ModulePath};
 use crate::symbols::{RawReference, ReferenceKind, Symbol, SymbolKind};
@@ -31,8 +35,8 @@ use super::graph::{Edge, EdgeKind, ExternalNode};
 pub const GLOBAL_NAME_CONFIDENCE: f32 = 0.5;
 /// A method called on a receiver of unknown type, matched by its name alone.
 pub const METHOD_NAME_CONFIDENCE: f32 = 0.6;
-/// A path found by its trailing segments only (`kvlite::config::Config` for
-/// `crate::config::Config`: the crate's own name is not known to the core).
+/// A path found by its trailing segments only, or through a crate name inferred from use
+/// (`kvlite::config::Config` for `crate::config::Config` where no `Cargo.toml` names the crate).
 pub const SUFFIX_CONFIDENCE: f32 = 0.9;
 /// Past this many equally plausible targets a name says nothing about which one is meant, and
 /// an edge to each would only add noise: the reference is recorded as external instead.
@@ -53,6 +57,8 @@ struct Index<'a> {
     symbols: &'a [Symbol],
     by_id: HashMap<&'a str, usize>,
     children: Vec<Vec<usize>>,
+    /// Per symbol, its qualified name as paths reach it ([`crates`]).
+    qualified: &'a [Cow<'a, str>],
     by_qualified: HashMap<&'a str, Vec<usize>>,
     by_name: HashMap<&'a str, Vec<usize>>,
     /// Per symbol, its file symbol.
@@ -71,14 +77,22 @@ struct Index<'a> {
     /// Per type, what it implements (resolved), for `self.m()` through a trait or base class.
     supertypes: HashMap<usize, Vec<usize>>,
     bindings: receivers::Bindings<'a>,
+    /// Rust: per file path, the name of its crate, where the crate's manifest was found.
+    crate_names: HashMap<&'a str, &'a str>,
     /// Rust: the names the repository calls its own crate by ([`own_crate`]).
     own_crates: HashSet<String>,
 }
 
 /// Resolves every raw reference of `symbols` (sorted by id) into edges, plus the `contains`
 /// edges of the symbol tree; returns them unsorted with the external nodes they reach (sorted).
-pub fn resolve_edges(symbols: &[Symbol]) -> (Vec<Edge>, Vec<ExternalNode>) {
-    let mut index = Index::new(symbols);
+/// `packages` are the repository's package manifests.
+pub fn resolve_edges(
+    symbols: &[Symbol],
+    packages: &[PackageFound],
+) -> (Vec<Edge>, Vec<ExternalNode>) {
+    let crate_names = crates::crate_names(symbols, packages);
+    let keys = crates::keys(symbols, &crate_names);
+    let mut index = Index::new(symbols, &keys, crate_names);
     let mut out = Edges::default();
     for (i, s) in symbols.iter().enumerate() {
         if let Some(&p) = s.parent.as_deref().and_then(|p| index.by_id.get(p)) {
@@ -217,7 +231,11 @@ fn external_id(name: &str) -> String {
 }
 
 impl<'a> Index<'a> {
-    fn new(symbols: &'a [Symbol]) -> Self {
+    fn new(
+        symbols: &'a [Symbol],
+        qualified: &'a [Cow<'a, str>],
+        crate_names: HashMap<&'a str, &'a str>,
+    ) -> Self {
         let by_id: HashMap<&str, usize> = symbols
             .iter()
             .enumerate()
@@ -236,7 +254,7 @@ impl<'a> Index<'a> {
                     files_in_dir.entry(dir_of(&s.path)).or_default().push(i);
                 }
             }
-            by_qualified.entry(&s.qualified_name).or_default().push(i);
+            by_qualified.entry(&qualified[i]).or_default().push(i);
             by_name.entry(&s.name).or_default().push(i);
         }
         let file_of: Vec<usize> = symbols
@@ -247,17 +265,26 @@ impl<'a> Index<'a> {
         for &f in file_by_path.values() {
             let file = &symbols[f];
             let prefix = if file.kind == SymbolKind::Module {
-                Some(file.qualified_name.clone())
+                Some(qualified[f].to_string())
             } else {
                 let sep = file.language.spec().separator;
-                children[f].iter().find_map(|&c| {
-                    let child = &symbols[c];
-                    child
-                        .qualified_name
-                        .strip_suffix(child.name.as_str())
-                        .and_then(|p| p.strip_suffix(sep))
-                        .map(str::to_owned)
-                })
+                children[f]
+                    .iter()
+                    .find_map(|&c| {
+                        qualified[c]
+                            .strip_suffix(symbols[c].name.as_str())
+                            .and_then(|p| p.strip_suffix(sep))
+                            .map(str::to_owned)
+                    })
+                    // A Rust file of `use` items only (a `prelude.rs`): its path tells.
+                    .or_else(|| {
+                        let spec = file.language.spec();
+                        (spec.module_path == ModulePath::RustCrate).then(|| {
+                            let prefix = module_prefix(&file.path, spec, None);
+                            let name = crate_names.get(file.path.as_str()).copied();
+                            crates::key(&prefix, name).into_owned()
+                        })
+                    })
             };
             if let Some(prefix) = prefix {
                 prefix_of.insert(f, prefix);
@@ -274,6 +301,7 @@ impl<'a> Index<'a> {
             symbols,
             by_id,
             children,
+            qualified,
             by_qualified,
             by_name,
             file_of,
@@ -285,6 +313,7 @@ impl<'a> Index<'a> {
             globs: HashMap::new(),
             supertypes: HashMap::new(),
             bindings: receivers::bindings(symbols),
+            crate_names,
             own_crates: HashSet::new(),
         }
     }
@@ -321,7 +350,7 @@ impl<'a> Index<'a> {
             if s.kind != SymbolKind::Module || s.parent.is_none() {
                 continue;
             }
-            if let Some(files) = files_by_prefix.get(s.qualified_name.as_str()) {
+            if let Some(files) = files_by_prefix.get(&*self.qualified[i]) {
                 if let [f] = files[..] {
                     if f != self.file_of[i] {
                         out.push(self.symbols, i, Node::Symbol(f), EdgeKind::Contains, 1.0);
@@ -471,16 +500,22 @@ impl<'a> Index<'a> {
         }
     }
 
-    /// A `use` path made absolute (`crate::…`), or `None` for a glob of an unknown module.
+    /// A `use` path made absolute (`crate::…`, or `name::…` in a crate with a manifest), or
+    /// `None` for a glob of an unknown module.
     fn rust_absolute(&self, file: usize, path: &str) -> Option<String> {
+        let root = self.crate_root(file);
         let own = self
             .prefix_of
             .get(&file)
             .cloned()
-            .unwrap_or_else(|| "crate".into());
+            .unwrap_or_else(|| root.to_owned());
         let mut segments: Vec<&str> = path.split("::").collect();
         let mut base: Vec<String> = Vec::new();
         match segments.first().copied() {
+            Some(crates::CRATE) => {
+                base.push(root.to_owned());
+                segments.remove(0);
+            }
             Some("self") => {
                 base = own.split("::").map(str::to_owned).collect();
                 segments.remove(0);
@@ -494,7 +529,7 @@ impl<'a> Index<'a> {
             }
             // Since Rust 2018 a path may start at a module declared in this one (`mod cache;`
             // then `use cache::LruCache;`).
-            Some(first) if first != "crate" => {
+            Some(first) => {
                 let child = format!("{own}::{first}");
                 let declared = self.by_qualified.get(child.as_str()).is_some_and(|found| {
                     found
@@ -512,6 +547,14 @@ impl<'a> Index<'a> {
             return None;
         }
         Some(base.join("::"))
+    }
+
+    /// What `crate` means in a Rust file: its crate's name where its manifest was found.
+    fn crate_root(&self, file: usize) -> &str {
+        self.crate_names
+            .get(self.symbols[file].path.as_str())
+            .copied()
+            .unwrap_or(crates::CRATE)
     }
 
     /// `from ..pkg import x` → the absolute module of `..pkg` seen from `file`.
@@ -672,6 +715,12 @@ impl<'a> Index<'a> {
         if let Some(found) = self.by_qualified.get(name) {
             return Target::Symbols(found.clone(), 1.0);
         }
+        // A crate of the workspace by its name (`polars_core::…`): its root's files.
+        if spec.module_path == ModulePath::RustCrate {
+            if let Some(files) = self.module_files.get(name) {
+                return Target::Symbols(files.clone(), 1.0);
+            }
+        }
         let language = self.symbols[from].language;
         self.among_named(name, GLOBAL_NAME_CONFIDENCE, |s| {
             s.kind != SymbolKind::Method
@@ -689,7 +738,7 @@ impl<'a> Index<'a> {
             Some((first, rest)) => (first, Some(rest)),
             None => (path, None),
         };
-        if first == "crate" || first == "super" || (first == "self" && sep == "::") {
+        if first == crates::CRATE || first == "super" || (first == "self" && sep == "::") {
             let absolute = self
                 .rust_absolute(self.file_of[from], path)
                 .unwrap_or_else(|| path.to_owned());
@@ -701,7 +750,7 @@ impl<'a> Index<'a> {
             Target::Symbols(found, confidence) => {
                 let mut reached = Vec::new();
                 for &h in &found {
-                    let qualified = format!("{}{sep}{rest}", self.symbols[h].qualified_name);
+                    let qualified = format!("{}{sep}{rest}", self.qualified[h]);
                     if let Some(q) = self.by_qualified.get(qualified.as_str()) {
                         reached.extend(q.iter().copied());
                     } else if let Some(prefix) = self.prefix_of.get(&h) {
@@ -753,11 +802,7 @@ impl<'a> Index<'a> {
         }
         // Methods of a type declared outside its file (Rust impl blocks, Go receivers) hang
         // under their file; their qualified name still says whose they are.
-        let qualified = format!(
-            "{}{}{name}",
-            self.symbols[t].qualified_name,
-            self.spec(t).separator
-        );
+        let qualified = format!("{}{}{name}", self.qualified[t], self.spec(t).separator);
         self.by_qualified
             .get(qualified.as_str())
             .cloned()
@@ -774,11 +819,9 @@ impl<'a> Index<'a> {
             scope = self.parent(s);
         }
         // A method in an impl block or with a receiver: its qualified name names the type.
-        let s = &self.symbols[from];
         let sep = self.spec(from).separator;
-        let owner = s
-            .qualified_name
-            .strip_suffix(s.name.as_str())?
+        let owner = self.qualified[from]
+            .strip_suffix(self.symbols[from].name.as_str())?
             .strip_suffix(sep)?;
         if let Some(found) = self.by_qualified.get(owner) {
             return found

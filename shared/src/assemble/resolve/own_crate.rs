@@ -1,8 +1,9 @@
 //! Rust: the names a repository's code calls its own crate by. Integration tests, benches and
 //! examples are crates of their own, so they reach the library as `tokio::sync::Semaphore`,
-//! never as `crate::…`; the core sees no `Cargo.toml`, so the name is inferred from use: a
-//! first segment that is no module in scope and no standard crate, where the rest of its paths
-//! are paths of the repository (`tokio::sync::Semaphore` → `crate::sync::Semaphore`).
+//! never as `crate::…`. Crates whose `Cargo.toml` ingest found are keyed by their name
+//! ([`super::crates`]); for the others the name is inferred from use: a first segment that is
+//! no module in scope and no standard crate, where the rest of its paths are paths of the
+//! repository (`tokio::sync::Semaphore` → `crate::sync::Semaphore`).
 //!
 //! A name the library's own source (`src/`, but for binaries) writes is a dependency's: there
 //! the crate is `crate`. A dependency's paths may happen to be the repository's too

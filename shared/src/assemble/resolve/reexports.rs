@@ -192,8 +192,7 @@ impl Index<'_> {
     fn module_path(&self, m: usize) -> Option<&str> {
         match self.prefix_of.get(&m) {
             Some(prefix) => Some(prefix),
-            None => (self.symbols[m].kind == SymbolKind::Module)
-                .then_some(self.symbols[m].qualified_name.as_str()),
+            None => (self.symbols[m].kind == SymbolKind::Module).then_some(&*self.qualified[m]),
         }
     }
 
@@ -233,7 +232,7 @@ impl Index<'_> {
         };
         let mut reached = Vec::new();
         for &f in found {
-            let qualified = format!("{}{sep}{tail}", self.symbols[f].qualified_name);
+            let qualified = format!("{}{sep}{tail}", self.qualified[f]);
             match self.by_qualified.get(qualified.as_str()) {
                 Some(q) => reached.extend(q.iter().copied()),
                 None if !tail.contains(sep) => reached.extend(self.member(f, tail)),

@@ -1,4 +1,5 @@
-//! The per-job limits of ingest: past them, files are skipped with a reason, never dropped.
+//! Ingest over in-memory snapshots: past the per-job limits files are skipped with a reason,
+//! never dropped; package manifests are read on the way.
 
 use doctown_core::events::{Clock, Emitter, Event, EventBody};
 use doctown_core::ingest::ingest;
@@ -108,4 +109,41 @@ fn stream_starts_and_ends_with_the_stage_events() {
         ]
     );
     assert!(events.iter().enumerate().all(|(i, e)| e.seq == i as u64));
+}
+
+#[test]
+fn a_cargo_manifest_names_its_crate_and_a_broken_one_is_a_diagnostic() {
+    let files = [
+        ("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n"),
+        ("crates/core/Cargo.toml", "[package]\nname = \"kv-core\"\n"),
+        ("crates/core/src/lib.rs", "pub fn open() {}\n"),
+        (
+            "crates/cli/Cargo.toml",
+            "[package]\nname = \"kv\"\nversion = 1.0.0\n",
+        ),
+    ];
+    let events = run(&files, Limits::default());
+    let found: Vec<(String, String)> = events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::PackageFound(p) => Some((p.manifest.clone(), p.name.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [("crates/core/Cargo.toml".to_owned(), "kv_core".to_owned())]
+    );
+    // Manifests are still not documented as code.
+    assert_eq!(skips(&events).len(), 3);
+    let Some(EventBody::IngestCompleted(done)) = events.last().map(|e| &e.body) else {
+        panic!("ingest ends with ingest.completed");
+    };
+    let [problem] = &done.diagnostics[..] else {
+        panic!("one diagnostic: {:?}", done.diagnostics);
+    };
+    assert_eq!(
+        (problem.path.as_str(), problem.line),
+        ("crates/cli/Cargo.toml", 3)
+    );
 }
