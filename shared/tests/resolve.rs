@@ -723,3 +723,46 @@ fn a_workspace_crate_keeps_crate_paths_at_home_and_reaches_siblings_by_name() {
         [(server("lib.rs", "crate::serve"), 1.0)]
     );
 }
+
+#[test]
+fn a_bare_name_is_what_a_glob_import_brings_else_the_languages_own() {
+    let r = resolve(
+        Language::Rust,
+        &[
+            ("src/lib.rs", "pub mod error;\npub mod ops;\npub mod prelude;\n"),
+            (
+                "src/error.rs",
+                "pub struct Failure;\nimpl std::str::FromStr for Failure {\n    type Err = ();\n    \
+                 fn from_str(_: &str) -> Result<Self, ()> { Ok(Failure) }\n}\n",
+            ),
+            ("src/prelude.rs", "pub use crate::error::Failure;\n"),
+            ("src/ops.rs", "use crate::prelude::*;\n\npub fn run() -> Failure { Err::<u8, ()>(()).ok(); Failure }\n"),
+        ],
+    );
+    r.assert_edge(
+        "crate::ops::run",
+        EdgeKind::ReferencesType,
+        "crate::error::Failure",
+    );
+    r.assert_edge("crate::ops::run", EdgeKind::Calls, "external Err");
+    r.assert_no_edge(
+        "crate::ops::run",
+        EdgeKind::Calls,
+        "crate::error::Failure::Err",
+    );
+
+    let r = resolve(
+        Language::Python,
+        &[
+            ("shop/shapes.py", "class Circle:\n    pass\n"),
+            ("shop/helpers.py", "def filter(xs):\n    return xs\n"),
+            (
+                "shop/draw.py",
+                "from .shapes import *\n\ndef draw(xs):\n    return filter(None, [Circle()])\n",
+            ),
+        ],
+    );
+    r.assert_edge("shop.draw.draw", EdgeKind::Calls, "shop.shapes.Circle");
+    r.assert_edge("shop.draw.draw", EdgeKind::Calls, "external filter");
+    r.assert_no_edge("shop.draw.draw", EdgeKind::Calls, "shop.helpers.filter");
+}

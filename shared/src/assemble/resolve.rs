@@ -702,6 +702,12 @@ impl<'a> Index<'a> {
         if let Some(target) = self.imports.get(&file).and_then(|t| t.get(name)) {
             return target.clone();
         }
+        if let Some(found) = self.through_globs(file, name) {
+            return found;
+        }
+        if spec.prelude.binary_search(&name).is_ok() {
+            return Target::External(name.to_owned());
+        }
         if spec.module_path == ModulePath::GoPackage {
             let found = self.package_member(dir_of(&self.symbols[file].path), name);
             if !found.is_empty() {
@@ -729,6 +735,28 @@ impl<'a> Index<'a> {
                 && (!types_only || is_type_kind(s.kind))
         })
         .unwrap_or_else(|| Target::External(name.to_owned()))
+    }
+
+    /// `name` as a Rust or Python glob import brings it into `file` (`use crate::prelude::*;`,
+    /// `from .misc import *`): what the first module that has it defines or re-exports.
+    fn through_globs(&self, file: usize, name: &str) -> Option<Target> {
+        let spec = self.spec(file);
+        if !matches!(
+            spec.module_path,
+            ModulePath::RustCrate | ModulePath::PythonDotted
+        ) {
+            return None;
+        }
+        let globs = self.globs.get(&file)?;
+        globs.iter().find_map(|glob| {
+            let Target::Symbols(modules, _) = glob else {
+                return None;
+            };
+            modules.iter().find_map(|&m| {
+                let path = format!("{}{}{name}", self.module_path(m)?, spec.separator);
+                self.defined_at(spec.language, &path, spec.separator)
+            })
+        })
     }
 
     /// A path as written in symbol `from` (`a::b::C`, `pkg.Type`, `Name`).

@@ -1,6 +1,7 @@
 //! Methods of each language's built-in and standard types that code calls on values everywhere,
 //! in byte order (`LanguageSpec::builtin_methods`): the containers, strings, files, locks and
-//! promises of the standard library, and Go's `testing.T`.
+//! promises of the standard library, and Go's `testing.T`; and the names every module sees
+//! (`LanguageSpec::prelude`).
 
 /// `Vec`, `HashMap`, `String`, `Option`, `Result`, iterators, locks, channels, `io` and `fmt`.
 #[rustfmt::skip]
@@ -58,4 +59,26 @@ pub(super) const JAVASCRIPT: &[&str] = &[
     "set", "setAttribute", "shift", "slice", "some", "sort", "splice", "split", "startsWith",
     "substring", "test", "text", "then", "toLowerCase", "toString", "toUpperCase", "trim",
     "trimEnd", "trimStart", "unshift", "valueOf", "values", "write",
+];
+
+/// Rust's standard prelude (edition 2021): the names every module sees without a `use`.
+#[rustfmt::skip]
+pub(super) const RUST_PRELUDE: &[&str] = &[
+    "AsMut", "AsRef", "Box", "Clone", "Copy", "Default", "DoubleEndedIterator", "Drop", "Eq",
+    "Err", "ExactSizeIterator", "Extend", "Fn", "FnMut", "FnOnce", "From", "FromIterator",
+    "Into", "IntoIterator", "Iterator", "None", "Ok", "Option", "Ord", "PartialEq",
+    "PartialOrd", "Result", "Send", "Sized", "Some", "String", "Sync", "ToOwned", "ToString",
+    "TryFrom", "TryInto", "Unpin", "Vec", "drop",
+];
+
+/// Python's built-in functions, types and common exceptions: the names every module sees.
+#[rustfmt::skip]
+pub(super) const PYTHON_BUILTINS: &[&str] = &[
+    "AssertionError", "AttributeError", "Exception", "ImportError", "IndexError", "KeyError",
+    "NotImplementedError", "OSError", "RuntimeError", "StopIteration", "TypeError",
+    "ValueError", "abs", "all", "any", "bool", "bytes", "callable", "chr", "dict", "dir",
+    "divmod", "enumerate", "filter", "float", "format", "frozenset", "getattr", "hasattr",
+    "hash", "id", "int", "isinstance", "issubclass", "iter", "len", "list", "map", "max", "min",
+    "next", "object", "open", "ord", "pow", "print", "range", "repr", "reversed", "round",
+    "set", "setattr", "slice", "sorted", "str", "sum", "super", "tuple", "type", "vars", "zip",
 ];

@@ -111,6 +111,11 @@ pub struct LanguageSpec {
     /// by name (it stays an external `.name`): one `Lock` method would otherwise draw every
     /// mutex's calls, and top the PageRank.
     pub builtin_methods: &'static [&'static str],
+    /// Names every module sees without importing them (Rust's prelude, Python's builtins), in
+    /// byte order: a bare one that scopes, imports and globs do not define is the language's,
+    /// never a same-named definition elsewhere in the repository (`Err(e)` is not some impl's
+    /// `type Err`).
+    pub prelude: &'static [&'static str],
     /// Query sources, concatenated: a family's shared file (`queries/ecma/`) then the language's.
     symbols_query: &'static [&'static str],
     references_query: &'static [&'static str],
@@ -469,6 +474,7 @@ static RUST: LanguageSpec = LanguageSpec {
     ],
     token_kinds: &["token_tree", "token_tree_pattern"],
     builtin_methods: builtins::RUST,
+    prelude: builtins::RUST_PRELUDE,
     symbols_query: &[include_str!("queries/rust/symbols.scm")],
     references_query: &[include_str!("queries/rust/references.scm")],
 };
@@ -498,6 +504,7 @@ static PYTHON: LanguageSpec = LanguageSpec {
     opaque_kinds: &[],
     token_kinds: &[],
     builtin_methods: builtins::PYTHON,
+    prelude: builtins::PYTHON_BUILTINS,
     symbols_query: &[include_str!("queries/python/symbols.scm")],
     references_query: &[include_str!("queries/python/references.scm")],
 };
@@ -523,6 +530,7 @@ static GO: LanguageSpec = LanguageSpec {
     opaque_kinds: &["interpreted_string_literal", "raw_string_literal"],
     token_kinds: &[],
     builtin_methods: builtins::GO,
+    prelude: &[],
     symbols_query: &[include_str!("queries/go/symbols.scm")],
     references_query: &[include_str!("queries/go/references.scm")],
 };
@@ -559,6 +567,7 @@ static JAVASCRIPT: LanguageSpec = LanguageSpec {
     opaque_kinds: &["string", "regex"],
     token_kinds: &[],
     builtin_methods: builtins::JAVASCRIPT,
+    prelude: &[],
     symbols_query: &[
         include_str!("queries/ecma/symbols.scm"),
         include_str!("queries/javascript/symbols.scm"),
@@ -633,12 +642,14 @@ mod tests {
     }
 
     #[test]
-    fn builtin_methods_are_in_byte_order_for_binary_search() {
+    fn builtin_methods_and_preludes_are_in_byte_order_for_binary_search() {
         for lang in Language::ALL {
             let names = lang.spec().builtin_methods;
             assert!(!names.is_empty(), "{lang:?}");
-            for pair in names.windows(2) {
-                assert!(pair[0] < pair[1], "{lang:?}: {pair:?}");
+            for list in [names, lang.spec().prelude] {
+                for pair in list.windows(2) {
+                    assert!(pair[0] < pair[1], "{lang:?}: {pair:?}");
+                }
             }
         }
     }

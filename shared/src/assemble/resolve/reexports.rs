@@ -189,7 +189,7 @@ impl Index<'_> {
     }
 
     /// The path of module `m`: a file's module prefix, or a module declaration's (`mod proto;`).
-    fn module_path(&self, m: usize) -> Option<&str> {
+    pub(super) fn module_path(&self, m: usize) -> Option<&str> {
         match self.prefix_of.get(&m) {
             Some(prefix) => Some(prefix),
             None => (self.symbols[m].kind == SymbolKind::Module).then_some(&*self.qualified[m]),
