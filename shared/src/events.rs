@@ -134,13 +134,13 @@ pub struct FileDetected {
     pub sha256: String,
 }
 
-/// A package manifest (`Cargo.toml`): its directory roots a crate whose code other crates of
-/// the repository reach by `name` ([`crate::manifest`]).
+/// A package manifest (`Cargo.toml`, `package.json`): its directory roots a package that the
+/// repository's other code reaches by `name` ([`crate::manifest`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackageFound {
     /// The manifest's path; its directory is the package's root.
     pub manifest: String,
-    /// The name code writes for the package (`polars_core`).
+    /// The name code writes for the package (`polars_core`, `@tanstack/query-core`).
     pub name: String,
 }
 

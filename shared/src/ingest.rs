@@ -161,7 +161,7 @@ impl Ingest {
         let (language, text) = match checked {
             Ok(found) => found,
             Err(skip) => {
-                // A package manifest is not documented as code, but tells where crates are.
+                // A package manifest is not documented as code, but tells where packages are.
                 if skip.reason == SkipReason::UnsupportedLanguage {
                     match manifest::package(&path, &bytes) {
                         Some(Ok(package)) => emitter.emit(package),

@@ -1,61 +1,84 @@
 //! Package manifests: what a repository says about its own packages, beyond its source.
 //!
 //! A Cargo workspace holds many crates, and each one's code says `crate::…` for itself and
-//! `polars_core::…` for a sibling. The files alone cannot tell which crate a path means; the
-//! crate's `Cargo.toml` can: its directory roots the crate, and its `[lib] name` (else its
-//! package name, `-` as `_`) is the name other crates' code reaches it by.
+//! `polars_core::…` for a sibling; a JavaScript monorepo's packages import each other as
+//! `@tanstack/query-core`. The files alone cannot tell what such a name means; the package's
+//! manifest can: its directory roots the package, and it names it. A `Cargo.toml`'s `[lib] name`
+//! (else its package name, `-` as `_`) and a `package.json`'s `name` are what code writes.
 
 use serde::Deserialize;
 
 use crate::events::PackageFound;
 use crate::extract::Diagnostic;
 
-/// Manifests past this size are not read: real `Cargo.toml` files are a few KiB (tokio's is 6,
+/// Manifests past this size are not read: real ones are a few KiB (tokio's `Cargo.toml` is 6,
 /// polars' largest 12), and a name is all that is taken from one.
 pub const MAX_MANIFEST_BYTES: usize = 256 * 1024;
 
-/// The file name of the manifests read.
-const CARGO_MANIFEST: &str = "Cargo.toml";
+/// The kinds of manifest read, by file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestKind {
+    /// `Cargo.toml`: a Rust crate.
+    Cargo,
+    /// `package.json`: a JavaScript or TypeScript package.
+    Npm,
+}
+
+impl ManifestKind {
+    /// The kind of manifest at `path`, if it is one.
+    pub fn of(path: &str) -> Option<Self> {
+        match path.rsplit('/').next() {
+            Some("Cargo.toml") => Some(Self::Cargo),
+            Some("package.json") => Some(Self::Npm),
+            _ => None,
+        }
+    }
+
+    fn file_name(self) -> &'static str {
+        match self {
+            Self::Cargo => "Cargo.toml",
+            Self::Npm => "package.json",
+        }
+    }
+}
 
 /// The package a manifest at `path` declares; `None` where `path` is no manifest or declares no
 /// package (a workspace root), a [`Diagnostic`] where it cannot be read.
 pub fn package(path: &str, bytes: &[u8]) -> Option<Result<PackageFound, Diagnostic>> {
-    if !is_manifest(path) {
-        return None;
-    }
-    let problem = |line: usize, what: String| {
-        Diagnostic {
+    let kind = ManifestKind::of(path)?;
+    let file = kind.file_name();
+    let problem = |line: usize, what: String| Diagnostic {
         path: path.to_owned(),
         line,
-        message: format!(
-            "{what}; paths into this crate from other crates resolve by their trailing segments only"
-        ),
-    }
+        message: format!("{what}; imports of this package from others resolve by name only"),
     };
     if bytes.len() > MAX_MANIFEST_BYTES {
-        return Some(Err(problem(
-            1,
-            format!("Cargo.toml over {MAX_MANIFEST_BYTES} bytes (MAX_MANIFEST_BYTES) not read"),
-        )));
+        let what = format!("{file} over {MAX_MANIFEST_BYTES} bytes (MAX_MANIFEST_BYTES) not read");
+        return Some(Err(problem(1, what)));
     }
     let Ok(text) = std::str::from_utf8(bytes) else {
-        return Some(Err(problem(1, "Cargo.toml is not UTF-8".into())));
+        return Some(Err(problem(1, format!("{file} is not UTF-8"))));
     };
-    let manifest: CargoManifest = match toml::from_str(text) {
-        Ok(manifest) => manifest,
-        Err(e) => {
-            let line = e
-                .span()
-                .map_or(1, |span| text[..span.start].matches('\n').count() + 1);
-            let message = e.message().trim_end().to_owned();
-            return Some(Err(problem(line, format!("Cargo.toml: {message}"))));
-        }
+    let name = match kind {
+        ManifestKind::Cargo => match toml::from_str::<CargoManifest>(text) {
+            Ok(manifest) => {
+                let package = manifest.package?;
+                manifest
+                    .lib
+                    .and_then(|lib| lib.name)
+                    .unwrap_or_else(|| package.name.replace('-', "_"))
+            }
+            Err(e) => {
+                let line = e.span().map_or(1, |span| line_of(text, span.start));
+                let message = e.message().trim_end();
+                return Some(Err(problem(line, format!("{file}: {message}"))));
+            }
+        },
+        ManifestKind::Npm => match serde_json::from_str::<NpmManifest>(text) {
+            Ok(manifest) => manifest.name.filter(|n| !n.is_empty())?,
+            Err(e) => return Some(Err(problem(e.line().max(1), format!("{file}: {e}")))),
+        },
     };
-    let package = manifest.package?;
-    let name = manifest
-        .lib
-        .and_then(|lib| lib.name)
-        .unwrap_or_else(|| package.name.replace('-', "_"));
     Some(Ok(PackageFound {
         manifest: path.to_owned(),
         name,
@@ -64,13 +87,18 @@ pub fn package(path: &str, bytes: &[u8]) -> Option<Result<PackageFound, Diagnost
 
 /// Whether `path` is a package manifest that [`package`] reads.
 pub fn is_manifest(path: &str) -> bool {
-    path.rsplit('/').next() == Some(CARGO_MANIFEST)
+    ManifestKind::of(path).is_some()
 }
 
 /// The directory a manifest roots (`crates/core` for `crates/core/Cargo.toml`; empty at the
 /// repository's root).
 pub fn root_of(manifest: &str) -> &str {
     manifest.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// The 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset].matches('\n').count() + 1
 }
 
 /// The parts of a `Cargo.toml` read; every other key is ignored.
@@ -87,6 +115,12 @@ struct CargoPackage {
 
 #[derive(Deserialize)]
 struct CargoLib {
+    name: Option<String>,
+}
+
+/// The part of a `package.json` read.
+#[derive(Deserialize)]
+struct NpmManifest {
     name: Option<String>,
 }
 
@@ -113,6 +147,16 @@ mod tests {
     }
 
     #[test]
+    fn an_npm_package_is_reached_by_its_name() {
+        let package = r#"{"name": "@tanstack/query-core", "main": "build/index.js"}"#;
+        assert_eq!(
+            name("packages/query-core/package.json", package),
+            Some(Ok("@tanstack/query-core".into()))
+        );
+        assert_eq!(name("package.json", r#"{"private": true}"#), None);
+    }
+
+    #[test]
     fn workspace_roots_and_other_files_declare_no_package() {
         let workspace = "[workspace]\nmembers = [\"crates/*\"]\n";
         assert_eq!(name("Cargo.toml", workspace), None);
@@ -131,9 +175,16 @@ mod tests {
             .unwrap_err();
         assert_eq!((problem.path.as_str(), problem.line), ("a/Cargo.toml", 3));
         assert!(problem.message.starts_with("Cargo.toml: "), "{problem:?}");
-        assert!(problem.message.contains("trailing segments"), "{problem:?}");
+        assert!(
+            problem.message.contains("resolve by name only"),
+            "{problem:?}"
+        );
         let nameless = package("Cargo.toml", b"[package]\nversion = \"1\"\n").unwrap();
         assert!(nameless.unwrap_err().message.contains("name"));
+        let json = package("web/package.json", b"{\n  \"name\": \"x\",\n}\n").unwrap();
+        let problem = json.unwrap_err();
+        assert_eq!(problem.line, 3, "{problem:?}");
+        assert!(problem.message.starts_with("package.json: "), "{problem:?}");
     }
 
     #[test]

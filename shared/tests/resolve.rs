@@ -766,3 +766,51 @@ fn a_bare_name_is_what_a_glob_import_brings_else_the_languages_own() {
     r.assert_edge("shop.draw.draw", EdgeKind::Calls, "external filter");
     r.assert_no_edge("shop.draw.draw", EdgeKind::Calls, "shop.helpers.filter");
 }
+
+#[test]
+fn a_monorepo_package_is_imported_by_its_package_json_name() {
+    let r = resolve(
+        Language::TypeScript,
+        &[
+            (
+                "package.json",
+                r#"{"private": true, "workspaces": ["packages/*"]}"#,
+            ),
+            (
+                "packages/core/package.json",
+                r#"{"name": "@kv/core", "main": "build/index.js"}"#,
+            ),
+            (
+                "packages/core/src/index.ts",
+                "export { Store } from './store';\n",
+            ),
+            ("packages/core/src/store.ts", "export class Store {}\n"),
+            (
+                "packages/core/src/util/time.ts",
+                "export function now(): number { return 0; }\n",
+            ),
+            ("packages/react/package.json", r#"{"name": "@kv/react"}"#),
+            (
+                "packages/react/src/hooks.ts",
+                "import { Store } from '@kv/core';\nimport { now } from '@kv/core/util/time';\n\
+                 import { useState } from 'react';\n\n\
+                 export function useStore(): Store { now(); useState(); return new Store(); }\n",
+            ),
+        ],
+    );
+    let hooks = "packages/react/src/hooks.ts";
+    r.assert_edge(hooks, EdgeKind::Imports, "packages/core/src/store.Store");
+    r.assert_edge(hooks, EdgeKind::Imports, "packages/core/src/util/time.now");
+    r.assert_edge(hooks, EdgeKind::Imports, "external react");
+    let use_store = "packages/react/src/hooks.useStore";
+    r.assert_edge(
+        use_store,
+        EdgeKind::Calls,
+        "packages/core/src/util/time.now",
+    );
+    r.assert_edge(
+        use_store,
+        EdgeKind::ReferencesType,
+        "packages/core/src/store.Store",
+    );
+}

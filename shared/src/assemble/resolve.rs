@@ -26,6 +26,7 @@ use crate::events::PackageFound;
 use crate::extract::module_prefix;
 use crate::hash::stable_id;
 use crate::lang::{Language, LanguageSpec, ModulePath};
+use crate::manifest::{self, ManifestKind};
 use crate::symbols::{RawReference, ReferenceKind, Symbol, SymbolKind};
 
 use super::graph::{Edge, EdgeKind, ExternalNode};
@@ -79,6 +80,8 @@ struct Index<'a> {
     bindings: receivers::Bindings<'a>,
     /// Rust: per file path, the name of its crate, where the crate's manifest was found.
     crate_names: HashMap<&'a str, &'a str>,
+    /// ECMAScript: the repository's packages (`package.json`), as (name, root directory).
+    npm_packages: Vec<(&'a str, &'a str)>,
     /// Rust: the names the repository calls its own crate by ([`own_crate`]).
     own_crates: HashSet<String>,
 }
@@ -93,6 +96,11 @@ pub fn resolve_edges(
     let crate_names = crates::crate_names(symbols, packages);
     let keys = crates::keys(symbols, &crate_names);
     let mut index = Index::new(symbols, &keys, crate_names);
+    index.npm_packages = packages
+        .iter()
+        .filter(|p| ManifestKind::of(&p.manifest) == Some(ManifestKind::Npm))
+        .map(|p| (p.name.as_str(), manifest::root_of(&p.manifest)))
+        .collect();
     let mut out = Edges::default();
     for (i, s) in symbols.iter().enumerate() {
         if let Some(&p) = s.parent.as_deref().and_then(|p| index.by_id.get(p)) {
@@ -314,6 +322,7 @@ impl<'a> Index<'a> {
             supertypes: HashMap::new(),
             bindings: receivers::bindings(symbols),
             crate_names,
+            npm_packages: Vec::new(),
             own_crates: HashSet::new(),
         }
     }
@@ -580,10 +589,14 @@ impl<'a> Index<'a> {
     }
 
     /// An ECMAScript module specifier → its file, resolved like bundlers do (extension and
-    /// `/index` optional); anything not relative is a package.
+    /// `/index` optional); anything not relative is a package, the repository's own where a
+    /// `package.json` names it.
     fn ecma_module(&self, file: usize, specifier: &str) -> Target {
         if !specifier.starts_with('.') {
-            return Target::External(specifier.to_owned());
+            return self.npm_module(specifier).map_or_else(
+                || Target::External(specifier.to_owned()),
+                |f| Target::Symbols(vec![f], 1.0),
+            );
         }
         let mut parts: Vec<&str> = dir_of(&self.symbols[file].path)
             .split('/')
@@ -598,21 +611,40 @@ impl<'a> Index<'a> {
                 s => parts.push(s),
             }
         }
-        let joined = parts.join("/");
+        match self.ecma_file(&parts.join("/")) {
+            Some(f) => Target::Symbols(vec![f], 1.0),
+            None => Target::External(specifier.to_owned()),
+        }
+    }
+
+    /// A bare specifier naming a package of the repository (`@tanstack/query-core`, or a path
+    /// inside it) → its source file: under the package's `src/` first, where monorepos keep
+    /// what their `main` is built from, then at its root, then under `lib/`.
+    fn npm_module(&self, specifier: &str) -> Option<usize> {
+        let &(name, root) = self.npm_packages.iter().find(|(name, _)| {
+            specifier
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })?;
+        let inside = specifier[name.len()..].trim_start_matches('/');
+        ["src", "", "lib"].iter().find_map(|dir| {
+            let parts = [root, dir, inside];
+            let joined: Vec<&str> = parts.into_iter().filter(|p| !p.is_empty()).collect();
+            self.ecma_file(&joined.join("/"))
+        })
+    }
+
+    /// The file a resolved module path names, extension and `/index` optional.
+    fn ecma_file(&self, joined: &str) -> Option<usize> {
         let stem = ["ts", "tsx", "js", "jsx", "mjs", "cjs", "mts", "cts"]
             .iter()
             .find_map(|ext| joined.strip_suffix(&format!(".{ext}")))
-            .unwrap_or(&joined);
+            .unwrap_or(joined);
         const EXTENSIONS: [&str; 8] = ["ts", "tsx", "d.ts", "js", "jsx", "mjs", "cjs", "mts"];
-        let candidates = std::iter::once(joined.clone())
+        std::iter::once(joined.to_owned())
             .chain(EXTENSIONS.iter().map(|e| format!("{stem}.{e}")))
-            .chain(EXTENSIONS.iter().map(|e| format!("{stem}/index.{e}")));
-        for candidate in candidates {
-            if let Some(&f) = self.file_by_path.get(candidate.as_str()) {
-                return Target::Symbols(vec![f], 1.0);
-            }
-        }
-        Target::External(specifier.to_owned())
+            .chain(EXTENSIONS.iter().map(|e| format!("{stem}/index.{e}")))
+            .find_map(|candidate| self.file_by_path.get(candidate.as_str()).copied())
     }
 
     /// An absolute path (`crate::a::B`, `pkg.mod.f`): exact, else by its trailing segments,

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use crate::events::PackageFound;
 use crate::lang::ModulePath;
-use crate::manifest;
+use crate::manifest::{self, ManifestKind};
 use crate::symbols::Symbol;
 
 /// What every Rust qualified name starts with (`crate`, `crate::store::Store`).
@@ -24,6 +24,7 @@ pub(super) fn crate_names<'a>(
     // Deepest root first: a crate nested in another (`fuzz/`) owns its files.
     let mut roots: Vec<(&str, &str)> = packages
         .iter()
+        .filter(|p| ManifestKind::of(&p.manifest) == Some(ManifestKind::Cargo))
         .map(|p| (manifest::root_of(&p.manifest), p.name.as_str()))
         .collect();
     roots.sort_by_key(|&(root, _)| std::cmp::Reverse(root.len()));
