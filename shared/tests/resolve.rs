@@ -814,3 +814,28 @@ fn a_monorepo_package_is_imported_by_its_package_json_name() {
         "packages/core/src/store.Store",
     );
 }
+
+#[test]
+fn self_and_super_in_an_inline_module_count_from_it() {
+    let r = resolve(
+        Language::Rust,
+        &[
+            ("src/lib.rs", "pub mod store;\n"),
+            (
+                "src/store.rs",
+                "pub fn get() {}\n\nmod tests {\n    use super::get as fetch;\n\n    \
+                 fn gets() { fetch(); self::helper(); }\n\n    fn helper() {}\n}\n",
+            ),
+        ],
+    );
+    r.assert_edge(
+        "crate::store::tests::gets",
+        EdgeKind::Calls,
+        "crate::store::get",
+    );
+    r.assert_edge(
+        "crate::store::tests::gets",
+        EdgeKind::Calls,
+        "crate::store::tests::helper",
+    );
+}

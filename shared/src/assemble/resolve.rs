@@ -386,7 +386,7 @@ impl<'a> Index<'a> {
                 if r.kind != ReferenceKind::Import {
                     continue;
                 }
-                for (alias, target) in self.import(file, r) {
+                for (alias, target) in self.import(file, holder, r) {
                     // A Go package is imported as a whole: an edge to each of its files.
                     let imported = match &target {
                         Target::Package(dir) => Target::Symbols(self.package_files(dir), 1.0),
@@ -406,17 +406,27 @@ impl<'a> Index<'a> {
         (table, globs)
     }
 
-    /// One import reference → (the local name it binds, if any; where it leads), by the
-    /// language's import syntax.
-    fn import(&self, file: usize, r: &RawReference) -> Vec<(Option<String>, Target)> {
+    /// One import reference of `holder` in `file` → (the local name it binds, if any; where it
+    /// leads), by the language's import syntax.
+    fn import(
+        &self,
+        file: usize,
+        holder: usize,
+        r: &RawReference,
+    ) -> Vec<(Option<String>, Target)> {
         let spec = self.spec(file);
         match spec.module_path {
             ModulePath::RustCrate => expand_use(&r.target)
                 .into_iter()
                 .filter_map(|(path, alias)| {
-                    let path = self.rust_absolute(file, &path)?;
+                    let path = self.rust_absolute(holder, &path)?;
                     // A glob leads to its module.
                     let path = path.strip_suffix("::*").unwrap_or(&path);
+                    // The file's own module (`use super::*;` in its `mod tests`) is this file,
+                    // not every crate root that shares its path.
+                    if self.prefix_of.get(&file).is_some_and(|own| own == path) {
+                        return Some((alias, Target::Symbols(vec![file], 1.0)));
+                    }
                     let target = match self.own_crate_path(file, path) {
                         Some(found) => Target::Symbols(found, SUFFIX_CONFIDENCE),
                         None => self.lookup_absolute(spec.language, path, spec.separator),
@@ -509,14 +519,15 @@ impl<'a> Index<'a> {
         }
     }
 
-    /// A `use` path made absolute (`crate::…`, or `name::…` in a crate with a manifest), or
-    /// `None` for a glob of an unknown module.
-    fn rust_absolute(&self, file: usize, path: &str) -> Option<String> {
+    /// A path written in symbol `from` made absolute (`crate::…`, or `name::…` in a crate with
+    /// a manifest), or `None` for a glob of an unknown module. `self` and `super` count from
+    /// the module `from` is in: an inline one (`mod tests { use super::*; }`), else its file's.
+    fn rust_absolute(&self, from: usize, path: &str) -> Option<String> {
+        let file = self.file_of[from];
         let root = self.crate_root(file);
         let own = self
-            .prefix_of
-            .get(&file)
-            .cloned()
+            .inline_module(from)
+            .or_else(|| self.prefix_of.get(&file).cloned())
             .unwrap_or_else(|| root.to_owned());
         let mut segments: Vec<&str> = path.split("::").collect();
         let mut base: Vec<String> = Vec::new();
@@ -556,6 +567,19 @@ impl<'a> Index<'a> {
             return None;
         }
         Some(base.join("::"))
+    }
+
+    /// The path of the inline module (`mod tests { … }`) that `from` is or is in, if any.
+    fn inline_module(&self, from: usize) -> Option<String> {
+        let file = self.file_of[from];
+        let mut scope = Some(from);
+        while let Some(s) = scope.filter(|&s| s != file) {
+            if self.symbols[s].kind == SymbolKind::Module {
+                return Some(self.qualified[s].to_string());
+            }
+            scope = self.parent(s);
+        }
+        None
     }
 
     /// What `crate` means in a Rust file: its crate's name where its manifest was found.
@@ -800,7 +824,7 @@ impl<'a> Index<'a> {
         };
         if first == crates::CRATE || first == "super" || (first == "self" && sep == "::") {
             let absolute = self
-                .rust_absolute(self.file_of[from], path)
+                .rust_absolute(from, path)
                 .unwrap_or_else(|| path.to_owned());
             return self.lookup_absolute(self.symbols[from].language, &absolute, sep);
         }
@@ -931,7 +955,9 @@ impl<'a> Index<'a> {
             }
             return self.by_method_name(from, &r.target);
         }
-        if self.is_self(from, qualifier) {
+        // `self::helper()` in Rust is a path from the current module, not a method on `self`.
+        let module_path = sep == "::" && qualifier == "self" && !r.receiver;
+        if !module_path && self.is_self(from, qualifier) {
             if let Some(t) = self.owner_type(from) {
                 let found = self.member(t, &r.target);
                 if !found.is_empty() {

@@ -47,7 +47,7 @@ impl Index<'_> {
                 };
                 for path in written {
                     // `self::…`, `super::…` and a module declared here become `crate::…`.
-                    let Some(path) = self.rust_absolute(file, &path) else {
+                    let Some(path) = self.rust_absolute(i, &path) else {
                         continue;
                     };
                     let Some((first, rest)) = path.split_once("::") else {
