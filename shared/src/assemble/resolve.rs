@@ -20,6 +20,7 @@ mod receivers;
 mod reexports;
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use crate::events::PackageFound;
@@ -75,6 +76,9 @@ struct Index<'a> {
     imports: HashMap<usize, HashMap<String, Target>>,
     /// Per file symbol, the modules it imports every name of (`pub use a::*`, `from .a import *`).
     globs: HashMap<usize, Vec<Target>>,
+    /// What a glob-imported module has by a name ([`Self::through_globs`]): many files glob the
+    /// same preludes, and a miss walks every glob behind them.
+    glob_names: RefCell<HashMap<(usize, String), Option<Target>>>,
     /// Per type, what it implements (resolved), for `self.m()` through a trait or base class.
     supertypes: HashMap<usize, Vec<usize>>,
     bindings: receivers::Bindings<'a>,
@@ -122,6 +126,7 @@ pub fn resolve_edges(
             .collect();
         index.imports.clear();
         index.globs.clear();
+        index.glob_names.borrow_mut().clear();
         for (f, (table, globs)) in tables {
             index.imports.insert(f, table);
             if !globs.is_empty() {
@@ -319,6 +324,7 @@ impl<'a> Index<'a> {
             files_in_dir,
             imports: HashMap::new(),
             globs: HashMap::new(),
+            glob_names: RefCell::default(),
             supertypes: HashMap::new(),
             bindings: receivers::bindings(symbols),
             crate_names,
@@ -809,10 +815,50 @@ impl<'a> Index<'a> {
                 return None;
             };
             modules.iter().find_map(|&m| {
-                let path = format!("{}{}{name}", self.module_path(m)?, spec.separator);
-                self.defined_at(spec.language, &path, spec.separator)
+                let key = (m, name.to_owned());
+                if let Some(known) = self.glob_names.borrow().get(&key) {
+                    return known.clone();
+                }
+                let found = self.glob_member(self.module_path(m)?, name, spec.separator);
+                self.glob_names.borrow_mut().insert(key, found.clone());
+                found
             })
         })
+    }
+
+    /// What `module` has as `name`: its own definition, a name it imports, or a definition in a
+    /// module it imports by a glob. Two levels and no further: a prelude's globs reach hundreds
+    /// of modules, and a miss would walk them all for every bare name of every file (polars
+    /// took ten times as long).
+    fn glob_member(&self, module: &str, name: &str, sep: &str) -> Option<Target> {
+        if let Some(found) = self
+            .by_qualified
+            .get(format!("{module}{sep}{name}").as_str())
+        {
+            return Some(Target::Symbols(found.clone(), 1.0));
+        }
+        let files = self.module_files.get(module)?;
+        let imported = files
+            .iter()
+            .filter_map(|f| self.imports.get(f)?.get(name))
+            .find(|t| matches!(t, Target::Symbols(..)));
+        if let Some(target) = imported {
+            return Some(target.clone());
+        }
+        let globbed = files
+            .iter()
+            .flat_map(|f| self.globs.get(f).into_iter().flatten());
+        globbed
+            .filter_map(|glob| match glob {
+                Target::Symbols(modules, _) => Some(modules),
+                _ => None,
+            })
+            .flatten()
+            .find_map(|&m| {
+                let path = format!("{}{sep}{name}", self.module_path(m)?);
+                let found = self.by_qualified.get(path.as_str())?;
+                Some(Target::Symbols(found.clone(), 1.0))
+            })
     }
 
     /// A path as written in symbol `from` (`a::b::C`, `pkg.Type`, `Name`).
