@@ -2,12 +2,14 @@
 //! names; bare-name matching only as the last resort, at a lower confidence.
 //!
 //! A reference from symbol `S` to `name` is looked up, in order: in the lexical scopes around
-//! `S` (its own children, its parent's, … up to its file), in its file's imports, in its Go
-//! package (where Go stops: the rest is its universe block), and only then by name across the
-//! repository (confidence [`GLOBAL_NAME_CONFIDENCE`] split among at most [`MAX_CANDIDATES`]).
-//! `self.m()` resolves in the enclosing type and what it implements, `x.m()` in the type that
-//! `x`'s bindings give ([`receivers`]); `a::b::c` resolves `a` and walks down, through what
-//! modules re-export ([`reexports`]); a Rust crate's own name leads into it ([`own_crate`]). A
+//! `S` (its own children, its parent's, … up to its file), in its file's imports, in what its
+//! glob imports bring, in its Go package (where Go stops: the rest is its universe block), in
+//! the language's prelude (`Err`, `len`: never the repository's), and only then by name across
+//! the repository (confidence [`GLOBAL_NAME_CONFIDENCE`] split among at most
+//! [`MAX_CANDIDATES`]). `self.m()` resolves in the enclosing type and what it implements,
+//! `x.m()` in the type that `x`'s bindings give ([`receivers`]); `a::b::c` resolves `a` and walks
+//! down, through what modules re-export ([`reexports`]); a workspace crate's name leads into it
+//! ([`crates`]), as does a crate's own name inferred from use ([`own_crate`]). A
 //! method on a value of unknown type matches the methods of that name
 //! ([`METHOD_NAME_CONFIDENCE`]), or the one of them all the others override. What is not in
 //! the repository becomes an external node named by its path (`std::env::var`, `fmt.Println`),
