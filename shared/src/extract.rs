@@ -1200,6 +1200,10 @@ fn nearest_symbol(
     None
 }
 
+/// Directories whose Rust files are crate roots of their own: binaries (inside `src/`), then
+/// tests, examples and benches (at any depth outside it).
+const CRATE_ROOT_DIRS: [&str; 4] = ["bin", "tests", "examples", "benches"];
+
 /// The module path that prefixes a file's qualified names.
 pub(crate) fn module_prefix(path: &str, spec: &LanguageSpec, package: Option<&str>) -> String {
     let without_ext = path.rsplit_once('.').map_or(path, |(stem, _)| stem);
@@ -1213,16 +1217,13 @@ pub(crate) fn module_prefix(path: &str, spec: &LanguageSpec, package: Option<&st
                 Some(i) => i + 1,
                 None => parts
                     .iter()
-                    .rposition(|p| ["tests", "examples", "benches"].contains(p))
+                    .rposition(|p| CRATE_ROOT_DIRS[1..].contains(p))
                     .unwrap_or(0),
             };
             let mut module: Vec<&str> = parts[start..].to_vec();
             // Binaries, tests, examples and benches are crate roots of their own: a file directly
             // in the directory is the root, a directory with a `main.rs` is one too.
-            if let Some(&root) = module
-                .first()
-                .filter(|r| ["bin", "tests", "examples", "benches"].contains(*r))
-            {
+            if let Some(&root) = module.first().filter(|r| CRATE_ROOT_DIRS.contains(*r)) {
                 if root == "bin" || src.is_none() {
                     module.drain(..module.len().min(2));
                 }

@@ -101,12 +101,12 @@ pub fn resolve_edges(
 ) -> (Vec<Edge>, Vec<ExternalNode>) {
     let crate_names = crates::crate_names(symbols, packages);
     let keys = crates::keys(symbols, &crate_names);
-    let mut index = Index::new(symbols, &keys, crate_names);
-    index.npm_packages = packages
+    let npm_packages = packages
         .iter()
         .filter(|p| ManifestKind::of(&p.manifest) == Some(ManifestKind::Npm))
         .map(|p| (p.name.as_str(), manifest::root_of(&p.manifest)))
         .collect();
+    let mut index = Index::new(symbols, &keys, crate_names, npm_packages);
     let mut out = Edges::default();
     for (i, s) in symbols.iter().enumerate() {
         if let Some(&p) = s.parent.as_deref().and_then(|p| index.by_id.get(p)) {
@@ -250,6 +250,7 @@ impl<'a> Index<'a> {
         symbols: &'a [Symbol],
         qualified: &'a [Cow<'a, str>],
         crate_names: HashMap<&'a str, &'a str>,
+        npm_packages: Vec<(&'a str, &'a str)>,
     ) -> Self {
         let by_id: HashMap<&str, usize> = symbols
             .iter()
@@ -330,7 +331,7 @@ impl<'a> Index<'a> {
             supertypes: HashMap::new(),
             bindings: receivers::bindings(symbols),
             crate_names,
-            npm_packages: Vec::new(),
+            npm_packages,
             own_crates: HashSet::new(),
         }
     }
