@@ -134,13 +134,14 @@ pub struct FileDetected {
     pub sha256: String,
 }
 
-/// A package manifest (`Cargo.toml`, `package.json`): its directory roots a package that the
-/// repository's other code reaches by `name` ([`crate::manifest`]).
+/// A package manifest (`Cargo.toml`, `package.json`, `go.mod`): its directory roots a package
+/// that the repository's other code reaches by `name` ([`crate::manifest`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackageFound {
     /// The manifest's path; its directory is the package's root.
     pub manifest: String,
-    /// The name code writes for the package (`polars_core`, `@tanstack/query-core`).
+    /// The name code writes for the package (`polars_core`, `@tanstack/query-core`,
+    /// `github.com/spf13/cobra`).
     pub name: String,
 }
 

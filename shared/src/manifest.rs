@@ -2,9 +2,11 @@
 //!
 //! A Cargo workspace holds many crates, and each one's code says `crate::…` for itself and
 //! `polars_core::…` for a sibling; a JavaScript monorepo's packages import each other as
-//! `@tanstack/query-core`. The files alone cannot tell what such a name means; the package's
-//! manifest can: its directory roots the package, and it names it. A `Cargo.toml`'s `[lib] name`
-//! (else its package name, `-` as `_`) and a `package.json`'s `name` are what code writes.
+//! `@tanstack/query-core`; a Go module's packages import each other by a path under the
+//! module's (`github.com/spf13/cobra/doc`). The files alone cannot tell what such a name means;
+//! the package's manifest can: its directory roots the package, and it names it. A `Cargo.toml`'s
+//! `[lib] name` (else its package name, `-` as `_`), a `package.json`'s `name` and a `go.mod`'s
+//! `module` path are what code writes.
 
 use serde::Deserialize;
 
@@ -22,6 +24,8 @@ pub enum ManifestKind {
     Cargo,
     /// `package.json`: a JavaScript or TypeScript package.
     Npm,
+    /// `go.mod`: a Go module, the packages in the directories below it.
+    GoMod,
 }
 
 impl ManifestKind {
@@ -30,6 +34,7 @@ impl ManifestKind {
         match path.rsplit('/').next() {
             Some("Cargo.toml") => Some(Self::Cargo),
             Some("package.json") => Some(Self::Npm),
+            Some("go.mod") => Some(Self::GoMod),
             _ => None,
         }
     }
@@ -38,6 +43,7 @@ impl ManifestKind {
         match self {
             Self::Cargo => "Cargo.toml",
             Self::Npm => "package.json",
+            Self::GoMod => "go.mod",
         }
     }
 }
@@ -78,6 +84,13 @@ pub fn package(path: &str, bytes: &[u8]) -> Option<Result<PackageFound, Diagnost
             Ok(manifest) => manifest.name.filter(|n| !n.is_empty())?,
             Err(e) => return Some(Err(problem(e.line().max(1), format!("{file}: {e}")))),
         },
+        ManifestKind::GoMod => match go_module_path(text) {
+            Some(path) => path,
+            None => {
+                let what = "go.mod: no `module` line names the module's path".to_owned();
+                return Some(Err(problem(1, what)));
+            }
+        },
     };
     Some(Ok(PackageFound {
         manifest: path.to_owned(),
@@ -94,6 +107,36 @@ pub fn is_manifest(path: &str) -> bool {
 /// repository's root).
 pub fn root_of(manifest: &str) -> &str {
     manifest.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// The path a `go.mod` gives its module, read as the go command reads it when it needs nothing
+/// else (`modfile.ModulePath`): the first line that is `module` and a path, comments dropped,
+/// the path unquoted. A full parse would fail on directives newer than the parser, for a line
+/// that has not changed since modules began.
+fn go_module_path(text: &str) -> Option<String> {
+    let mut lines = text
+        .lines()
+        .map(|line| line.split_once("//").map_or(line, |(code, _)| code).trim());
+    while let Some(line) = lines.next() {
+        let Some(rest) = line.strip_prefix("module") else {
+            continue;
+        };
+        let mut path = rest.trim();
+        if path.len() == rest.len() {
+            continue; // `modules …`, or `module` alone
+        }
+        if path == "(" {
+            path = lines.find(|line| !line.is_empty())?; // the block form, `module ( … )`
+        }
+        let path = match path.as_bytes()[0] {
+            b'"' | b'`' => path
+                .get(1..path.len() - 1)
+                .filter(|p| !p.contains(['"', '`', '\\'])),
+            _ => Some(path),
+        }?;
+        return (!path.is_empty()).then(|| path.to_owned());
+    }
+    None
 }
 
 /// The 1-based line of byte `offset` in `text`.
@@ -154,6 +197,25 @@ mod tests {
             Some(Ok("@tanstack/query-core".into()))
         );
         assert_eq!(name("package.json", r#"{"private": true}"#), None);
+    }
+
+    #[test]
+    fn a_go_module_is_reached_by_its_module_path() {
+        let module = "// Copyright\nmodule github.com/spf13/cobra // the CLI library\n\ngo 1.15\n\nrequire (\n\tgithub.com/spf13/pflag v1.0.5\n)\n";
+        assert_eq!(
+            name("go.mod", module),
+            Some(Ok("github.com/spf13/cobra".into()))
+        );
+        assert_eq!(
+            name("src/go.mod", "module \"std\"\r\n\r\ngo 1.19\r\n"),
+            Some(Ok("std".into()))
+        );
+        assert_eq!(
+            name("v2/go.mod", "module (\n\t`example.com/m/v2`\n)\n"),
+            Some(Ok("example.com/m/v2".into()))
+        );
+        let missing = name("tools/go.mod", "modules x\ngo 1.21\n").unwrap();
+        assert!(missing.unwrap_err().contains("no `module` line"));
     }
 
     #[test]

@@ -14,7 +14,8 @@ struct Resolved {
     externals: Vec<(String, String)>,
 }
 
-/// `files` parsed as `language`, but package manifests (`Cargo.toml`), read as ingest reads them.
+/// `files` parsed as `language`, but package manifests (`Cargo.toml`, `go.mod`), read as ingest
+/// reads them.
 fn resolve(language: Language, files: &[(&str, &str)]) -> Resolved {
     let mut extractor = Extractor::new();
     let mut symbols: Vec<Symbol> = Vec::new();
@@ -215,6 +216,82 @@ fn a_go_bare_name_not_in_its_package_is_predeclared_not_another_packages() {
     r.assert_edge("types.check", EdgeKind::ReferencesType, "external any");
     r.assert_edge("types.check", EdgeKind::Calls, "external helper");
     r.assert_edge("types.check", EdgeKind::Calls, "types.local");
+}
+
+#[test]
+fn a_go_import_path_is_read_against_the_modules_go_mod_names() {
+    let r = resolve(
+        Language::Go,
+        &[
+            ("go.mod", "module example.com/kv/v2\n\ngo 1.21\n"),
+            ("kv.go", "package kv\n\nfunc Open() {}\n"),
+            ("store/store.go", "package store\n\nfunc Put() {}\n"),
+            // A package named otherwise than its directory, one file of methods only.
+            ("recipes/enqueue.go", "package recipe\n\nfunc (q *Queue) Enqueue() {}\n"),
+            (
+                "recipes/queue.go",
+                "package recipe\n\ntype Queue struct{}\n\nfunc NewQueue() *Queue { return &Queue{} }\n",
+            ),
+            // A directory named like a standard package is not that package.
+            ("log/log.go", "package log\n\nfunc Println() {}\n"),
+            (
+                "vendor/github.com/pkg/errors/errors.go",
+                "package errors\n\nfunc New() {}\n",
+            ),
+            // A module nested in the repository, under a path of its own.
+            ("internal/tools/go.mod", "module example.com/kvtools\n"),
+            ("internal/tools/gen/gen.go", "package gen\n\nfunc Run() {}\n"),
+            (
+                "cmd/kvctl/main.go",
+                "package main\n\nimport (\n\t\"log\"\n\n\t\"example.com/kv/v2\"\n\t\"example.com/kv/v2/recipes\"\n\t\
+                 \"example.com/kv/v2/store\"\n\t\"example.com/kvtools/gen\"\n\t\"github.com/pkg/errors\"\n\t\"gopkg.in/yaml.v3\"\n)\n\n\
+                 func main() {\n\tkv.Open()\n\trecipe.NewQueue()\n\tstore.Put()\n\tgen.Run()\n\terrors.New()\n\t\
+                 log.Println()\n\tyaml.Unmarshal()\n}\n",
+            ),
+        ],
+    );
+    // The module's root package, bound by its package clause, not by `v2`.
+    r.assert_edge("main.main", EdgeKind::Calls, "kv.Open");
+    r.assert_edge("main.main", EdgeKind::Calls, "recipe.NewQueue");
+    r.assert_edge("main.main", EdgeKind::Calls, "store.Put");
+    r.assert_edge("main.main", EdgeKind::Calls, "gen.Run");
+    r.assert_edge("main.main", EdgeKind::Calls, "errors.New");
+    r.assert_edge("main.main", EdgeKind::Calls, "external log.Println");
+    r.assert_no_edge("main.main", EdgeKind::Calls, "log.Println");
+    r.assert_edge(
+        "main.main",
+        EdgeKind::Calls,
+        "external gopkg.in/yaml.v3.Unmarshal",
+    );
+    r.assert_edge("cmd/kvctl/main.go", EdgeKind::Imports, "kv.go");
+}
+
+#[test]
+fn gos_standard_library_imports_its_packages_by_directory() {
+    let r = resolve(
+        Language::Go,
+        &[
+            ("src/go.mod", "module std\n\ngo 1.19\n"),
+            ("src/fmt/print.go", "package fmt\n\nfunc Println() {}\n"),
+            (
+                "src/os/file.go",
+                "package os\n\nimport \"fmt\"\n\nfunc Open() { fmt.Println() }\n",
+            ),
+            ("src/cmd/go.mod", "module cmd\n\ngo 1.19\n"),
+            (
+                "src/cmd/internal/base/base.go",
+                "package base\n\nfunc Fatalf() {}\n",
+            ),
+            (
+                "src/cmd/go/main.go",
+                "package main\n\nimport (\n\t\"cmd/internal/base\"\n\t\"fmt\"\n)\n\n\
+                 func main() {\n\tbase.Fatalf()\n\tfmt.Println()\n}\n",
+            ),
+        ],
+    );
+    r.assert_edge("os.Open", EdgeKind::Calls, "fmt.Println");
+    r.assert_edge("main.main", EdgeKind::Calls, "base.Fatalf");
+    r.assert_edge("main.main", EdgeKind::Calls, "fmt.Println");
 }
 
 #[test]

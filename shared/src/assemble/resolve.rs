@@ -45,6 +45,9 @@ pub const SUFFIX_CONFIDENCE: f32 = 0.9;
 /// Past this many equally plausible targets a name says nothing about which one is meant, and
 /// an edge to each would only add noise: the reference is recorded as external instead.
 pub const MAX_CANDIDATES: usize = 3;
+/// The module path of Go's standard library (`src/go.mod` in golang/go), whose packages are
+/// imported by their directory alone (`fmt`, `internal/abi`), not by a path under `std/`.
+const GO_STD_MODULE: &str = "std";
 
 /// Where a name leads.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +91,9 @@ struct Index<'a> {
     crate_names: HashMap<&'a str, &'a str>,
     /// ECMAScript: the repository's packages (`package.json`), as (name, root directory).
     npm_packages: Vec<(&'a str, &'a str)>,
+    /// Go: the repository's modules (`go.mod`), as (module path, root directory), the most
+    /// specific path first ([`Self::go_package`]).
+    go_modules: Vec<(&'a str, &'a str)>,
     /// Rust: the names the repository calls its own crate by ([`own_crate`]).
     own_crates: HashSet<String>,
 }
@@ -101,12 +107,7 @@ pub fn resolve_edges(
 ) -> (Vec<Edge>, Vec<ExternalNode>) {
     let crate_names = crates::crate_names(symbols, packages);
     let keys = crates::keys(symbols, &crate_names);
-    let npm_packages = packages
-        .iter()
-        .filter(|p| ManifestKind::of(&p.manifest) == Some(ManifestKind::Npm))
-        .map(|p| (p.name.as_str(), manifest::root_of(&p.manifest)))
-        .collect();
-    let mut index = Index::new(symbols, &keys, crate_names, npm_packages);
+    let mut index = Index::new(symbols, &keys, crate_names, packages);
     let mut out = Edges::default();
     for (i, s) in symbols.iter().enumerate() {
         if let Some(&p) = s.parent.as_deref().and_then(|p| index.by_id.get(p)) {
@@ -250,8 +251,25 @@ impl<'a> Index<'a> {
         symbols: &'a [Symbol],
         qualified: &'a [Cow<'a, str>],
         crate_names: HashMap<&'a str, &'a str>,
-        npm_packages: Vec<(&'a str, &'a str)>,
+        packages: &'a [PackageFound],
     ) -> Self {
+        let packages_of = |kind| {
+            packages
+                .iter()
+                .filter(move |p| ManifestKind::of(&p.manifest) == Some(kind))
+                .map(|p| (p.name.as_str(), manifest::root_of(&p.manifest)))
+        };
+        let npm_packages = packages_of(ManifestKind::Npm).collect();
+        let mut go_modules: Vec<_> = packages_of(ManifestKind::GoMod).collect();
+        // The most specific module first; `std` matches every path, so it comes last.
+        go_modules.sort_by_key(|&(module, root)| {
+            (
+                module == GO_STD_MODULE,
+                std::cmp::Reverse(module.len()),
+                module,
+                root,
+            )
+        });
         let by_id: HashMap<&str, usize> = symbols
             .iter()
             .enumerate()
@@ -332,6 +350,7 @@ impl<'a> Index<'a> {
             bindings: receivers::bindings(symbols),
             crate_names,
             npm_packages,
+            go_modules,
             own_crates: HashSet::new(),
         }
     }
@@ -472,27 +491,14 @@ impl<'a> Index<'a> {
             }
             ModulePath::GoPackage => {
                 let path = r.target.trim_matches('"');
+                let target = match self.go_package(file, path) {
+                    Some(dir) => Target::Package(dir),
+                    None => Target::External(path.to_owned()),
+                };
                 let name = r
                     .qualifier
                     .clone()
-                    .unwrap_or_else(|| path.rsplit('/').next().unwrap_or(path).to_owned());
-                // The longest directory the import path ends with that holds Go files.
-                let package = self
-                    .files_in_dir
-                    .iter()
-                    .filter(|(dir, files)| {
-                        !dir.is_empty()
-                            && (path == **dir || path.ends_with(&format!("/{dir}")))
-                            && files
-                                .iter()
-                                .any(|&f| self.symbols[f].language == Language::Go)
-                    })
-                    .map(|(dir, _)| *dir)
-                    .max_by_key(|dir| (dir.len(), *dir));
-                let target = match package {
-                    Some(dir) => Target::Package(dir.to_owned()),
-                    None => Target::External(path.to_owned()),
-                };
+                    .unwrap_or_else(|| self.go_package_name(&target, path));
                 vec![(Some(name), target)]
             }
             ModulePath::FilePath => {
@@ -1074,6 +1080,79 @@ impl<'a> Index<'a> {
             .is_some_and(|table| table.contains_key(first))
     }
 
+    /// The directory of the repository's Go package that import path `path` names, imported by
+    /// `file`: below the module (`go.mod`) whose path begins it, the most specific first, else
+    /// in the `vendor/` directory of `file`'s own module. Where no `go.mod` was read (a
+    /// GOPATH-era repository), the longest directory `path` ends with.
+    fn go_package(&self, file: usize, path: &str) -> Option<String> {
+        let is_package = |dir: &str| {
+            self.files_in_dir.get(dir).is_some_and(|files| {
+                files
+                    .iter()
+                    .any(|&f| self.symbols[f].language == Language::Go)
+            })
+        };
+        if self.go_modules.is_empty() {
+            return self
+                .files_in_dir
+                .keys()
+                .filter(|dir| {
+                    !dir.is_empty() && (path == **dir || path.ends_with(&format!("/{dir}")))
+                })
+                .filter(|dir| is_package(dir))
+                .max_by_key(|dir| (dir.len(), **dir))
+                .map(|dir| (*dir).to_owned());
+        }
+        let under_module = self.go_modules.iter().filter_map(|&(module, root)| {
+            let rest = match path.strip_prefix(module) {
+                _ if module == GO_STD_MODULE => path,
+                Some("") => "",
+                Some(rest) => rest.strip_prefix('/')?,
+                None => return None,
+            };
+            Some(join(root, "/", rest))
+        });
+        let importer = &self.symbols[file].path;
+        let own_root = self
+            .go_modules
+            .iter()
+            .map(|&(_, root)| root)
+            .filter(|root| root.is_empty() || importer.starts_with(&format!("{root}/")))
+            .max_by_key(|root| root.len());
+        let vendored = own_root.map(|root| join(root, "/", &format!("vendor/{path}")));
+        under_module.chain(vendored).find(|dir| is_package(dir))
+    }
+
+    /// The name a Go import binds where it gives none: the imported package's own (its
+    /// `package` clause), else its path's last element, a major version (`/v2`, `yaml.v3`)
+    /// dropped as the go command's convention has it.
+    fn go_package_name(&self, target: &Target, path: &str) -> String {
+        if let Target::Package(dir) = target {
+            let declared = self
+                .package_files(dir)
+                .into_iter()
+                .flat_map(|f| &self.children[f])
+                .map(|&c| &self.symbols[c])
+                .filter(|s| s.kind == SymbolKind::Module)
+                .map(|s| s.name.as_str())
+                .find(|name| !name.ends_with("_test"));
+            if let Some(name) = declared {
+                return name.to_owned();
+            }
+        }
+        let mut elements = path.rsplit('/');
+        let last = elements.next().unwrap_or(path);
+        let last = match elements.next() {
+            Some(parent) if is_major_version(last) => parent,
+            _ => last,
+        };
+        match last.rsplit_once('.') {
+            Some((name, version)) if is_major_version(version) => name,
+            _ => last,
+        }
+        .to_owned()
+    }
+
     /// The Go files of the package in `dir`.
     fn package_files(&self, dir: &str) -> Vec<usize> {
         self.files_in_dir
@@ -1216,6 +1295,13 @@ fn strip_generics(name: &str) -> &str {
     name.split('<').next().unwrap_or(name).trim()
 }
 
+/// Go: a major-version path element, `v2` in `example.com/m/v2`.
+fn is_major_version(element: &str) -> bool {
+    element
+        .strip_prefix('v')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn dir_of(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(d, _)| d)
 }
@@ -1285,7 +1371,7 @@ fn expand_into(prefix: &str, tree: &str, out: &mut Vec<(String, Option<String>)>
             .trim_end()
             .strip_suffix('}')
             .unwrap_or(&tree[open + 1..]);
-        let base = join_path(prefix, head);
+        let base = join(prefix, "::", head);
         let mut depth = 0;
         let mut start = 0;
         for (i, c) in inner.char_indices() {
@@ -1314,16 +1400,17 @@ fn expand_into(prefix: &str, tree: &str, out: &mut Vec<(String, Option<String>)>
         out.push((prefix.to_owned(), alias.or(name)));
         return;
     }
-    let full = join_path(prefix, path);
+    let full = join(prefix, "::", path);
     let name = alias.or_else(|| full.rsplit("::").next().map(str::to_owned));
     out.push((full, name));
 }
 
-fn join_path(prefix: &str, path: &str) -> String {
+/// `prefix`, `sep`, `path`; either one possibly empty.
+fn join(prefix: &str, sep: &str, path: &str) -> String {
     match (prefix.is_empty(), path.is_empty()) {
         (true, _) => path.to_owned(),
         (_, true) => prefix.to_owned(),
-        _ => format!("{prefix}::{path}"),
+        _ => format!("{prefix}{sep}{path}"),
     }
 }
 
