@@ -320,6 +320,41 @@ fn typescript_resolves_module_paths() {
 }
 
 #[test]
+fn a_commonjs_require_binds_what_the_module_exports() {
+    let r = resolve(
+        Language::JavaScript,
+        &[
+            (
+                "lib/Compiler.js",
+                "class Compiler {\n  run() {}\n}\nmodule.exports = Compiler;\n",
+            ),
+            ("lib/other/Compiler.js", "class Compiler {}\nmodule.exports = Compiler;\n"),
+            (
+                "lib/helpers.js",
+                "function quote(s) { return s; }\nfunction indent(s) { return s; }\n\
+                 module.exports = { quote, indent };\n",
+            ),
+            (
+                "lib/index.js",
+                "const Compiler = require(\"./Compiler\");\n\
+                 const { quote, indent: pad } = require(\"./helpers\");\n\
+                 const path = require(\"path\");\n\n\
+                 function build() {\n  const c = new Compiler();\n  c.run();\n  quote(pad(\"x\"));\n  \
+                 path.join(\"a\");\n}\n",
+            ),
+        ],
+    );
+    // `Compiler` is a class in two files; the required path picks one.
+    r.assert_edge("lib.build", EdgeKind::Calls, "lib/Compiler.Compiler");
+    r.assert_no_edge("lib.build", EdgeKind::Calls, "lib/other/Compiler.Compiler");
+    r.assert_edge("lib.build", EdgeKind::Calls, "lib/Compiler.Compiler.run");
+    r.assert_edge("lib.build", EdgeKind::Calls, "lib/helpers.quote");
+    r.assert_edge("lib.build", EdgeKind::Calls, "lib/helpers.indent");
+    r.assert_edge("lib.build", EdgeKind::Calls, "external path.join");
+    r.assert_edge("lib/index.js", EdgeKind::Imports, "lib/Compiler.Compiler");
+}
+
+#[test]
 fn ambiguous_names_get_lower_confidence_and_unknown_ones_are_external() {
     let r = resolve(
         Language::Python,

@@ -522,7 +522,11 @@ impl<'a> Index<'a> {
                                     Target::Symbols(found, 1.0)
                                 }
                             }
-                            _ if name == "*" => Target::External(module.to_owned()),
+                            // `* as ns`; `import React from 'react'` and `const path =
+                            // require('path')`, which name the module by its own name.
+                            _ if name == "*" || is_named_after(name, module) => {
+                                Target::External(module.to_owned())
+                            }
                             _ => Target::External(format!("{module}.{name}")),
                         };
                         // `export * from './a'` binds no name here: `ecma_export` follows it.
@@ -1336,11 +1340,27 @@ fn split_alias(text: &str) -> (&str, String) {
     }
 }
 
-/// An ECMAScript import or export specifier (`A`, `A as B`, `type A`, `* as ns`) → the name it
-/// takes from the module and the name it binds.
+/// An ECMAScript import or export specifier (`A`, `A as B`, `type A`, `* as ns`), or a
+/// CommonJS one (`B: C` in `const { B: C } = require(…)`) → the name it takes from the module
+/// and the name it binds.
 fn ecma_specifier(text: &str) -> (&str, String) {
+    if let Some((name, alias)) = text.split_once(':') {
+        return (name.trim(), alias.trim().to_owned());
+    }
     let text = text.strip_prefix("type ").unwrap_or(text);
     split_alias(text.strip_prefix("typeof ").unwrap_or(text))
+}
+
+/// Whether `name` is the last element of module specifier `module`, but for case and
+/// punctuation (`React` for `react`, `EventEmitter` for `events` not).
+fn is_named_after(name: &str, module: &str) -> bool {
+    let letters = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    letters(name) == letters(module.rsplit('/').next().unwrap_or(module))
 }
 
 /// Go: `func (r *Registry) Add(…)` → `r`.

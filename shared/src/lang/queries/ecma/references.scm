@@ -18,6 +18,15 @@
 (export_statement source: (string) @reference.import)
 (call_expression function: (identifier) @_require arguments: (arguments . (string) @reference.import)
   (#eq? @_require "require"))
+; CommonJS names what it takes as a declaration does: `const A = require('./a')` as
+; `import A from './a'`, `const { A, B: C } = require('./a')` as `import { A, B as C } from './a'`.
+(variable_declarator name: (identifier) @reference.import
+  value: (call_expression function: (identifier) @_require arguments: (arguments . (string) @qualifier))
+  (#eq? @_require "require"))
+(variable_declarator
+  name: (object_pattern [(shorthand_property_identifier_pattern) (pair_pattern)] @reference.import)
+  value: (call_expression function: (identifier) @_require arguments: (arguments . (string) @qualifier))
+  (#eq? @_require "require"))
 
 ; Bindings (`ReferenceKind::Binding`): a name with the class or function whose result it holds;
 ; `this.x` likewise, a field of the class.
