@@ -335,15 +335,42 @@ fn a_commonjs_require_binds_what_the_module_exports() {
                  module.exports = { quote, indent };\n",
             ),
             (
+                "lib/utils.js",
+                "exports.isAbsolute = function (p) { return true; };\n\
+                 module.exports.flatten = (xs) => xs;\n",
+            ),
+            (
+                "lib/router.js",
+                "function Router() {}\n\
+                 Router.prototype.handle = function handle(req) { return req; };\n\
+                 module.exports = Router;\n",
+            ),
+            (
                 "lib/index.js",
                 "const Compiler = require(\"./Compiler\");\n\
                  const { quote, indent: pad } = require(\"./helpers\");\n\
-                 const path = require(\"path\");\n\n\
+                 const path = require(\"path\");\n\
+                 const utils = require(\"./utils\");\n\
+                 var flatten = require(\"./utils\").flatten;\n\
+                 var Router = require(\"./router\");\n\n\
                  function build() {\n  const c = new Compiler();\n  c.run();\n  quote(pad(\"x\"));\n  \
-                 path.join(\"a\");\n}\n",
+                 path.join(\"a\");\n  utils.isAbsolute(\"a\");\n  flatten([]);\n  new Router();\n}\n",
             ),
         ],
     );
+    let defined = |qualified: &str| {
+        r.symbols
+            .iter()
+            .find(|s| s.qualified_name == qualified)
+            .map(|s| s.kind.name())
+    };
+    // What CommonJS modules assign to `exports`, and pre-class methods, are definitions.
+    assert_eq!(defined("lib/utils.isAbsolute"), Some("function"));
+    assert_eq!(defined("lib/utils.flatten"), Some("function"));
+    assert_eq!(defined("lib/router.Router.handle"), Some("method"));
+    r.assert_edge("lib.build", EdgeKind::Calls, "lib/utils.isAbsolute");
+    r.assert_edge("lib.build", EdgeKind::Calls, "lib/utils.flatten");
+    r.assert_edge("lib.build", EdgeKind::Calls, "lib/router.Router");
     // `Compiler` is a class in two files; the required path picks one.
     r.assert_edge("lib.build", EdgeKind::Calls, "lib/Compiler.Compiler");
     r.assert_no_edge("lib.build", EdgeKind::Calls, "lib/other/Compiler.Compiler");

@@ -19,10 +19,16 @@
 (call_expression function: (identifier) @_require arguments: (arguments . (string) @reference.import)
   (#eq? @_require "require"))
 ; CommonJS names what it takes as a declaration does: `const A = require('./a')` as
-; `import A from './a'`, `const { A, B: C } = require('./a')` as `import { A, B as C } from './a'`.
+; `import A from './a'`, `const { A, B: C } = require('./a')` as `import { A, B as C } from './a'`,
+; `var A = require('./a').A` as `import { A } from './a'`.
 (variable_declarator name: (identifier) @reference.import
   value: (call_expression function: (identifier) @_require arguments: (arguments . (string) @qualifier))
   (#eq? @_require "require"))
+(variable_declarator name: (identifier) @reference.import
+  value: (member_expression
+    object: (call_expression function: (identifier) @_require arguments: (arguments . (string) @qualifier))
+    property: (property_identifier) @_taken)
+  (#eq? @_require "require") (#eq? @reference.import @_taken))
 (variable_declarator
   name: (object_pattern [(shorthand_property_identifier_pattern) (pair_pattern)] @reference.import)
   value: (call_expression function: (identifier) @_require arguments: (arguments . (string) @qualifier))
