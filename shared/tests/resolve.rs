@@ -680,6 +680,42 @@ fn a_method_on_an_untyped_parameter_is_the_method_its_overrides_share_and_super_
 }
 
 #[test]
+fn a_glob_reaches_what_the_globbed_module_globs_in_turn() {
+    // polars: `use crate::prelude::*` → `pub use crate::dsl::*` → `pub use expr::*` → `Expr`;
+    // and `dsl/mod.rs`, whose only items are methods of `impl Expr`, is the module `dsl`, not
+    // a module `dsl::Expr` that `use crate::dsl::Expr` would take for the struct.
+    let r = resolve(
+        Language::Rust,
+        &[
+            (
+                "src/lib.rs",
+                "pub mod dsl;\npub mod plans;\npub mod prelude;\npub mod types;\n",
+            ),
+            ("src/prelude.rs", "pub use crate::dsl::*;\n"),
+            (
+                "src/dsl/mod.rs",
+                "pub use crate::types::*;\n\n\
+                 impl Expr {\n    pub fn alias(self) -> Expr { self }\n}\n",
+            ),
+            ("src/types.rs", "pub struct Expr;\n"),
+            (
+                "src/plans/mod.rs",
+                "mod scan;\nuse crate::prelude::*;\n\npub fn plan(e: Expr) -> Expr { e.alias() }\n",
+            ),
+            (
+                "src/plans/scan.rs",
+                "use crate::dsl::Expr;\n\npub fn scan(e: Expr) {}\n",
+            ),
+        ],
+    );
+    let expr = "crate::types::Expr";
+    r.assert_edge("crate::plans::plan", EdgeKind::ReferencesType, expr);
+    r.assert_edge("crate::dsl::Expr::alias", EdgeKind::ReferencesType, expr);
+    r.assert_edge("src/plans/scan.rs", EdgeKind::Imports, expr);
+    r.assert_edge("crate::plans::scan::scan", EdgeKind::ReferencesType, expr);
+}
+
+#[test]
 fn glob_imports_in_a_cycle_end_the_search() {
     let python = resolve(
         Language::Python,

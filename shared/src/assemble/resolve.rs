@@ -24,6 +24,7 @@ mod reexports;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use crate::events::PackageFound;
 use crate::extract::module_prefix;
@@ -45,6 +46,9 @@ pub const SUFFIX_CONFIDENCE: f32 = 0.9;
 /// Past this many equally plausible targets a name says nothing about which one is meant, and
 /// an edge to each would only add noise: the reference is recorded as external instead.
 pub const MAX_CANDIDATES: usize = 3;
+/// The most modules one module's globs are followed to: a crate's prelude reaches hundreds, and
+/// the bound keeps a generated chain of globs cheap.
+const MAX_GLOB_MODULES: usize = 4096;
 /// The module path of Go's standard library (`src/go.mod` in golang/go), whose packages are
 /// imported by their directory alone (`fmt`, `internal/abi`), not by a path under `std/`.
 const GO_STD_MODULE: &str = "std";
@@ -84,6 +88,10 @@ struct Index<'a> {
     /// What a glob-imported module has by a name ([`Self::through_globs`]): many files glob the
     /// same preludes, and a miss walks every glob behind them.
     glob_names: RefCell<HashMap<(usize, String), Option<Target>>>,
+    /// Per module, the modules its globs reach ([`Self::glob_closure`]).
+    glob_closures: RefCell<HashMap<String, Rc<[String]>>>,
+    /// Every name some file's imports bind.
+    imported_names: HashSet<String>,
     /// Per type, what it implements (resolved), for `self.m()` through a trait or base class.
     supertypes: HashMap<usize, Vec<usize>>,
     bindings: receivers::Bindings<'a>,
@@ -130,6 +138,11 @@ pub fn resolve_edges(
         index.imports.clear();
         index.globs.clear();
         index.glob_names.borrow_mut().clear();
+        index.glob_closures.borrow_mut().clear();
+        index.imported_names = tables
+            .iter()
+            .flat_map(|(_, (table, _))| table.keys().cloned())
+            .collect();
         for (f, (table, globs)) in tables {
             index.imports.insert(f, table);
             if !globs.is_empty() {
@@ -302,8 +315,10 @@ impl<'a> Index<'a> {
                 Some(qualified[f].to_string())
             } else {
                 let sep = file.language.spec().separator;
+                // Not from a method: one of `impl Expr` in `dsl/mod.rs` is `dsl::Expr::alias`.
                 children[f]
                     .iter()
+                    .filter(|&&c| symbols[c].kind != SymbolKind::Method)
                     .find_map(|&c| {
                         qualified[c]
                             .strip_suffix(symbols[c].name.as_str())
@@ -346,6 +361,8 @@ impl<'a> Index<'a> {
             imports: HashMap::new(),
             globs: HashMap::new(),
             glob_names: RefCell::default(),
+            glob_closures: RefCell::default(),
+            imported_names: HashSet::new(),
             supertypes: HashMap::new(),
             bindings: receivers::bindings(symbols),
             crate_names,
@@ -839,39 +856,62 @@ impl<'a> Index<'a> {
         })
     }
 
-    /// What `module` has as `name`: its own definition, a name it imports, or a definition in a
-    /// module it imports by a glob. Two levels and no further: a prelude's globs reach hundreds
-    /// of modules, and a miss would walk them all for every bare name of every file (polars
-    /// took ten times as long).
+    /// What `module` has as `name`: its own definition or import of it, else the nearest of the
+    /// modules its globs reach ([`Self::glob_closure`]) that has one. Only a name something in
+    /// the repository is called or imported as can be found: the rest (`Ok`, `Vec`, what the
+    /// language's prelude has) would each look through every module a prelude reaches.
     fn glob_member(&self, module: &str, name: &str, sep: &str) -> Option<Target> {
-        if let Some(found) = self
-            .by_qualified
-            .get(format!("{module}{sep}{name}").as_str())
-        {
-            return Some(Target::Symbols(found.clone(), 1.0));
+        if !self.by_name.contains_key(name) && !self.imported_names.contains(name) {
+            return None;
         }
-        let files = self.module_files.get(module)?;
-        let imported = files
-            .iter()
-            .filter_map(|f| self.imports.get(f)?.get(name))
-            .find(|t| matches!(t, Target::Symbols(..)));
-        if let Some(target) = imported {
-            return Some(target.clone());
+        self.glob_closure(module).iter().find_map(|m| {
+            if let Some(found) = self.by_qualified.get(format!("{m}{sep}{name}").as_str()) {
+                return Some(Target::Symbols(found.clone(), 1.0));
+            }
+            self.module_files
+                .get(m)?
+                .iter()
+                .filter_map(|f| self.imports.get(f)?.get(name))
+                .find(|t| matches!(t, Target::Symbols(..)))
+                .cloned()
+        })
+    }
+
+    /// `module`, then the modules its globs import, theirs, and so on, each once, nearest first
+    /// (at most [`MAX_GLOB_MODULES`]); computed once per module.
+    fn glob_closure(&self, module: &str) -> Rc<[String]> {
+        if let Some(known) = self.glob_closures.borrow().get(module) {
+            return known.clone();
         }
-        let globbed = files
-            .iter()
-            .flat_map(|f| self.globs.get(f).into_iter().flatten());
-        globbed
-            .filter_map(|glob| match glob {
-                Target::Symbols(modules, _) => Some(modules),
-                _ => None,
-            })
-            .flatten()
-            .find_map(|&m| {
-                let path = format!("{}{sep}{name}", self.module_path(m)?);
-                let found = self.by_qualified.get(path.as_str())?;
-                Some(Target::Symbols(found.clone(), 1.0))
-            })
+        let mut reached = vec![module.to_owned()];
+        let mut seen: HashSet<&str> = HashSet::from([module]);
+        let mut next = 0;
+        while next < reached.len() && reached.len() < MAX_GLOB_MODULES {
+            let files = self
+                .module_files
+                .get(&reached[next])
+                .map_or(&[][..], Vec::as_slice);
+            next += 1;
+            let globbed = files
+                .iter()
+                .flat_map(|f| self.globs.get(f).into_iter().flatten())
+                .filter_map(|glob| match glob {
+                    Target::Symbols(modules, _) => Some(modules),
+                    _ => None,
+                })
+                .flatten()
+                .filter_map(|&m| self.module_path(m));
+            for path in globbed {
+                if seen.insert(path) {
+                    reached.push(path.to_owned());
+                }
+            }
+        }
+        let reached: Rc<[String]> = reached.into();
+        self.glob_closures
+            .borrow_mut()
+            .insert(module.to_owned(), reached.clone());
+        reached
     }
 
     /// A path as written in symbol `from` (`a::b::C`, `pkg.Type`, `Name`).
