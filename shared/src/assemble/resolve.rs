@@ -1392,7 +1392,7 @@ fn ecma_specifier(text: &str) -> (&str, String) {
 }
 
 /// Whether `name` is the last element of module specifier `module`, but for case and
-/// punctuation (`React` for `react`, `EventEmitter` for `events` not).
+/// punctuation: `React` for `react`; not `EventEmitter` for `events`.
 fn is_named_after(name: &str, module: &str) -> bool {
     let letters = |s: &str| -> String {
         s.chars()
