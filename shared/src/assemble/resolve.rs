@@ -434,7 +434,9 @@ impl<'a> Index<'a> {
                 for (alias, target) in self.import(file, holder, r) {
                     // A Go package is imported as a whole: an edge to each of its files.
                     let imported = match &target {
-                        Target::Package(dir) => Target::Symbols(self.package_files(dir), 1.0),
+                        Target::Package(dir) => {
+                            Target::Symbols(self.package_files(dir).collect(), 1.0)
+                        }
                         other => other.clone(),
                     };
                     out.target(self.symbols, holder, imported, EdgeKind::Imports);
@@ -839,21 +841,29 @@ impl<'a> Index<'a> {
         ) {
             return None;
         }
-        let globs = self.globs.get(&file)?;
-        globs.iter().find_map(|glob| {
-            let Target::Symbols(modules, _) = glob else {
-                return None;
-            };
-            modules.iter().find_map(|&m| {
-                let key = (m, name.to_owned());
-                if let Some(known) = self.glob_names.borrow().get(&key) {
-                    return known.clone();
-                }
-                let found = self.glob_member(self.module_path(m)?, name, spec.separator);
-                self.glob_names.borrow_mut().insert(key, found.clone());
-                found
-            })
+        self.glob_modules(file).find_map(|m| {
+            let key = (m, name.to_owned());
+            if let Some(known) = self.glob_names.borrow().get(&key) {
+                return known.clone();
+            }
+            let found = self.glob_member(self.module_path(m)?, name, spec.separator);
+            self.glob_names.borrow_mut().insert(key, found.clone());
+            found
         })
+    }
+
+    /// The repository's modules that `file` imports by a glob, in order.
+    fn glob_modules(&self, file: usize) -> impl Iterator<Item = usize> + '_ {
+        self.globs
+            .get(&file)
+            .into_iter()
+            .flatten()
+            .filter_map(|glob| match glob {
+                Target::Symbols(modules, _) => Some(modules),
+                _ => None,
+            })
+            .flatten()
+            .copied()
     }
 
     /// What `module` has as `name`: its own definition or import of it, else the nearest of the
@@ -894,13 +904,8 @@ impl<'a> Index<'a> {
             next += 1;
             let globbed = files
                 .iter()
-                .flat_map(|f| self.globs.get(f).into_iter().flatten())
-                .filter_map(|glob| match glob {
-                    Target::Symbols(modules, _) => Some(modules),
-                    _ => None,
-                })
-                .flatten()
-                .filter_map(|&m| self.module_path(m));
+                .flat_map(|&f| self.glob_modules(f))
+                .filter_map(|m| self.module_path(m));
             for path in globbed {
                 if seen.insert(path) {
                     reached.push(path.to_owned());
@@ -1129,19 +1134,14 @@ impl<'a> Index<'a> {
     /// in the `vendor/` directory of `file`'s own module. Where no `go.mod` was read (a
     /// GOPATH-era repository), the longest directory `path` ends with.
     fn go_package(&self, file: usize, path: &str) -> Option<String> {
-        let is_package = |dir: &str| {
-            self.files_in_dir.get(dir).is_some_and(|files| {
-                files
-                    .iter()
-                    .any(|&f| self.symbols[f].language == Language::Go)
-            })
-        };
+        let is_package = |dir: &str| self.package_files(dir).next().is_some();
         if self.go_modules.is_empty() {
             return self
                 .files_in_dir
                 .keys()
                 .filter(|dir| {
-                    !dir.is_empty() && (path == **dir || path.ends_with(&format!("/{dir}")))
+                    let head = path.strip_suffix(**dir);
+                    !dir.is_empty() && head.is_some_and(|h| h.is_empty() || h.ends_with('/'))
                 })
                 .filter(|dir| is_package(dir))
                 .max_by_key(|dir| (dir.len(), **dir))
@@ -1161,7 +1161,10 @@ impl<'a> Index<'a> {
             .go_modules
             .iter()
             .map(|&(_, root)| root)
-            .filter(|root| root.is_empty() || importer.starts_with(&format!("{root}/")))
+            .filter(|root| {
+                let tail = importer.strip_prefix(*root);
+                root.is_empty() || tail.is_some_and(|t| t.starts_with('/'))
+            })
             .max_by_key(|root| root.len());
         let vendored = own_root.map(|root| join(root, "/", &format!("vendor/{path}")));
         under_module.chain(vendored).find(|dir| is_package(dir))
@@ -1174,7 +1177,6 @@ impl<'a> Index<'a> {
         if let Target::Package(dir) = target {
             let declared = self
                 .package_files(dir)
-                .into_iter()
                 .flat_map(|f| &self.children[f])
                 .map(|&c| &self.symbols[c])
                 .filter(|s| s.kind == SymbolKind::Module)
@@ -1198,20 +1200,18 @@ impl<'a> Index<'a> {
     }
 
     /// The Go files of the package in `dir`.
-    fn package_files(&self, dir: &str) -> Vec<usize> {
+    fn package_files(&self, dir: &str) -> impl Iterator<Item = usize> + '_ {
         self.files_in_dir
             .get(dir)
             .into_iter()
             .flatten()
             .copied()
             .filter(|&f| self.symbols[f].language == Language::Go)
-            .collect()
     }
 
     /// The top-level symbols named `name` of the Go package in `dir`.
     fn package_member(&self, dir: &str, name: &str) -> Vec<usize> {
         self.package_files(dir)
-            .into_iter()
             .flat_map(|f| self.child_named(f, name, false))
             .collect()
     }

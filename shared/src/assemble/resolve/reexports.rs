@@ -83,22 +83,17 @@ impl Index<'_> {
                 }
                 _ => {}
             }
-            for glob in self.globs.get(file).into_iter().flatten() {
-                let Target::Symbols(modules, _) = glob else {
+            for m in self.glob_modules(*file) {
+                let Some(prefix) = self.module_path(m) else {
                     continue;
                 };
-                for &m in modules {
-                    let Some(prefix) = self.module_path(m) else {
-                        continue;
-                    };
-                    let full = format!("{prefix}{sep}{rest}");
-                    if let Some(found) = self.by_qualified.get(full.as_str()) {
-                        return Some(Target::Symbols(found.clone(), 1.0));
-                    }
-                    if prefix != module {
-                        if let Some(found) = self.follow(language, &full, sep, depth + 1, seen) {
-                            return Some(found);
-                        }
+                let full = format!("{prefix}{sep}{rest}");
+                if let Some(found) = self.by_qualified.get(full.as_str()) {
+                    return Some(Target::Symbols(found.clone(), 1.0));
+                }
+                if prefix != module {
+                    if let Some(found) = self.follow(language, &full, sep, depth + 1, seen) {
+                        return Some(found);
                     }
                 }
             }
